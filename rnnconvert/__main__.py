@@ -1,0 +1,3 @@
+from rnnconvert.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,161 @@
+"""Keras model (file or in-memory) -> rnnconvert bundle.
+
+Reads files with h5py, zipfile and json; TensorFlow/Keras are imported only when
+``source`` is an in-memory ``keras.Model``.
+
+Example:
+    >>> from rnnconvert.converter import convert
+    >>> result = convert("model.h5", "out/")        # doctest: +SKIP
+    >>> print(result.summary())                     # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import __version__
+from ..errors import InputError
+from ..schema import FORMAT_NAME, FORMAT_VERSION
+from .graph import build
+from .keras_era import era_of
+from .layers import LAYER_CONVERTERS
+from .readers import KerasSource, read_source
+from .writer import check_target, write_bundle
+
+
+class RnnConvertWarning(UserWarning):
+    """Something worth knowing about a converted model (NaN weights, guessed Keras version...)."""
+
+
+@dataclass
+class ConversionResult:
+    """What ``convert`` wrote: the bundle directory and a summary of the model."""
+
+    out_dir: Path
+    doc: dict[str, Any]
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def parameter_count(self) -> int:
+        return int(sum(int(np.prod(a["shape"])) for a in self.doc["weights"]["arrays"].values()))
+
+    def summary(self) -> str:
+        src = self.doc["source"]
+        ins = ", ".join(f"{i['name']}{_shape(i['shape'])}" for i in self.doc["inputs"])
+        outs = ", ".join(f"{o['name']}{_shape(o['shape'])}" for o in self.doc["outputs"])
+        ops: dict[str, int] = {}
+        for n in self.doc["nodes"]:
+            ops[n["op"]] = ops.get(n["op"], 0) + 1
+        lines = [
+            f"wrote {self.out_dir} (format {self.doc['format_version']})",
+            f"  source: {src.get('file') or 'in-memory model'} (Keras {src.get('keras_version') or 'unknown'}, {src['container']})",
+            f"  inputs: {ins}",
+            f"  outputs: {outs}",
+            f"  nodes: {len(self.doc['nodes'])} ({', '.join(f'{k} x{v}' for k, v in sorted(ops.items()))}); "
+            f"parameters: {self.parameter_count:,}",
+        ]
+        lines += [f"  warning: {w}" for w in self.warnings]
+        return "\n".join(lines)
+
+
+def _shape(shape: list[int | None]) -> str:
+    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"
+
+
+def build_document(source: KerasSource) -> tuple[dict[str, Any], dict[str, np.ndarray], list[str]]:
+    """Convert a read Keras model into the bundle's JSON document and arrays (nothing written)."""
+    notes = list(source.notes)
+    era = era_of(source.keras_version, source.config)
+    if era.guessed:
+        notes.append(f"the file records no Keras version; read as Keras {era.major}.x from its config")
+    b, outputs = build(source, era, LAYER_CONVERTERS)
+    for key, arr in b.arrays.items():
+        if not np.all(np.isfinite(arr)):
+            notes.append(f"weight {key} contains NaN or Inf")
+    inner = source.config.get("config")
+    doc: dict[str, Any] = {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "producer": {"name": "rnnconvert", "version": __version__},
+        "source": {
+            "file": source.file,
+            "sha256": source.sha256,
+            "weights_file": source.weights_file,
+            "weights_sha256": source.weights_sha256,
+            "container": source.container,
+            "keras_version": source.keras_version,
+            "backend": source.backend,
+            "model_class": str(source.config.get("class_name")),
+            "model_name": str(inner.get("name", "")) if isinstance(inner, dict) else "",
+        },
+        "inputs": b.inputs,
+        "outputs": [{"name": n, "from": list(t.ref), "shape": list(t.shape), "dtype": t.dtype} for n, t in outputs],
+        "nodes": b.nodes,
+    }
+    return doc, b.arrays, notes
+
+
+def convert(
+    source: str | os.PathLike[str] | Any,
+    out_dir: str | os.PathLike[str],
+    *,
+    weights: str | os.PathLike[str] | None = None,
+    force: bool = False,
+) -> ConversionResult:
+    """Convert a Keras model to a bundle directory.
+
+    Args:
+        source: path to a ``.keras``, ``.h5`` or architecture ``.json`` file, or an
+            in-memory ``keras.Model`` (Keras 3 or tf_keras).
+        out_dir: the bundle directory to write (``model.json`` + ``weights.npz``).
+        weights: the weights HDF5 that goes with an architecture JSON.
+        force: replace an existing non-empty ``out_dir`` (atomically).
+
+    Returns:
+        A :class:`ConversionResult`; ``result.summary()`` is what the CLI prints.
+
+    Raises:
+        RnnConvertError: any problem with the input or the output directory;
+            nothing is written then.
+    """
+    check_target(out_dir, force)
+    if isinstance(source, (str, os.PathLike)):
+        ksrc = read_source(source, weights)
+        doc, arrays, notes = build_document(ksrc)
+    else:
+        if weights is not None:
+            raise InputError("weights= goes with an architecture JSON path, not an in-memory model")
+        doc, arrays, notes = _convert_in_memory(source)
+    for note in notes:
+        warnings.warn(note, RnnConvertWarning, stacklevel=2)
+    out = write_bundle(doc, arrays, out_dir, force=force)
+    return ConversionResult(out, doc, notes)
+
+
+def _convert_in_memory(model: Any) -> tuple[dict[str, Any], dict[str, np.ndarray], list[str]]:
+    """Save the model with its own Keras to a temporary file, then convert that file."""
+    module = type(model).__module__
+    if not hasattr(model, "save") or not module.startswith(("keras", "tf_keras", "tensorflow")):
+        raise InputError(f"source must be a path or a keras.Model, got {type(model).__name__}")
+    with tempfile.TemporaryDirectory(prefix="rnnconvert-") as tmp:
+        if module.startswith("keras"):
+            path = Path(tmp) / "model.keras"
+            model.save(path)
+        else:
+            path = Path(tmp) / "model.h5"
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                model.save(path)
+        ksrc = read_source(path)
+    ksrc.container, ksrc.file, ksrc.sha256 = "in-memory", None, None
+    return build_document(ksrc)
+
+
+__all__ = ["convert", "ConversionResult", "RnnConvertWarning", "build_document"]

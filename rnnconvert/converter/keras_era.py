@@ -1,0 +1,37 @@
+"""Which Keras wrote a file, and the semantics that follow from it.
+
+The bundle records semantics, never versions; this module is the one place
+where a Keras version turns into numbers (hard_sigmoid's slope) and defaults.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Era:
+    major: int  # 1, 2 (Keras 2, tf.keras, tf_keras) or 3
+    version: str | None
+    guessed: bool = False
+
+    @property
+    def hard_sigmoid(self) -> dict[str, float]:
+        # Keras <= 2 and tf.keras: clip(0.2x + 0.5); Keras 3: relu6(x + 3) / 6.
+        return {"slope": 0.2, "offset": 0.5} if self.major < 3 else {"slope": 1.0 / 6.0, "offset": 0.5}
+
+
+def era_of(keras_version: str | None, config: dict[str, Any]) -> Era:
+    if keras_version:
+        head = keras_version.strip().split(".")[0]
+        if head.isdigit() and int(head) in (1, 2, 3):
+            return Era(int(head), keras_version)
+    # No version recorded: read the config's dialect.
+    text = json.dumps(config)
+    if '"module": "keras' in text or '"__keras_tensor__"' in text or '"batch_shape"' in text:
+        return Era(3, keras_version, guessed=True)
+    if '"output_dim"' in text or '"inner_activation"' in text or '"consume_less"' in text:
+        return Era(1, keras_version, guessed=True)
+    return Era(2, keras_version, guessed=True)

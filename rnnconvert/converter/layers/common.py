@@ -1,0 +1,53 @@
+"""Helpers shared by layer converters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..activations import ActivationError, to_spec
+from ..graph import LayerCall, Tensor, Unsupported
+
+
+def activation(call: LayerCall, key: str = "activation", default: Any = "linear") -> dict[str, Any]:
+    try:
+        return to_spec(call.config.get(key, default), call.era)
+    except ActivationError as exc:
+        raise Unsupported(f"{key}: {exc}") from None
+
+
+def check_dtype_policy(call: LayerCall) -> None:
+    dt = call.config.get("dtype")
+    name = dt.get("config", {}).get("name") if isinstance(dt, dict) else dt
+    if name not in (None, "float32"):
+        raise Unsupported(f"dtype policy {name!r}: only float32 layers are converted")
+
+
+def one_input(call: LayerCall) -> Tensor:
+    if len(call.inputs) != 1:
+        raise Unsupported(f"expects one input, got {len(call.inputs)}")
+    return call.inputs[0]
+
+
+def expect_weights(call: LayerCall, shapes: list[tuple[int, ...]]) -> list[np.ndarray]:
+    """Check the layer's arrays against the shapes its config implies; cast to float32."""
+    got = call.weights
+    if len(got) != len(shapes):
+        raise Unsupported(
+            f"expected {len(shapes)} weight array(s) of shapes {shapes}, the file has {len(got)}"
+            f" {[tuple(a.shape) for a in got]}"
+        )
+    out = []
+    for k, (arr, shape) in enumerate(zip(got, shapes)):
+        if tuple(arr.shape) != tuple(shape):
+            label = call.weight_names[k] if k < len(call.weight_names) else f"#{k}"
+            raise Unsupported(f"weight {label} has shape {tuple(arr.shape)}, the config implies {tuple(shape)}")
+        out.append(np.ascontiguousarray(arr, dtype=np.float32))
+    return out
+
+
+def passthrough_mask(outputs: list[Tensor], mask: Tensor | None) -> list[Tensor]:
+    for t in outputs:
+        t.mask = mask
+    return outputs

@@ -1,0 +1,126 @@
+"""Converters for the recurrent layers: LSTM, GRU, SimpleRNN.
+
+Each normalises the Keras config (of any era) into the bundle's explicit
+semantics: gate order, bias layout, both activations with their exact
+parameters, and the sequence/state options.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..graph import GraphBuilder, LayerCall, Tensor, Unsupported
+from .common import activation, check_dtype_policy, expect_weights, passthrough_mask
+
+# op type -> (gates per unit, number of states, gate order)
+_RNN = {
+    "LSTM": (4, 2, ["i", "f", "c", "o"]),
+    "GRU": (3, 1, ["z", "r", "h"]),
+    "SimpleRNN": (1, 1, None),
+}
+
+
+def _seq_options(call: LayerCall) -> dict[str, Any]:
+    if call.opt("time_major", False):
+        raise Unsupported("time_major=True is not supported yet")
+    if call.opt("unroll", False) not in (False, True):
+        raise Unsupported("unroll must be a boolean")
+    return {
+        "return_sequences": bool(call.opt("return_sequences", False)),
+        "go_backwards": bool(call.opt("go_backwards", False)),
+        "stateful": bool(call.opt("stateful", False)),
+        "zero_output_for_mask": bool(call.opt("zero_output_for_mask", False)),
+    }
+
+
+def _rnn_input(call: LayerCall) -> tuple[Tensor, list[Tensor]]:
+    """The sequence input and any initial states passed positionally or by keyword."""
+    if not call.inputs:
+        raise Unsupported("no input")
+    x, extra = call.inputs[0], list(call.inputs[1:])
+    init = call.kwargs.get("initial_state")
+    if isinstance(init, Tensor):
+        extra.append(init)
+    elif isinstance(init, list):
+        extra.extend(t for t in init if isinstance(t, Tensor))
+    if x.rank != 3 or x.shape[-1] is None:
+        raise Unsupported(f"input shape {x.shape}: recurrent layers take (batch, time, features) with known features")
+    return x, extra
+
+
+def convert_recurrent(
+    call: LayerCall, b: GraphBuilder, op: str, weights: list[np.ndarray] | None = None
+) -> list[Tensor]:
+    check_dtype_policy(call)
+    gates, n_states, order = _RNN[op]
+    x, init = _rnn_input(call)
+    units = int(call.opt("units", call.opt("output_dim", 0)))
+    if units <= 0:
+        raise Unsupported("units must be positive")
+    use_bias = bool(call.opt("use_bias", True))
+    d = x.shape[-1]
+    config: dict[str, Any] = {"units": units, "use_bias": use_bias}
+    config["activation"] = activation(call, "activation", "tanh")
+    if op != "SimpleRNN":
+        default_ra = (
+            "hard_sigmoid" if call.era.major < 2 or (call.era.major == 2 and not _is_tf_keras(call)) else "sigmoid"
+        )
+        config["recurrent_activation"] = activation(call, "recurrent_activation", default_ra)
+        config["gate_order"] = order
+    bias_shape: tuple[int, ...] = (gates * units,)
+    if op == "GRU":
+        reset_after = call.opt("reset_after")
+        if reset_after is None:
+            reset_after = call.era.major >= 3 or (call.era.major == 2 and _is_tf_keras(call))
+        reset_after = bool(reset_after)
+        config["reset_after"] = reset_after
+        if reset_after:
+            bias_shape = (2, gates * units)
+    shapes = [(d, gates * units), (units, gates * units)] + ([bias_shape] if use_bias else [])
+    arrays = weights if weights is not None else expect_weights(call, shapes)
+    wmap = {"kernel": arrays[0], "recurrent_kernel": arrays[1]}
+    if use_bias:
+        wmap["bias"] = arrays[2]
+    seq = _seq_options(call)
+    config.update(seq)
+    if init and len(init) != n_states:
+        raise Unsupported(f"initial_state has {len(init)} tensors; {op} takes {n_states}")
+    out_shape = (x.shape[0], x.shape[1], units) if seq["return_sequences"] else (x.shape[0], units)
+    state_shape = (x.shape[0], units)
+    outs = b.node(
+        op,
+        name=call.name,
+        inputs=[x],
+        config=config,
+        weights=wmap,
+        outputs=[(out_shape, "float32")] + [(state_shape, "float32")] * n_states,
+        mask=x.mask,
+        initial_state=init or None,
+        layer=call,
+    )
+    passthrough_mask(outs[:1], x.mask if seq["return_sequences"] else None)
+    # Keras returns [output, *states] only with return_state; the node always has them.
+    return outs if call.opt("return_state", False) else outs[:1]
+
+
+def _is_tf_keras(call: LayerCall) -> bool:
+    """tf.keras / tf_keras (versions like '2.2.4-tf', '2.21.0') changed Keras 2's RNN defaults."""
+    v = call.era.version or ""
+    if v.endswith("-tf"):
+        return True
+    parts = v.split(".")
+    return len(parts) >= 2 and parts[0] == "2" and parts[1].isdigit() and int(parts[1]) >= 3
+
+
+def convert_lstm(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
+    return convert_recurrent(call, b, "LSTM")
+
+
+def convert_gru(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
+    return convert_recurrent(call, b, "GRU")
+
+
+def convert_simple_rnn(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
+    return convert_recurrent(call, b, "SimpleRNN")

@@ -1,0 +1,156 @@
+"""Per-layer weight lists read out of HDF5, in the order Keras's ``get_weights()`` gives.
+
+Two layouts exist:
+
+* legacy (Keras 1, 2, tf_keras, Keras 3's ``.h5`` writer): a group per layer named
+  in the ``layer_names`` attribute, whose ``weight_names`` attribute lists the
+  datasets in ``get_weights()`` order;
+* Keras 3 (``model.weights.h5`` in a ``.keras`` zip, ``*.weights.h5``): a group per
+  layer under ``layers/``, with numbered datasets under ``vars/`` and nested
+  objects (an RNN's ``cell``, a Bidirectional's ``forward_layer``...) as sub-groups.
+
+Both are read eagerly into NumPy arrays, checking dtypes, and then the file is closed.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import numpy as np
+
+from ...errors import FormatError, ResourceError
+
+MAX_TOTAL_WEIGHT_BYTES = 16 << 30
+
+
+def _text(value: Any) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+
+def _names(attr: Any) -> list[str]:
+    if attr is None:
+        return []
+    return [_text(v) for v in np.asarray(attr).ravel().tolist()] if np.asarray(attr).size else []
+
+
+class _Budget:
+    def __init__(self, where: str, limit: int = MAX_TOTAL_WEIGHT_BYTES):
+        self.where, self.limit, self.used = where, limit, 0
+
+    def read(self, dataset: Any, label: str) -> np.ndarray:
+        dt = dataset.dtype
+        if dt.kind not in "fiub" or dt.fields is not None:
+            raise FormatError(f"{self.where}: weight {label!r} has dtype {dt}; only numeric arrays are read")
+        nbytes = int(np.prod(dataset.shape, dtype=np.float64)) * dt.itemsize
+        self.used += nbytes
+        if self.used > self.limit:
+            raise ResourceError(f"{self.where}: weights exceed the {self.limit}-byte bound")
+        try:
+            arr = np.asarray(dataset[()])
+        except Exception as exc:  # h5py raises many types for corrupt data
+            raise FormatError(f"{self.where}: cannot read weight {label!r} ({exc})") from None
+        return arr
+
+
+class WeightStore:
+    """Weights by layer name; ``get`` returns ``get_weights()``-ordered arrays."""
+
+    def __init__(self, layers: dict[str, list[tuple[str, np.ndarray]]], layout: str):
+        self._layers = layers
+        self.layout = layout  # "legacy" | "keras3"
+
+    def has(self, layer: str) -> bool:
+        return layer in self._layers
+
+    def names(self, layer: str) -> list[str]:
+        return [n for n, _ in self._layers.get(layer, [])]
+
+    def get(self, layer: str) -> list[np.ndarray]:
+        return [a for _, a in self._layers.get(layer, [])]
+
+    def named(self, layer: str) -> list[tuple[str, np.ndarray]]:
+        return list(self._layers.get(layer, []))
+
+    def layer_names(self) -> list[str]:
+        return list(self._layers)
+
+
+def read_legacy_weights(group: Any, where: str) -> WeightStore:
+    """``group`` has a ``layer_names`` attribute (``model_weights`` of a full model, or the root of a weights file)."""
+    budget = _Budget(where)
+    layers: dict[str, list[tuple[str, np.ndarray]]] = {}
+    for lname in _names(group.attrs.get("layer_names")):
+        if lname not in group:
+            raise FormatError(f"{where}: layer {lname!r} is listed in layer_names but has no weight group")
+        g = group[lname]
+        items = []
+        for wname in _names(g.attrs.get("weight_names")):
+            if wname not in g:
+                raise FormatError(f"{where}: layer {lname!r}: weight {wname!r} is listed but missing")
+            items.append((wname, budget.read(g[wname], f"{lname}/{wname}")))
+        layers[lname] = items
+    return WeightStore(layers, "legacy")
+
+
+_NUM = re.compile(r"(\d+)")
+# Children of a Keras 3 object in the order its get_weights() lists them; the rest follow, naturally sorted.
+_CHILD_ORDER = ["vars", "cell", "forward_layer", "backward_layer", "layer", "cells"]
+
+
+def _natural(key: str) -> list[Any]:
+    return [int(t) if t.isdigit() else t for t in _NUM.split(key)]
+
+
+def _flatten_k3(group: Any, prefix: str, budget: _Budget) -> list[tuple[str, np.ndarray]]:
+    out: list[tuple[str, np.ndarray]] = []
+    keys = list(group.keys())
+    ordered = [k for k in _CHILD_ORDER if k in keys] + sorted((k for k in keys if k not in _CHILD_ORDER), key=_natural)
+    for key in ordered:
+        item = group[key]
+        if key == "vars":
+            for idx in sorted(item.keys(), key=_natural):
+                out.append((f"{prefix}vars/{idx}", budget.read(item[idx], f"{prefix}vars/{idx}")))
+        elif hasattr(item, "keys"):
+            out.extend(_flatten_k3(item, f"{prefix}{key}/", budget))
+    return out
+
+
+def snake_case(name: str) -> str:
+    """Keras 3's ``naming.to_snake_case`` (used to name object groups in ``.keras`` files)."""
+    name = re.sub(r"\W+", "", name)
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    name = re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
+    return name
+
+
+def read_keras3_weights(root: Any, layers_config: list[dict[str, Any]], where: str, *, sequential: bool) -> WeightStore:
+    """Map each configured layer to its group under ``layers/`` and flatten it.
+
+    A group's ``vars`` carries the layer's name as an attribute in current Keras 3;
+    older files are matched the way Keras names them: snake_case class name plus a
+    counter, in ``model.layers`` order.
+    """
+    budget = _Budget(where)
+    if "layers" not in root:
+        return WeightStore({}, "keras3")
+    groups = root["layers"]
+    by_attr: dict[str, str] = {}
+    for key in groups.keys():
+        g = groups[key]
+        if "vars" in g and "name" in g["vars"].attrs:
+            by_attr[_text(g["vars"].attrs["name"])] = key
+    counters: dict[str, int] = {}
+    layers: dict[str, list[tuple[str, np.ndarray]]] = {}
+    for lc in layers_config:
+        cls = lc.get("class_name", "")
+        name = lc.get("config", {}).get("name") or lc.get("name")
+        if sequential and cls == "InputLayer":
+            continue
+        base = snake_case(cls)
+        n = counters.get(base, 0)
+        counters[base] = n + 1
+        key = by_attr.get(name) or (base if n == 0 else f"{base}_{n}")
+        if key in groups:
+            layers[name] = _flatten_k3(groups[key], "", budget)
+    return WeightStore(layers, "keras3")

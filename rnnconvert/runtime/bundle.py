@@ -1,0 +1,199 @@
+"""Reading a bundle directory safely: ``model.json`` + the weights NPZ.
+
+Everything here is a check at the edge: sizes are bounded before anything is
+read, the weights file must sit inside the bundle directory, its SHA-256 must
+match, and every array's ``.npy`` header is parsed and compared with the JSON
+before a byte of data is read. Pickles are never loaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import FormatError, ResourceError, SecurityError
+from ..schema import FORMAT_NAME, check_version
+
+MODEL_JSON = "model.json"
+MAX_JSON_BYTES = 64 << 20  # a model.json this large is not an RNN architecture
+MAX_WEIGHT_BYTES = 8 << 30  # default bound on the weights file; load(max_weight_bytes=...) changes it
+ALLOWED_DTYPES = {"float32", "float16", "float64", "int32", "int64", "int8", "uint8", "bool"}
+
+
+@dataclass
+class Bundle:
+    """A parsed, checked bundle: the JSON document and its arrays by key."""
+
+    path: Path
+    doc: dict[str, Any]
+    arrays: dict[str, np.ndarray]
+
+
+def _sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def read_model_json(path: str | os.PathLike[str]) -> tuple[Path, dict[str, Any]]:
+    """Locate and parse ``model.json`` (``path`` is the bundle dir or the file itself)."""
+    p = Path(path)
+    if p.is_dir():
+        directory, jpath = p, p / MODEL_JSON
+    else:
+        directory, jpath = p.parent, p
+    if not jpath.is_file():
+        raise FormatError(f"{p}: not a bundle (no {MODEL_JSON})")
+    size = jpath.stat().st_size
+    if size > MAX_JSON_BYTES:
+        raise ResourceError(f"{jpath}: {size} bytes is larger than the {MAX_JSON_BYTES}-byte bound for model.json")
+    try:
+        doc = json.loads(jpath.read_bytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise FormatError(f"{jpath}: not valid JSON ({exc})") from None
+    if not isinstance(doc, dict):
+        raise FormatError(f"{jpath}: must hold a JSON object")
+    if doc.get("format") != FORMAT_NAME:
+        raise FormatError(f"{jpath}: 'format' is {doc.get('format')!r}, expected {FORMAT_NAME!r}")
+    check_version(doc.get("format_version"))
+    return directory, doc
+
+
+def _weights_path(directory: Path, doc: dict[str, Any]) -> Path:
+    w = doc.get("weights")
+    if not isinstance(w, dict) or not isinstance(w.get("file"), str):
+        raise FormatError("model.json: 'weights.file' is missing")
+    name = w["file"]
+    if name in ("", ".", "..") or "/" in name or "\\" in name or os.path.isabs(name) or "\x00" in name:
+        raise SecurityError(f"model.json: weights.file {name!r} must be a plain file name inside the bundle")
+    p = directory / name
+    if p.is_symlink():
+        raise SecurityError(f"{p}: the weights file is a symbolic link; refusing to follow it")
+    if not p.is_file():
+        raise FormatError(f"{p}: weights file missing")
+    return p
+
+
+def _array_specs(doc: dict[str, Any]) -> dict[str, tuple[tuple[int, ...], str]]:
+    arrays = doc["weights"].get("arrays")
+    if not isinstance(arrays, dict):
+        raise FormatError("model.json: 'weights.arrays' must be an object")
+    specs: dict[str, tuple[tuple[int, ...], str]] = {}
+    for key, spec in arrays.items():
+        if not isinstance(spec, dict):
+            raise FormatError(f"model.json: weights.arrays[{key!r}] must be an object")
+        shape, dtype = spec.get("shape"), spec.get("dtype")
+        if not isinstance(shape, list) or not all(
+            isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape
+        ):
+            raise FormatError(f"model.json: weights.arrays[{key!r}].shape must be a list of non-negative integers")
+        if dtype not in ALLOWED_DTYPES:
+            raise FormatError(f"model.json: weights.arrays[{key!r}].dtype {dtype!r} is not allowed")
+        specs[key] = (tuple(shape), dtype)
+    return specs
+
+
+def read_npz(
+    path: Path,
+    specs: dict[str, tuple[tuple[int, ...], str]],
+    *,
+    max_bytes: int = MAX_WEIGHT_BYTES,
+) -> dict[str, np.ndarray]:
+    """Read exactly the arrays ``specs`` names from an NPZ file, checking each header first."""
+    expected_total = 0
+    for key, (shape, dtype) in specs.items():
+        expected_total += int(np.prod(shape, dtype=np.float64)) * np.dtype(dtype).itemsize
+    if expected_total > max_bytes:
+        raise ResourceError(
+            f"{path}: the arrays declared in model.json need {expected_total} bytes, over the {max_bytes}-byte bound"
+        )
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise FormatError(f"{path}: not a valid NPZ (zip) file: {exc}") from None
+    with zf:
+        infos = zf.infolist()
+        names = [i.filename for i in infos]
+        if len(set(names)) != len(names):
+            raise FormatError(f"{path}: duplicate member names")
+        members = {n[:-4]: i for n, i in zip(names, infos) if n.endswith(".npy")}
+        if len(members) != len(names):
+            raise FormatError(
+                f"{path}: members other than .npy arrays: {sorted(set(names) - {k + '.npy' for k in members})[:5]}"
+            )
+        missing = sorted(set(specs) - set(members))
+        extra = sorted(set(members) - set(specs))
+        if missing or extra:
+            raise FormatError(f"{path}: arrays do not match model.json (missing {missing[:5]}, extra {extra[:5]})")
+        out: dict[str, np.ndarray] = {}
+        for key, (shape, dtype) in specs.items():
+            info = members[key]
+            if info.file_size > max_bytes:
+                raise ResourceError(f"{path}: member {key!r} declares {info.file_size} bytes, over the bound")
+            with zf.open(info) as f:
+                try:
+                    version = np.lib.format.read_magic(f)
+                    if version == (1, 0):
+                        hshape, fortran, hdtype = np.lib.format.read_array_header_1_0(f, max_header_size=10000)
+                    elif version in ((2, 0), (3, 0)):
+                        hshape, fortran, hdtype = np.lib.format.read_array_header_2_0(f, max_header_size=10000)
+                    else:
+                        raise ValueError(f"unsupported .npy version {version}")
+                except (ValueError, SyntaxError, EOFError) as exc:
+                    raise FormatError(f"{path}: array {key!r} has a bad .npy header: {exc}") from None
+                if hdtype.hasobject or hdtype.fields is not None:
+                    raise SecurityError(
+                        f"{path}: array {key!r} has dtype {hdtype}; object/structured arrays are refused"
+                    )
+                if tuple(hshape) != shape or hdtype.newbyteorder("=") != np.dtype(dtype):
+                    raise FormatError(
+                        f"{path}: array {key!r} is {hdtype}{list(hshape)} but model.json says {dtype}{list(shape)}"
+                    )
+                nbytes = int(np.prod(shape, dtype=np.int64)) * hdtype.itemsize
+                data = f.read(nbytes + 1)
+            if len(data) != nbytes:
+                raise FormatError(f"{path}: array {key!r} holds {len(data)} bytes of data, expected {nbytes}")
+            arr = np.frombuffer(data, dtype=hdtype).reshape(shape, order="F" if fortran else "C")
+            out[key] = np.ascontiguousarray(arr.astype(np.dtype(dtype), copy=False))
+    return out
+
+
+def read_bundle(path: str | os.PathLike[str], *, max_weight_bytes: int = MAX_WEIGHT_BYTES) -> Bundle:
+    """Parse and check a bundle directory; see the module docstring for what is checked."""
+    directory, doc = read_model_json(path)
+    wpath = _weights_path(directory, doc)
+    specs = _array_specs(doc)
+    size = wpath.stat().st_size
+    if size > max_weight_bytes + (1 << 20) + 512 * len(specs):
+        raise ResourceError(f"{wpath}: {size} bytes is over the {max_weight_bytes}-byte bound")
+    digest = _sha256_file(wpath)
+    if digest != doc["weights"].get("sha256"):
+        raise FormatError(
+            f"{wpath}: SHA-256 {digest[:12]}... does not match model.json ({str(doc['weights'].get('sha256'))[:12]}...)"
+        )
+    arrays = read_npz(wpath, specs, max_bytes=max_weight_bytes)
+    return Bundle(directory, doc, arrays)
+
+
+def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
+    """Serialise arrays as a deterministic NPZ: sorted members, fixed timestamps, no pickle."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_STORED) as zf:
+        for key in sorted(arrays):
+            arr = np.ascontiguousarray(arrays[key])
+            member = io.BytesIO()
+            np.lib.format.write_array(member, arr, version=(1, 0), allow_pickle=False)
+            info = zipfile.ZipInfo(key + ".npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.external_attr = 0o644 << 16
+            zf.writestr(info, member.getvalue())
+    return buf.getvalue()

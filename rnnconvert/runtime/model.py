@@ -1,0 +1,284 @@
+"""The runtime model: a checked bundle turned into an execution plan."""
+
+from __future__ import annotations
+
+import inspect
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..errors import FormatError, InputError
+from .bundle import MAX_WEIGHT_BYTES, Bundle, read_bundle
+from .ops import OPS, OpFn
+
+Ref = tuple[str, int]
+ArrayLike = Any
+
+
+@dataclass
+class _Node:
+    name: str
+    op: str
+    fn: OpFn
+    inputs: list[Ref]
+    weights: dict[str, np.ndarray]
+    config: dict[str, Any]
+    n_outputs: int
+    mask: Ref | None = None
+    initial_state: list[Ref] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    """Name, shape (``None`` = free) and dtype of a model input or output."""
+
+    name: str
+    shape: tuple[int | None, ...]
+    dtype: str
+
+
+def _ref(value: Any, where: str) -> Ref:
+    if (
+        not isinstance(value, list)
+        or len(value) != 2
+        or not isinstance(value[0], str)
+        or not isinstance(value[1], int)
+        or isinstance(value[1], bool)
+        or value[1] < 0
+    ):
+        raise FormatError(f"model.json: {where} must be a reference [name, index], got {value!r}")
+    return value[0], value[1]
+
+
+def _shape(value: Any, where: str) -> tuple[int | None, ...]:
+    if not isinstance(value, list) or not all(
+        d is None or (isinstance(d, int) and not isinstance(d, bool) and d >= 0) for d in value
+    ):
+        raise FormatError(f"model.json: {where} must be a list of integers or nulls")
+    return tuple(value)
+
+
+class Model:
+    """A loaded bundle, ready to predict.
+
+    Example:
+        >>> from rnnconvert.runtime import load
+        >>> model = load("out/")                       # doctest: +SKIP
+        >>> y = model.predict(x)                       # doctest: +SKIP
+    """
+
+    def __init__(self, bundle: Bundle):
+        self.path = bundle.path
+        self.doc = bundle.doc
+        doc = bundle.doc
+        self.format_version: str = doc["format_version"]
+        self.inputs: list[TensorInfo] = []
+        self.outputs: list[TensorInfo] = []
+        produced: dict[str, int] = {}  # producer name -> number of outputs
+
+        raw_inputs = doc.get("inputs")
+        if not isinstance(raw_inputs, list) or not raw_inputs:
+            raise FormatError("model.json: 'inputs' must be a non-empty list")
+        for i, spec in enumerate(raw_inputs):
+            if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
+                raise FormatError(f"model.json: inputs[{i}] must be an object with a name")
+            info = TensorInfo(spec["name"], _shape(spec.get("shape"), f"inputs[{i}].shape"), str(spec.get("dtype")))
+            if info.name in produced:
+                raise FormatError(f"model.json: duplicate name {info.name!r}")
+            if not info.shape:
+                raise FormatError(f"model.json: inputs[{i}].shape must include the batch dimension")
+            produced[info.name] = 1
+            self.inputs.append(info)
+
+        raw_nodes = doc.get("nodes")
+        if not isinstance(raw_nodes, list):
+            raise FormatError("model.json: 'nodes' must be a list")
+        unknown = sorted({n.get("op") for n in raw_nodes if isinstance(n, dict) and n.get("op") not in OPS}, key=str)
+        if unknown:
+            raise FormatError(
+                f"model.json uses op(s) {', '.join(map(repr, unknown))} unknown to this runtime "
+                f"(format {self.format_version}); known ops: {', '.join(sorted(OPS))}"
+            )
+        self._nodes: list[_Node] = []
+        for k, raw in enumerate(raw_nodes):
+            self._nodes.append(self._check_node(k, raw, produced, bundle.arrays))
+
+        raw_outputs = doc.get("outputs")
+        if not isinstance(raw_outputs, list) or not raw_outputs:
+            raise FormatError("model.json: 'outputs' must be a non-empty list")
+        self._output_refs: list[Ref] = []
+        for i, spec in enumerate(raw_outputs):
+            if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
+                raise FormatError(f"model.json: outputs[{i}] must be an object with a name")
+            ref = _ref(spec.get("from"), f"outputs[{i}].from")
+            self._check_ref(ref, produced, f"outputs[{i}]")
+            self._output_refs.append(ref)
+            self.outputs.append(
+                TensorInfo(spec["name"], _shape(spec.get("shape"), f"outputs[{i}].shape"), str(spec.get("dtype")))
+            )
+
+    # -- loading checks ---------------------------------------------------------------
+    @staticmethod
+    def _check_ref(ref: Ref, produced: dict[str, int], where: str) -> None:
+        if ref[0] not in produced:
+            raise FormatError(f"model.json: {where} refers to {ref[0]!r}, which is not an input or an earlier node")
+        if ref[1] >= produced[ref[0]]:
+            raise FormatError(
+                f"model.json: {where} refers to output {ref[1]} of {ref[0]!r}, which has {produced[ref[0]]}"
+            )
+
+    def _check_node(self, k: int, raw: Any, produced: dict[str, int], arrays: dict[str, np.ndarray]) -> _Node:
+        if not isinstance(raw, dict) or not isinstance(raw.get("name"), str):
+            raise FormatError(f"model.json: nodes[{k}] must be an object with a name")
+        name = raw["name"]
+        where = f"node {name!r}"
+        if name in produced:
+            raise FormatError(f"model.json: duplicate name {name!r}")
+        op = raw["op"]
+        fn = OPS[op]
+        inputs = raw.get("inputs")
+        if not isinstance(inputs, list):
+            raise FormatError(f"model.json: {where}: 'inputs' must be a list")
+        refs = [_ref(r, f"{where} inputs[{i}]") for i, r in enumerate(inputs)]
+        for r in refs:
+            self._check_ref(r, produced, where)
+        mask = None
+        if raw.get("mask") is not None:
+            mask = _ref(raw["mask"], f"{where} mask")
+            self._check_ref(mask, produced, where)
+        init = raw.get("initial_state") or []
+        if not isinstance(init, list):
+            raise FormatError(f"model.json: {where}: 'initial_state' must be a list")
+        init_refs = [_ref(r, f"{where} initial_state[{i}]") for i, r in enumerate(init)]
+        for r in init_refs:
+            self._check_ref(r, produced, where)
+        config = raw.get("config")
+        if not isinstance(config, dict):
+            raise FormatError(f"model.json: {where}: 'config' must be an object")
+        wmap = raw.get("weights")
+        if not isinstance(wmap, dict):
+            raise FormatError(f"model.json: {where}: 'weights' must be an object")
+        weights: dict[str, np.ndarray] = {}
+        for slot, key in wmap.items():
+            if key not in arrays:
+                raise FormatError(
+                    f"model.json: {where}: weight {slot!r} names array {key!r}, which weights.arrays lacks"
+                )
+            weights[slot] = arrays[key]
+        outs = raw.get("outputs")
+        if not isinstance(outs, list) or not outs:
+            raise FormatError(f"model.json: {where}: 'outputs' must be a non-empty list")
+        # Bind the call now so a config that does not fit the op fails at load, not at predict.
+        extra: dict[str, Any] = {}
+        if mask is not None:
+            extra["mask"] = None
+        if init_refs:
+            extra["initial_state"] = None
+        try:
+            inspect.signature(fn).bind(*([None] * len(refs)), **weights, **config, **extra)
+        except TypeError as exc:
+            raise FormatError(
+                f"model.json: {where} (op {op}): config/weights/inputs do not fit the op: {exc}"
+            ) from None
+        produced[name] = len(outs)
+        return _Node(name, op, fn, refs, weights, config, len(outs), mask, init_refs)
+
+    # -- predicting ---------------------------------------------------------------------
+    def _coerce_inputs(self, x: ArrayLike | Sequence[ArrayLike] | dict[str, ArrayLike]) -> list[np.ndarray]:
+        n = len(self.inputs)
+        if isinstance(x, dict):
+            missing = [i.name for i in self.inputs if i.name not in x]
+            if missing or len(x) != n:
+                raise InputError(f"expected inputs {[i.name for i in self.inputs]}, got {sorted(x)}")
+            values = [x[i.name] for i in self.inputs]
+        elif n > 1 and isinstance(x, (list, tuple)):
+            values = list(x)
+        elif isinstance(x, (list, tuple)) and len(x) == 1 and isinstance(x[0], np.ndarray):
+            values = list(x)  # [array] for a single-input model, as Keras accepts
+        else:
+            values = [x]
+        if len(values) != n:
+            raise InputError(f"the model takes {n} input(s) {[i.name for i in self.inputs]}, got {len(values)}")
+        arrays = []
+        batch = None
+        for info, value in zip(self.inputs, values):
+            try:
+                a = np.asarray(value)
+            except Exception as exc:  # ragged lists and the like
+                raise InputError(f"input {info.name!r}: cannot be read as an array ({exc})") from None
+            if a.dtype.kind not in "biuf":
+                raise InputError(f"input {info.name!r}: dtype {a.dtype} is not numeric; expected {info.dtype}")
+            if a.ndim != len(info.shape):
+                raise InputError(
+                    f"input {info.name!r}: expected shape {_fmt(info.shape)} (rank {len(info.shape)}), got {a.shape}"
+                )
+            for axis, (want, got) in enumerate(zip(info.shape, a.shape)):
+                if want is not None and want != got:
+                    raise InputError(
+                        f"input {info.name!r}: expected shape {_fmt(info.shape)}, got {a.shape} (axis {axis})"
+                    )
+            if batch is None:
+                batch = a.shape[0]
+            elif a.shape[0] != batch:
+                raise InputError(f"input {info.name!r}: batch size {a.shape[0]} differs from the first input's {batch}")
+            if not info.dtype.startswith("int") or a.dtype.kind == "b":
+                # float inputs compute in float32 as Keras does; int inputs (ids) stay ints,
+                # and float ids are truncated by the op that reads them, as Keras casts them.
+                a = a.astype(np.float32 if not info.dtype.startswith("int") else np.int64, copy=False)
+            arrays.append(a)
+        return arrays
+
+    def _run(self, arrays: list[np.ndarray]) -> list[np.ndarray]:
+        env: dict[str, list[np.ndarray]] = {info.name: [a] for info, a in zip(self.inputs, arrays)}
+        for node in self._nodes:
+            args = [env[r[0]][r[1]] for r in node.inputs]
+            kwargs: dict[str, Any] = {}
+            if node.mask is not None:
+                kwargs["mask"] = env[node.mask[0]][node.mask[1]]
+            if node.initial_state:
+                kwargs["initial_state"] = [env[r[0]][r[1]] for r in node.initial_state]
+            env[node.name] = node.fn(*args, **node.weights, **node.config, **kwargs)
+        return [env[r[0]][r[1]] for r in self._output_refs]
+
+    def predict(self, x: ArrayLike | Sequence[ArrayLike] | dict[str, ArrayLike]) -> np.ndarray | list[np.ndarray]:
+        """Run the model like Keras's ``model.predict``.
+
+        Args:
+            x: one array for a single-input model; a list of arrays in input order
+                (or a dict by input name) for several. Any batch size; any length
+                along dimensions the bundle marks free (``None``).
+
+        Returns:
+            One float32 array for a single-output model, else a list in output order.
+        """
+        outs = self._run(self._coerce_inputs(x))
+        outs = [np.asarray(o) for o in outs]
+        return outs[0] if len(outs) == 1 else outs
+
+    def __repr__(self) -> str:
+        ins = ", ".join(f"{i.name}{_fmt(i.shape)}" for i in self.inputs)
+        outs = ", ".join(f"{o.name}{_fmt(o.shape)}" for o in self.outputs)
+        return (
+            f"<rnnconvert Model format {self.format_version}: {len(self._nodes)} nodes; inputs {ins}; outputs {outs}>"
+        )
+
+
+def _fmt(shape: Sequence[int | None]) -> str:
+    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"
+
+
+def load(path: str | os.PathLike[str], *, max_weight_bytes: int = MAX_WEIGHT_BYTES) -> Model:
+    """Load a bundle directory written by the converter.
+
+    Every check happens here -- version, structure, weights checksum, array
+    shapes, the graph's references -- so ``predict`` only checks its inputs.
+
+    Example:
+        >>> from rnnconvert.runtime import load
+        >>> model = load("out/")                      # doctest: +SKIP
+        >>> model.predict(np.zeros((1, 10, 3), np.float32)).shape   # doctest: +SKIP
+    """
+    return Model(read_bundle(path, max_weight_bytes=max_weight_bytes))

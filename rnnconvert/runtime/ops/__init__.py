@@ -1,0 +1,35 @@
+"""The runtime's op table: bundle op type -> pure NumPy function.
+
+Every function takes the node's data inputs positionally, then its weights and
+config as keyword arguments (plus ``mask=`` / ``initial_state=`` where the op
+accepts them), and returns a list of output arrays. No I/O, no hidden state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from .core import activation, dense, embedding, masking, not_equal_mask
+from .gru import gru
+from .lstm import lstm
+from .simple_rnn import simple_rnn
+
+OpFn = Callable[..., list[np.ndarray]]
+
+OPS: dict[str, OpFn] = {
+    "Dense": dense,
+    "Activation": activation,
+    "Embedding": embedding,
+    "NotEqualMask": not_equal_mask,
+    "Masking": masking,
+    "LSTM": lstm,
+    "GRU": gru,
+    "SimpleRNN": simple_rnn,
+}
+
+# Ops that carry state across timesteps: output count = 1 + number of states.
+RECURRENT_STATE_COUNT: dict[str, int] = {"LSTM": 2, "GRU": 1, "SimpleRNN": 1}
+
+__all__ = ["OPS", "RECURRENT_STATE_COUNT", "OpFn"]
