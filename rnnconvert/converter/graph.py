@@ -348,7 +348,7 @@ def _walk_functional(w: _Walker, cfg: dict[str, Any]) -> list[Tensor]:
             raise FormatError(f"two layers are named {n!r}")
         by_name[n] = lc
     produced: dict[tuple[str, int], list[Tensor]] = {}
-    for name, node, tensor in _io_list(cfg.get("input_layers")):
+    for name, _node, _tensor in _io_list(cfg.get("input_layers")):
         lc = by_name.get(name)
         if lc is None or lc.get("class_name") != "InputLayer":
             raise FormatError(f"model input {name!r} is not an InputLayer")

@@ -111,7 +111,7 @@ def read_npz(
 ) -> dict[str, np.ndarray]:
     """Read exactly the arrays ``specs`` names from an NPZ file, checking each header first."""
     expected_total = 0
-    for key, (shape, dtype) in specs.items():
+    for shape, dtype in specs.values():
         expected_total += int(np.prod(shape, dtype=np.float64)) * np.dtype(dtype).itemsize
     if expected_total > max_bytes:
         raise ResourceError(

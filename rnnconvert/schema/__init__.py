@@ -8,7 +8,7 @@ the optional ``jsonschema`` package; the runtime never requires it.
 from __future__ import annotations
 
 import json
-from functools import cache, lru_cache
+from functools import cache
 from importlib import resources
 from typing import Any
 

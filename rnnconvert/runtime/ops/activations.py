@@ -187,14 +187,21 @@ def log_softmax(x: np.ndarray, *, axis: int | list[int] = -1) -> np.ndarray:
 
 
 def sparsemax(x: np.ndarray, *, axis: int = -1) -> np.ndarray:
-    """Euclidean projection of ``x`` onto the probability simplex along ``axis``."""
+    """Keras 3's sparsemax, formula for formula (all its backends agree).
+
+    With ``s`` = x sorted descending along ``axis``, ``c`` = cumsum(s) and
+    ``r`` = 1..n: support = ``s - (c - 1) / r > 0``, ``k`` = |support|,
+    ``tau = (sum(c over the support) - 1) / k``, output = ``max(x - tau, 0)``.
+    Note Keras sums the cumulative sums over the support where the textbook
+    projection (Martins & Astudillo, 2016) takes ``c[k-1]``; we reproduce Keras.
+    """
     z = np.moveaxis(x, axis, -1)
-    zs = -np.sort(-z, axis=-1)  # descending
-    k = np.arange(1, z.shape[-1] + 1, dtype=x.dtype)
-    cums = np.cumsum(zs, axis=-1)
-    support = (1.0 + k * zs) > cums
-    k_z = np.sum(support, axis=-1, keepdims=True)
-    tau = (np.take_along_axis(cums, k_z - 1, axis=-1) - 1.0) / k_z.astype(x.dtype)
+    s = -np.sort(-z, axis=-1)  # descending
+    c = np.cumsum(s, axis=-1)
+    r = np.arange(1, z.shape[-1] + 1, dtype=x.dtype)
+    support = s - (c - 1.0) / r > 0
+    k = np.sum(support, axis=-1, keepdims=True).astype(x.dtype)
+    tau = (np.sum(np.where(support, c, 0.0), axis=-1, keepdims=True) - 1.0) / k
     out = np.maximum(z - tau, 0)
     return np.moveaxis(out, -1, axis).astype(x.dtype, copy=False)
 
@@ -235,6 +242,14 @@ ACTIVATIONS: dict[str, Callable[..., np.ndarray]] = {
     "sparsemax": sparsemax,
     "glu": glu,
 }
+
+
+#: Activations that mix values along an axis; a recurrent op must apply these to each gate separately.
+AXIS_ACTIVATIONS = frozenset({"softmax", "log_softmax", "sparsemax", "glu"})
+
+
+def is_elementwise(spec: dict[str, Any]) -> bool:
+    return spec.get("type") not in AXIS_ACTIVATIONS
 
 
 def activation_fn(spec: dict[str, Any]) -> Callable[[np.ndarray], np.ndarray]:

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .activations import activation_fn
+from .activations import activation_fn, is_elementwise
 from .rnn import scan, zeros_state
 
 
@@ -53,6 +53,12 @@ def gru(
         else:
             xs = xs + bias
     U_zr, U_h = recurrent_kernel[:, : 2 * H], recurrent_kernel[:, 2 * H :]
+    if is_elementwise(recurrent_activation):
+        gates = ract  # one call for z and r together
+    else:  # softmax-like gates act on z and r separately, as Keras applies them
+
+        def gates(a: np.ndarray) -> np.ndarray:
+            return np.concatenate([ract(a[:, :H]), ract(a[:, H:])], axis=1)
 
     def step(x_t: np.ndarray, states: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
         (h,) = states
@@ -60,11 +66,11 @@ def gru(
             inner = h @ recurrent_kernel  # (B, 3H)
             if rec_bias is not None:
                 inner = inner + rec_bias
-            zr = ract(x_t[:, : 2 * H] + inner[:, : 2 * H])
+            zr = gates(x_t[:, : 2 * H] + inner[:, : 2 * H])
             z, r = zr[:, :H], zr[:, H:]
             hh = act(x_t[:, 2 * H :] + r * inner[:, 2 * H :])
         else:
-            zr = ract(x_t[:, : 2 * H] + h @ U_zr)
+            zr = gates(x_t[:, : 2 * H] + h @ U_zr)
             z, r = zr[:, :H], zr[:, H:]
             hh = act(x_t[:, 2 * H :] + (r * h) @ U_h)
         h2 = z * h + (1.0 - z) * hh
