@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -219,6 +219,7 @@ class _Walker:
         if any(t.placeholder for t in inputs):
             return [self._placeholder(name)]
         cfg = lc.get("config") if isinstance(lc.get("config"), dict) else {}
+        inputs = _explicit_masks(inputs, kwargs.get("mask"))
         call = LayerCall(
             name=name,
             class_name=cls,
@@ -254,6 +255,17 @@ class _Walker:
             )
         if self.problems:
             raise UnsupportedError(self.problems)
+
+
+def _explicit_masks(inputs: list[Tensor], mask: Any) -> list[Tensor]:
+    """Keras 3 records the masks it passed to a call (``mask=`` in the inbound node);
+    they take precedence over the masks we propagate implicitly."""
+    masks = mask if isinstance(mask, list) else [mask]
+    out = list(inputs)
+    for k, m in enumerate(masks[: len(out)]):
+        if isinstance(m, Tensor):
+            out[k] = replace(out[k], mask=m)
+    return out
 
 
 def _sequential_layers(cfg: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:
@@ -313,7 +325,11 @@ def _parse_inbound(node: Any) -> tuple[list[_HistoryT], dict[str, Any]]:
         _k3_tensors(node.get("args", []), args)
         kw_found: list[_HistoryT] = []
         kwargs = _k3_tensors(node.get("kwargs", {}), kw_found)
-        return args, kwargs if isinstance(kwargs, dict) else {}
+        kwargs = kwargs if isinstance(kwargs, dict) else {}
+        # Positional arguments as written, literals included (ops layers such as
+        # NotEqual(x, 0.0) take scalars); tensors in it resolve like kwargs.
+        kwargs["__args__"] = _k3_tensors(node.get("args", []), [])
+        return args, kwargs
     if isinstance(node, list):  # Keras 1/2: [[layer, node, tensor(, kwargs)], ...]
         args, kwargs = [], {}
         for item in node:

@@ -12,10 +12,16 @@ import numpy as np
 
 from ..errors import FormatError, InputError
 from .bundle import MAX_WEIGHT_BYTES, Bundle, read_bundle
-from .ops import OPS, OpFn
+from .ops import OPS, RECURRENT_STATE_COUNT, OpFn
 
 Ref = tuple[str, int]
 ArrayLike = Any
+#: A streaming state: recurrent node name -> [*its states, its last output], each (B, H).
+State = dict[str, list[np.ndarray]]
+
+# Ops that treat every timestep on its own (or carry state forward only): a model made
+# of these, with recurrent nodes that run forwards, can be fed one chunk at a time.
+_STEP_LOCAL_OPS = {"Dense", "Activation", "Embedding", "NotEqualMask", "Masking", "LogicalAnd"}
 
 
 @dataclass
@@ -120,6 +126,15 @@ class Model:
                 TensorInfo(spec["name"], _shape(spec.get("shape"), f"outputs[{i}].shape"), str(spec.get("dtype")))
             )
 
+        self._recurrent = [n for n in self._nodes if n.op in RECURRENT_STATE_COUNT]
+        self.stateful = any(bool(n.config.get("stateful")) for n in self._recurrent)
+        fixed = {i.shape[0] for i in self.inputs if i.shape and i.shape[0] is not None}
+        #: The batch size a stateful model is fixed to (from its inputs), None if free.
+        self.batch_size: int | None = fixed.pop() if len(fixed) == 1 else None
+        self._states: dict[str, list[np.ndarray]] = {}
+        self._stream_error: str | None | bool = False  # computed on first use
+        self._timed_outputs: list[bool] = []
+
     # -- loading checks ---------------------------------------------------------------
     @staticmethod
     def _check_ref(ref: Ref, produced: dict[str, int], where: str) -> None:
@@ -187,7 +202,9 @@ class Model:
         return _Node(name, op, fn, refs, weights, config, len(outs), mask, init_refs)
 
     # -- predicting ---------------------------------------------------------------------
-    def _coerce_inputs(self, x: ArrayLike | Sequence[ArrayLike] | dict[str, ArrayLike]) -> list[np.ndarray]:
+    def _coerce_inputs(
+        self, x: ArrayLike | Sequence[ArrayLike] | dict[str, ArrayLike], *, check_time: bool = True
+    ) -> list[np.ndarray]:
         n = len(self.inputs)
         if isinstance(x, dict):
             missing = [i.name for i in self.inputs if i.name not in x]
@@ -216,7 +233,7 @@ class Model:
                     f"input {info.name!r}: expected shape {_fmt(info.shape)} (rank {len(info.shape)}), got {a.shape}"
                 )
             for axis, (want, got) in enumerate(zip(info.shape, a.shape)):
-                if want is not None and want != got:
+                if want is not None and want != got and (check_time or axis != 1) and not (axis == 0 and self.stateful):
                     raise InputError(
                         f"input {info.name!r}: expected shape {_fmt(info.shape)}, got {a.shape} (axis {axis})"
                     )
@@ -231,8 +248,18 @@ class Model:
             arrays.append(a)
         return arrays
 
-    def _run(self, arrays: list[np.ndarray]) -> list[np.ndarray]:
+    def _run(
+        self,
+        arrays: list[np.ndarray],
+        states: dict[str, list[np.ndarray]] | None = None,
+        *,
+        carry_outputs: bool = False,
+    ) -> tuple[list[np.ndarray], dict[str, list[np.ndarray]]]:
+        """Evaluate the graph. ``states`` gives recurrent nodes their initial states
+        (``[*states]``, or ``[*states, last_output]`` with ``carry_outputs``); returns
+        the model outputs and every recurrent node's final states in the same layout."""
         env: dict[str, list[np.ndarray]] = {info.name: [a] for info, a in zip(self.inputs, arrays)}
+        finals: dict[str, list[np.ndarray]] = {}
         for node in self._nodes:
             args = [env[r[0]][r[1]] for r in node.inputs]
             kwargs: dict[str, Any] = {}
@@ -240,8 +267,25 @@ class Model:
                 kwargs["mask"] = env[node.mask[0]][node.mask[1]]
             if node.initial_state:
                 kwargs["initial_state"] = [env[r[0]][r[1]] for r in node.initial_state]
-            env[node.name] = node.fn(*args, **node.weights, **node.config, **kwargs)
-        return [env[r[0]][r[1]] for r in self._output_refs]
+            elif states is not None and node.name in states:
+                n_states = RECURRENT_STATE_COUNT[node.op]
+                kwargs["initial_state"] = list(states[node.name][:n_states])
+                if carry_outputs:
+                    kwargs["initial_output"] = states[node.name][n_states]
+            outs = node.fn(*args, **node.weights, **node.config, **kwargs)
+            env[node.name] = outs
+            if node.op in RECURRENT_STATE_COUNT and states is not None:
+                finals[node.name] = list(outs[1:])
+                if carry_outputs:  # the last output, which a masked next step repeats
+                    y = outs[0]
+                    if not node.config.get("return_sequences"):
+                        last = y
+                    elif y.shape[1]:
+                        last = y[:, -1]
+                    else:
+                        last = kwargs["initial_output"]
+                    finals[node.name].append(last)
+        return [env[r[0]][r[1]] for r in self._output_refs], finals
 
     def predict(self, x: ArrayLike | Sequence[ArrayLike] | dict[str, ArrayLike]) -> np.ndarray | list[np.ndarray]:
         """Run the model like Keras's ``model.predict``.
@@ -253,10 +297,134 @@ class Model:
 
         Returns:
             One float32 array for a single-output model, else a list in output order.
+
+        A stateful model (any recurrent node with ``stateful``) starts each call
+        from the states the previous call ended with, until :meth:`reset_states`;
+        its batch size is fixed.
         """
-        outs = self._run(self._coerce_inputs(x))
+        arrays = self._coerce_inputs(x)
+        if self.stateful:
+            batch = arrays[0].shape[0]
+            if self.batch_size is None:
+                self.batch_size = batch
+            if batch != self.batch_size:
+                raise InputError(
+                    f"this stateful model runs with batch size {self.batch_size}, got {batch}; "
+                    "Keras fixes a stateful model's batch size too"
+                )
+            states = self._states or {n.name: self._zeros(n, batch) for n in self._recurrent}
+            outs, finals = self._run(arrays, states)
+            self._states = {n.name: finals[n.name] for n in self._recurrent if n.config.get("stateful")}
+        else:
+            outs, _ = self._run(arrays)
         outs = [np.asarray(o) for o in outs]
         return outs[0] if len(outs) == 1 else outs
+
+    def reset_states(self) -> None:
+        """Forget the states a stateful model carries between ``predict`` calls (back to zeros)."""
+        self._states = {}
+
+    @staticmethod
+    def _zeros(node: _Node, batch: int) -> list[np.ndarray]:
+        units = int(node.config["units"])
+        return [np.zeros((batch, units), np.float32) for _ in range(RECURRENT_STATE_COUNT[node.op])]
+
+    # -- streaming ----------------------------------------------------------------------
+    def _why_not_streamable(self) -> str | None:
+        """None if the model can be fed a chunk of timesteps at a time, else why not."""
+        timed: dict[tuple[str, int], bool] = {}
+        for info in self.inputs:
+            if len(info.shape) < 2:
+                return f"input {info.name!r} has no time axis"
+            timed[(info.name, 0)] = True
+        for node in self._nodes:
+            ins = [timed[r] for r in node.inputs]
+            if node.op in RECURRENT_STATE_COUNT:
+                if node.config.get("go_backwards"):
+                    return f"node {node.name!r} ({node.op}) runs backwards over time"
+                if not ins[0]:
+                    return f"node {node.name!r} ({node.op}) reads a tensor that has no time axis"
+                flags = [bool(node.config.get("return_sequences"))] + [False] * RECURRENT_STATE_COUNT[node.op]
+            elif (
+                node.op in _STEP_LOCAL_OPS
+                or (node.op == "ReduceAny" and (node.config.get("axis") == -1 or node.config.get("axis", 0) >= 2))
+                or (node.op == "Merge" and not (node.config.get("mode") == "concat" and node.config.get("axis") == 1))
+            ):
+                flags = [all(ins) if ins else False] * node.n_outputs
+                if node.op == "Merge" and len(set(ins)) > 1:
+                    return f"node {node.name!r} merges tensors with and without a time axis"
+            else:
+                return f"node {node.name!r} ({node.op}) looks at more than one timestep at once"
+            for k, f in enumerate(flags):
+                timed[(node.name, k)] = f
+        self._timed_outputs = [timed[r] for r in self._output_refs]
+        return None
+
+    def initial_state(self, batch_size: int) -> State:
+        """Zero streaming state for ``batch_size`` sequences.
+
+        The layout (also documented in docs/FORMAT.md): a dict from each recurrent
+        node's name to ``[*states, last_output]`` -- LSTM ``[h, c, y]``, GRU and
+        SimpleRNN ``[h, y]`` -- each of shape ``(batch_size, units)``.
+        """
+        self._check_streamable()
+        return {
+            n.name: self._zeros(n, batch_size) + [np.zeros((batch_size, int(n.config["units"])), np.float32)]
+            for n in self._recurrent
+        }
+
+    def _check_streamable(self) -> None:
+        if self._stream_error is False:
+            self._stream_error = self._why_not_streamable()
+        if self._stream_error:
+            raise InputError(f"this model cannot be streamed: {self._stream_error}")
+
+    def step(
+        self, x: ArrayLike | Sequence[ArrayLike] | dict[str, ArrayLike], state: State
+    ) -> tuple[np.ndarray | list[np.ndarray], State]:
+        """Feed one timestep or a chunk of timesteps, carrying ``state`` explicitly.
+
+        Args:
+            x: like ``predict``'s, either one timestep (the time axis left out:
+                ``(B, D)``, or ``(B,)`` for token ids) or a chunk ``(B, t, ...)``.
+            state: from :meth:`initial_state` or the previous ``step``.
+
+        Returns:
+            ``(y, new_state)``: ``y`` is what ``predict`` returns for the chunk --
+            per-step outputs for the chunk's timesteps (no time axis for a single
+            timestep), or the running result for outputs without a time axis.
+            Feeding a sequence chunk by chunk gives the same numbers as ``predict``
+            on the whole sequence. ``state`` is not modified.
+
+        Example:
+            >>> state = model.initial_state(batch_size=1)            # doctest: +SKIP
+            >>> for x_t in frames:                                    # doctest: +SKIP
+            ...     y_t, state = model.step(x_t[None], state)
+        """
+        self._check_streamable()
+        single = False
+        first = (
+            x[0]
+            if isinstance(x, (list, tuple)) and len(self.inputs) > 1
+            else (next(iter(x.values())) if isinstance(x, dict) else x)
+        )
+        if np.ndim(first) == len(self.inputs[0].shape) - 1:
+            single = True
+            if isinstance(x, dict):
+                x = {k: np.expand_dims(np.asarray(v), 1) for k, v in x.items()}
+            elif isinstance(x, (list, tuple)) and len(self.inputs) > 1:
+                x = [np.expand_dims(np.asarray(v), 1) for v in x]
+            else:
+                x = np.expand_dims(np.asarray(x), 1)
+        arrays = self._coerce_inputs(x, check_time=False)
+        missing = [n.name for n in self._recurrent if n.name not in state]
+        if missing:
+            raise InputError(f"state lacks recurrent node(s) {missing}; start from model.initial_state(batch)")
+        outs, finals = self._run(arrays, state, carry_outputs=True)
+        outs = [np.asarray(o) for o in outs]
+        if single:
+            outs = [o[:, 0] if timed else o for o, timed in zip(outs, self._timed_outputs)]
+        return (outs[0] if len(outs) == 1 else outs), finals
 
     def __repr__(self) -> str:
         ins = ", ".join(f"{i.name}{_fmt(i.shape)}" for i in self.inputs)

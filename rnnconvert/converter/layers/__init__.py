@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from ..graph import ConverterFn
 from .core import convert_activation, convert_dense, convert_embedding, convert_identity, convert_masking
+from .ops_layers import convert_any, convert_logical_and, convert_not_equal
 from .recurrent import convert_gru, convert_lstm, convert_simple_rnn
+from .wrappers import convert_bidirectional, convert_time_distributed
 
 LAYER_CONVERTERS: dict[str, ConverterFn] = {
     "Dense": convert_dense,
@@ -20,6 +22,12 @@ LAYER_CONVERTERS: dict[str, ConverterFn] = {
     "LSTM": convert_lstm,
     "GRU": convert_gru,
     "SimpleRNN": convert_simple_rnn,
+    "Bidirectional": convert_bidirectional,
+    # Keras 3's recorded mask operations.
+    "NotEqual": convert_not_equal,
+    "Any": convert_any,
+    "LogicalAnd": convert_logical_and,
+    "TimeDistributed": convert_time_distributed,
     # Inference no-ops: identity at predict time.
     "Dropout": convert_identity,
     "SpatialDropout1D": convert_identity,

@@ -11,9 +11,10 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .core import activation, dense, embedding, masking, not_equal_mask
+from .core import activation, dense, embedding, logical_and, masking, not_equal_mask, reduce_any
 from .gru import gru
 from .lstm import lstm
+from .sequence import merge, reverse
 from .simple_rnn import simple_rnn
 
 OpFn = Callable[..., list[np.ndarray]]
@@ -24,9 +25,13 @@ OPS: dict[str, OpFn] = {
     "Embedding": embedding,
     "NotEqualMask": not_equal_mask,
     "Masking": masking,
+    "ReduceAny": reduce_any,
+    "LogicalAnd": logical_and,
     "LSTM": lstm,
     "GRU": gru,
     "SimpleRNN": simple_rnn,
+    "Reverse": reverse,
+    "Merge": merge,
 }
 
 # Ops that carry state across timesteps: output count = 1 + number of states.

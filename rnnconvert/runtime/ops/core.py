@@ -57,3 +57,12 @@ def masking(x: np.ndarray, *, mask_value: float) -> list[np.ndarray]:
     masked steps are zeroed. Returns ``[x * mask, mask]`` with mask ``(...)`` = x.shape[:-1]."""
     keep = np.any(np.not_equal(x, np.float32(mask_value)), axis=-1)  # (B, T)
     return [x * keep[..., None].astype(x.dtype), keep]
+
+
+def reduce_any(x: np.ndarray, *, axis: int, keepdims: bool) -> list[np.ndarray]:
+    """``any(x, axis)``: Keras 3's recorded mask reduction."""
+    return [np.any(x, axis=axis, keepdims=keepdims)]
+
+
+def logical_and(a: np.ndarray, b: np.ndarray) -> list[np.ndarray]:
+    return [np.logical_and(a, b)]

@@ -34,6 +34,7 @@ def lstm(
     zero_output_for_mask: bool = False,
     mask: np.ndarray | None = None,
     initial_state: list[np.ndarray] | None = None,
+    initial_output: np.ndarray | None = None,
     **_semantics: Any,
 ) -> list[np.ndarray]:
     """Returns ``[y, h, c]``."""
@@ -63,6 +64,7 @@ def lstm(
         go_backwards=go_backwards,
         return_sequences=return_sequences,
         zero_output_for_mask=zero_output_for_mask,
+        initial_output=initial_output,
         units=H,
     )
     return [y, h, c]

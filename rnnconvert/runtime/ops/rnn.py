@@ -26,6 +26,7 @@ def scan(
     return_sequences: bool = False,
     zero_output_for_mask: bool = False,
     units: int,
+    initial_output: np.ndarray | None = None,  # (B, H): the output a masked first step repeats
 ) -> tuple[np.ndarray, list[np.ndarray]]:
     """Run ``step`` over axis 1 of ``xs``.
 
@@ -34,12 +35,13 @@ def scan(
     ``return_sequences``, else the last step's output ``(B, units)``.
 
     Masked steps leave every state unchanged; their output is the previous
-    step's output (zeros before the first real step), or zeros when
-    ``zero_output_for_mask`` -- Keras's rule.
+    step's output (zeros before the first real step, or ``initial_output`` when
+    streaming continues an earlier chunk), or zeros when ``zero_output_for_mask``
+    -- Keras's rule.
     """
     batch, steps = xs.shape[0], xs.shape[1]
     order: Sequence[int] = range(steps - 1, -1, -1) if go_backwards else range(steps)
-    prev_out = np.zeros((batch, units), dtype=xs.dtype)
+    prev_out = np.zeros((batch, units), dtype=xs.dtype) if initial_output is None else initial_output
     seq = np.empty((batch, steps, units), dtype=xs.dtype) if return_sequences else None
     for k, t in enumerate(order):
         out, new_states = step(xs[:, t], states)

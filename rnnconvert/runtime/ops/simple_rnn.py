@@ -26,6 +26,7 @@ def simple_rnn(
     zero_output_for_mask: bool = False,
     mask: np.ndarray | None = None,
     initial_state: list[np.ndarray] | None = None,
+    initial_output: np.ndarray | None = None,
     **_semantics: Any,
 ) -> list[np.ndarray]:
     """Returns ``[y, h]``."""
@@ -47,6 +48,7 @@ def simple_rnn(
         go_backwards=go_backwards,
         return_sequences=return_sequences,
         zero_output_for_mask=zero_output_for_mask,
+        initial_output=initial_output,
         units=units,
     )
     return [y, h]

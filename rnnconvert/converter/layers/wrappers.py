@@ -1,0 +1,149 @@
+"""Converters for the wrapper layers: Bidirectional and TimeDistributed.
+
+Bidirectional becomes two recurrent nodes (the backward one with ``go_backwards``
+flipped), a ``Reverse`` of the backward sequence when it returns sequences, and a
+``Merge`` -- exactly the steps Keras's ``Bidirectional.call`` takes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..graph import GraphBuilder, LayerCall, Tensor, Unsupported
+
+_RECURRENT = {"LSTM", "GRU", "SimpleRNN"}
+
+
+def _inner(call: LayerCall, spec: Any, key: str) -> tuple[str, dict[str, Any]]:
+    if not isinstance(spec, dict) or not isinstance(spec.get("config"), dict):
+        raise Unsupported(f"{key}: missing or malformed wrapped layer config")
+    return str(spec.get("class_name")), dict(spec["config"])
+
+
+def _weight_count(cls: str, cfg: dict[str, Any]) -> int:
+    return 3 if cfg.get("use_bias", True) else 2
+
+
+def convert_bidirectional(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
+    from . import LAYER_CONVERTERS
+
+    fcls, fcfg = _inner(call, call.opt("layer"), "layer")
+    if call.opt("backward_layer"):
+        bcls, bcfg = _inner(call, call.opt("backward_layer"), "backward_layer")
+    else:
+        bcls, bcfg = fcls, {**fcfg, "go_backwards": not fcfg.get("go_backwards", False)}
+    for cls in (fcls, bcls):
+        if cls not in _RECURRENT:
+            raise Unsupported(f"Bidirectional({cls}) is not supported")
+    mode = call.opt("merge_mode", "concat")
+    if mode not in ("concat", "sum", "mul", "ave", None):
+        raise Unsupported(f"merge_mode {mode!r}")
+    seqs = bool(fcfg.get("return_sequences", False))
+    want_state = bool(fcfg.get("return_state", False))
+    n_fw = _weight_count(fcls, fcfg)
+    if len(call.weights) != n_fw + _weight_count(bcls, bcfg):
+        raise Unsupported(
+            f"expected {n_fw + _weight_count(bcls, bcfg)} weight arrays, the file has {len(call.weights)}"
+        )
+    x = call.inputs[0]
+    states = list(call.inputs[1:])
+    init = call.kwargs.get("initial_state")
+    if isinstance(init, Tensor):
+        states.append(init)
+    elif isinstance(init, list):
+        states.extend(t for t in init if isinstance(t, Tensor))
+    half = len(states) // 2
+    results = []
+    for suffix, cls, cfg, weights, names, st in (
+        ("forward", fcls, fcfg, call.weights[:n_fw], call.weight_names[:n_fw], states[:half]),
+        ("backward", bcls, bcfg, call.weights[n_fw:], call.weight_names[n_fw:], states[half:]),
+    ):
+        # Keras forces zero_output_for_mask = return_sequences on both halves.
+        sub_cfg = {**cfg, "return_state": True, "zero_output_for_mask": seqs}
+        sub = LayerCall(
+            name=f"{call.name}/{suffix}",
+            class_name=cls,
+            config=sub_cfg,
+            weights=list(weights),
+            weight_names=list(names),
+            inputs=[x, *st],
+            kwargs={},
+            era=call.era,
+            call_index=call.call_index,
+        )
+        results.append(LAYER_CONVERTERS[cls](sub, b))
+    fw, bw = results
+    y, y_rev = fw[0], bw[0]
+    if seqs:
+        (y_rev,) = b.node(
+            "Reverse",
+            name=f"{call.name}/reverse",
+            inputs=[y_rev],
+            config={"axis": 1},
+            outputs=[(y_rev.shape, "float32")],
+            layer=call,
+        )
+    out_mask = x.mask if seqs else None
+    if mode is None:
+        y.mask, y_rev.mask = out_mask, out_mask
+        outputs = [y, y_rev]
+    else:
+        shape = y.shape
+        if mode == "concat":
+            last = None if y.shape[-1] is None or y_rev.shape[-1] is None else y.shape[-1] + y_rev.shape[-1]
+            shape = (*y.shape[:-1], last)
+        mode_op = {"concat": "concat", "sum": "sum", "mul": "mul", "ave": "ave"}[mode]
+        (merged,) = b.node(
+            "Merge",
+            name=f"{call.name}/merge",
+            inputs=[y, y_rev],
+            config={"mode": mode_op, "axis": -1},
+            outputs=[(shape, "float32")],
+            layer=call,
+        )
+        merged.mask = out_mask
+        outputs = [merged]
+    if want_state:
+        for t in fw[1:] + bw[1:]:
+            t.mask = None
+        outputs += fw[1:] + bw[1:]
+    return outputs
+
+
+# Inner layers that act on the last axis only: applying them to (B, T, ...) is
+# exactly TimeDistributed's per-step application.
+_RANK_AGNOSTIC = {
+    "Dense",
+    "Activation",
+    "Dropout",
+    "SpatialDropout1D",
+    "GaussianNoise",
+    "GaussianDropout",
+    "AlphaDropout",
+}
+
+
+def convert_time_distributed(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
+    from . import LAYER_CONVERTERS
+
+    cls, cfg = _inner(call, call.opt("layer"), "layer")
+    if cls not in _RANK_AGNOSTIC:
+        raise Unsupported(f"TimeDistributed({cls}) is not supported (supported inner layers: {sorted(_RANK_AGNOSTIC)})")
+    x = call.inputs[0]
+    if x.rank < 3:
+        raise Unsupported(f"input shape {x.shape}: TimeDistributed needs (batch, time, ...)")
+    sub = LayerCall(
+        name=call.name,
+        class_name=cls,
+        config=cfg,
+        weights=call.weights,
+        weight_names=call.weight_names,
+        inputs=[x],
+        kwargs={},
+        era=call.era,
+        call_index=call.call_index,
+    )
+    outs = LAYER_CONVERTERS[cls](sub, b)
+    for t in outs:
+        t.mask = x.mask  # TimeDistributed passes its input mask through
+    return outs

@@ -1,0 +1,34 @@
+"""Ops that rearrange or combine whole tensors: Reverse and Merge."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...errors import FormatError
+
+
+def reverse(x: np.ndarray, *, axis: int) -> list[np.ndarray]:
+    """``x`` reversed along ``axis`` (a Bidirectional layer re-reverses its backward sequence)."""
+    return [np.flip(x, axis=axis)]
+
+
+def merge(*xs: np.ndarray, mode: str, axis: int = -1) -> list[np.ndarray]:
+    """Combine same-shaped tensors element-wise, or concatenate them.
+
+    ``mode``: ``concat`` (along ``axis``), ``sum``, ``sub`` (x0 - x1), ``mul``,
+    ``ave`` (sum / n), ``max``, ``min``. Element-wise modes fold left to right.
+    """
+    if mode == "concat":
+        return [np.concatenate(xs, axis=axis)]
+    if mode == "ave":
+        total = xs[0]
+        for x in xs[1:]:
+            total = total + x
+        return [total / np.float32(len(xs))]
+    fold = {"sum": np.add, "sub": np.subtract, "mul": np.multiply, "max": np.maximum, "min": np.minimum}.get(mode)
+    if fold is None:
+        raise FormatError(f"Merge mode {mode!r} is not one of concat, sum, sub, mul, ave, max, min")
+    out = xs[0]
+    for x in xs[1:]:
+        out = fold(out, x)
+    return [out]
