@@ -118,3 +118,17 @@ def _(K, era, rng):
     keep = PADDED_IDS != 0
     data[~keep] = 0.0  # same padding patterns as the token rows
     return m, [data]
+
+
+@case("time_distributed_rnn_and_embedding")
+def _(K, era, rng):
+    # A sequence of sequences: an inner GRU summarises each outer step, an outer LSTM reads them.
+    x = K.Input((4, 5, 2))
+    inner = K.layers.TimeDistributed(K.layers.GRU(3))(x)
+    outer = K.layers.LSTM(4, return_sequences=True)(inner)
+    ids = K.Input((3, 6), dtype="int32")
+    emb = K.layers.TimeDistributed(K.layers.Embedding(9, 2))(ids)
+    per_step = K.layers.TimeDistributed(K.layers.SimpleRNN(2, return_sequences=True))(emb)
+    m = K.Model([x, ids], [outer, per_step])
+    randomize(m, rng)
+    return m, [_seq(rng, 2, 20, 2).reshape(2, 4, 5, 2), rng.integers(0, 9, (2, 3, 6)).astype(np.int32)]

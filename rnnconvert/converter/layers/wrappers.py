@@ -115,6 +115,7 @@ def convert_bidirectional(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
 _RANK_AGNOSTIC = {
     "Dense",
     "Activation",
+    "Embedding",
     "Dropout",
     "SpatialDropout1D",
     "GaussianNoise",
@@ -124,26 +125,55 @@ _RANK_AGNOSTIC = {
 
 
 def convert_time_distributed(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
+    """Rank-agnostic inner layers run on the whole tensor; any other supported layer
+    runs on the batch and time axes folded into one (``FoldTime``/``UnfoldTime``)."""
     from . import LAYER_CONVERTERS
 
     cls, cfg = _inner(call, call.opt("layer"), "layer")
-    if cls not in _RANK_AGNOSTIC:
-        raise Unsupported(f"TimeDistributed({cls}) is not supported (supported inner layers: {sorted(_RANK_AGNOSTIC)})")
+    if cls not in LAYER_CONVERTERS or cls in ("TimeDistributed",):
+        raise Unsupported(f"TimeDistributed({cls}) is not supported")
     x = call.inputs[0]
     if x.rank < 3:
         raise Unsupported(f"input shape {x.shape}: TimeDistributed needs (batch, time, ...)")
+    folded = cls not in _RANK_AGNOSTIC
+    inner_x = x
+    if folded:
+        if x.mask is not None:
+            raise Unsupported(f"a masked TimeDistributed({cls}) is not supported")
+        lead = None if x.shape[0] is None or x.shape[1] is None else x.shape[0] * x.shape[1]
+        (inner_x,) = b.node(
+            "FoldTime",
+            name=f"{call.name}/fold",
+            inputs=[x],
+            config={},
+            outputs=[((lead, *x.shape[2:]), x.dtype)],
+            layer=call,
+        )
     sub = LayerCall(
         name=call.name,
         class_name=cls,
         config=cfg,
         weights=call.weights,
         weight_names=call.weight_names,
-        inputs=[x],
+        inputs=[inner_x],
         kwargs={},
         era=call.era,
         call_index=call.call_index,
     )
     outs = LAYER_CONVERTERS[cls](sub, b)
+    if folded:
+        unfolded = []
+        for k, t in enumerate(outs):
+            (u,) = b.node(
+                "UnfoldTime",
+                name=f"{call.name}/unfold{k}",
+                inputs=[t, x],
+                config={},
+                outputs=[((x.shape[0], x.shape[1], *t.shape[1:]), t.dtype)],
+                layer=call,
+            )
+            unfolded.append(u)
+        outs = unfolded
     for t in outs:
         t.mask = x.mask  # TimeDistributed passes its input mask through
     return outs

@@ -14,7 +14,7 @@ import numpy as np
 from .core import activation, dense, embedding, logical_and, masking, not_equal_mask, reduce_any
 from .gru import gru
 from .lstm import lstm
-from .sequence import merge, reverse
+from .sequence import fold_time, merge, reverse, unfold_time
 from .simple_rnn import simple_rnn
 
 OpFn = Callable[..., list[np.ndarray]]
@@ -32,6 +32,8 @@ OPS: dict[str, OpFn] = {
     "SimpleRNN": simple_rnn,
     "Reverse": reverse,
     "Merge": merge,
+    "FoldTime": fold_time,
+    "UnfoldTime": unfold_time,
 }
 
 # Ops that carry state across timesteps: output count = 1 + number of states.

@@ -32,3 +32,13 @@ def merge(*xs: np.ndarray, mode: str, axis: int = -1) -> list[np.ndarray]:
     for x in xs[1:]:
         out = fold(out, x)
     return [out]
+
+
+def fold_time(x: np.ndarray) -> list[np.ndarray]:
+    """(B, T, ...) -> (B*T, ...): TimeDistributed runs its inner layer on every step."""
+    return [x.reshape((x.shape[0] * x.shape[1], *x.shape[2:]))]
+
+
+def unfold_time(y: np.ndarray, like: np.ndarray) -> list[np.ndarray]:
+    """(B*T, ...) -> (B, T, ...) with B and T taken from ``like``."""
+    return [y.reshape((like.shape[0], like.shape[1], *y.shape[1:]))]
