@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import FormatError, InputError
+from ..errors import FormatError, InputError, ResourceError
 from .bundle import MAX_WEIGHT_BYTES, Bundle, read_bundle
 from .ops import OPS, RECURRENT_STATE_COUNT, OpFn
 
@@ -18,6 +18,9 @@ Ref = tuple[str, int]
 ArrayLike = Any
 #: A streaming state: recurrent node name -> [*its states, its last output], each (B, H).
 State = dict[str, list[np.ndarray]]
+
+#: Default bound for Model.max_elements: 2**30 float32 values = 4 GiB.
+DEFAULT_MAX_ELEMENTS = 1 << 30
 
 # Ops that treat every timestep on its own (or carry state forward only): a model made
 # of these, with recurrent nodes that run forwards, can be fed one chunk at a time.
@@ -76,7 +79,10 @@ class Model:
         >>> y = model.predict(x)                       # doctest: +SKIP
     """
 
-    def __init__(self, bundle: Bundle):
+    def __init__(self, bundle: Bundle, *, max_elements: int = DEFAULT_MAX_ELEMENTS):
+        #: Bound on the number of array elements one call may hold (every node output,
+        #: with the call's batch and free lengths filled in); checked before computing.
+        self.max_elements = int(max_elements)
         self.path = bundle.path
         self.doc = bundle.doc
         doc = bundle.doc
@@ -134,6 +140,9 @@ class Model:
         self._states: dict[str, list[np.ndarray]] = {}
         self._stream_error: str | None | bool = False  # computed on first use
         self._timed_outputs: list[bool] = []
+        self._node_shapes = [
+            [tuple(o.get("shape") or ()) for o in raw.get("outputs", [])] for raw in raw_nodes if isinstance(raw, dict)
+        ]
 
     # -- loading checks ---------------------------------------------------------------
     @staticmethod
@@ -213,7 +222,7 @@ class Model:
             values = [x[i.name] for i in self.inputs]
         elif n > 1 and isinstance(x, (list, tuple)):
             values = list(x)
-        elif isinstance(x, (list, tuple)) and len(x) == 1 and isinstance(x[0], np.ndarray):
+        elif isinstance(x, (list, tuple)) and x and all(isinstance(v, np.ndarray) for v in x):
             values = list(x)  # [array] for a single-input model, as Keras accepts
         else:
             values = [x]
@@ -258,6 +267,7 @@ class Model:
         """Evaluate the graph. ``states`` gives recurrent nodes their initial states
         (``[*states]``, or ``[*states, last_output]`` with ``carry_outputs``); returns
         the model outputs and every recurrent node's final states in the same layout."""
+        self._check_budget(arrays)
         env: dict[str, list[np.ndarray]] = {info.name: [a] for info, a in zip(self.inputs, arrays)}
         finals: dict[str, list[np.ndarray]] = {}
         for node in self._nodes:
@@ -286,6 +296,27 @@ class Model:
                         last = kwargs["initial_output"]
                     finals[node.name].append(last)
         return [env[r[0]][r[1]] for r in self._output_refs], finals
+
+    def _check_budget(self, arrays: list[np.ndarray]) -> None:
+        """Refuse, before allocating, a call whose tensors would exceed ``max_elements``."""
+        batch = arrays[0].shape[0] if arrays and arrays[0].ndim else 1
+        free = 1
+        for info, a in zip(self.inputs, arrays):
+            for axis, want in enumerate(info.shape[1:], start=1):
+                if want is None and axis < a.ndim:
+                    free = max(free, a.shape[axis])
+        total = sum(int(a.size) for a in arrays)
+        for shapes in self._node_shapes:
+            for shape in shapes:
+                n = 1
+                for axis, d in enumerate(shape):
+                    n *= d if d is not None else (batch if axis == 0 else free)
+                total += n
+        if total > self.max_elements:
+            raise ResourceError(
+                f"this call needs about {total:,} array elements, over max_elements={self.max_elements:,}; "
+                "split the batch or the sequence, or load(..., max_elements=N) to raise the bound"
+            )
 
     def predict(self, x: ArrayLike | Sequence[ArrayLike] | dict[str, ArrayLike]) -> np.ndarray | list[np.ndarray]:
         """Run the model like Keras's ``model.predict``.
@@ -438,7 +469,12 @@ def _fmt(shape: Sequence[int | None]) -> str:
     return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"
 
 
-def load(path: str | os.PathLike[str], *, max_weight_bytes: int = MAX_WEIGHT_BYTES) -> Model:
+def load(
+    path: str | os.PathLike[str],
+    *,
+    max_weight_bytes: int = MAX_WEIGHT_BYTES,
+    max_elements: int = DEFAULT_MAX_ELEMENTS,
+) -> Model:
     """Load a bundle directory written by the converter.
 
     Every check happens here -- version, structure, weights checksum, array
@@ -449,4 +485,4 @@ def load(path: str | os.PathLike[str], *, max_weight_bytes: int = MAX_WEIGHT_BYT
         >>> model = load("out/")                      # doctest: +SKIP
         >>> model.predict(np.zeros((1, 10, 3), np.float32)).shape   # doctest: +SKIP
     """
-    return Model(read_bundle(path, max_weight_bytes=max_weight_bytes))
+    return Model(read_bundle(path, max_weight_bytes=max_weight_bytes), max_elements=max_elements)
