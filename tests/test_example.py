@@ -23,6 +23,8 @@ def test_example_matches_keras_reference(tmp_path):
 
 def test_demo_script_runs(tmp_path):
     convert(EXAMPLE / "charlstm" / "model.keras", tmp_path / "b")
-    proc = subprocess.run([sys.executable, str(EXAMPLE / "demo.py"), str(tmp_path / "b")], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, str(EXAMPLE / "demo.py"), str(tmp_path / "b")], capture_output=True, text=True
+    )
     assert proc.returncode == 0, proc.stderr
     assert "max |rnnconvert - keras|" in proc.stdout

@@ -27,6 +27,7 @@ from .graph import build
 from .keras_era import era_of
 from .layers import LAYER_CONVERTERS
 from .readers import KerasSource, read_source
+from .vectors import attach_vectors
 from .writer import check_target, write_bundle
 
 
@@ -41,10 +42,13 @@ class ConversionResult:
     out_dir: Path
     doc: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
+    #: Worst |ours - Keras| over the test vectors when Keras computed them, else None.
+    keras_max_error: float | None = None
 
     @property
     def parameter_count(self) -> int:
-        return int(sum(int(np.prod(a["shape"])) for a in self.doc["weights"]["arrays"].values()))
+        arrays = self.doc["weights"]["arrays"]
+        return int(sum(int(np.prod(a["shape"])) for k, a in arrays.items() if not k.startswith("__vectors__/")))
 
     def summary(self) -> str:
         src = self.doc["source"]
@@ -61,6 +65,11 @@ class ConversionResult:
             f"  nodes: {len(self.doc['nodes'])} ({', '.join(f'{k} x{v}' for k, v in sorted(ops.items()))}); "
             f"parameters: {self.parameter_count:,}",
         ]
+        tv = self.doc.get("test_vectors") or {}
+        if tv:
+            lines.append(f"  test vectors: {len(tv['calls'])} call(s), expected outputs from {tv['origin']}")
+        if self.keras_max_error is not None:
+            lines.append(f"  verified against Keras: max |rnnconvert - keras| = {self.keras_max_error:.3g}")
         lines += [f"  warning: {w}" for w in self.warnings]
         return "\n".join(lines)
 
@@ -108,6 +117,7 @@ def convert(
     *,
     weights: str | os.PathLike[str] | None = None,
     force: bool = False,
+    verify: bool = False,
 ) -> ConversionResult:
     """Convert a Keras model to a bundle directory.
 
@@ -117,6 +127,10 @@ def convert(
         out_dir: the bundle directory to write (``model.json`` + ``weights.npz``).
         weights: the weights HDF5 that goes with an architecture JSON.
         force: replace an existing non-empty ``out_dir`` (atomically).
+        verify: load the source with Keras (it must be installed) and store Keras's
+            outputs as the bundle's test vectors, reporting the worst difference.
+            In-memory models are always verified this way; otherwise the vectors'
+            expected outputs come from our runtime and are marked so.
 
     Returns:
         A :class:`ConversionResult`; ``result.summary()`` is what the CLI prints.
@@ -126,17 +140,71 @@ def convert(
             nothing is written then.
     """
     check_target(out_dir, force)
+    predictor, kversion = None, None
     if isinstance(source, (str, os.PathLike)):
         ksrc = read_source(source, weights)
         doc, arrays, notes = build_document(ksrc)
+        if verify:
+            predictor, kversion = _file_predictor(Path(source), weights, ksrc.keras_version)
     else:
         if weights is not None:
             raise InputError("weights= goes with an architecture JSON path, not an in-memory model")
         doc, arrays, notes = _convert_in_memory(source)
+        predictor, kversion = _model_predictor(source), doc["source"]["keras_version"]
+    worst = attach_vectors(doc, arrays, keras_predict=predictor, keras_version=kversion)
     for note in notes:
         warnings.warn(note, RnnConvertWarning, stacklevel=2)
     out = write_bundle(doc, arrays, out_dir, force=force)
-    return ConversionResult(out, doc, notes)
+    return ConversionResult(out, doc, notes, worst)
+
+
+def _model_predictor(model: Any) -> Any:
+    """Keras's own outputs for a list of calls (stateful models: in order, from reset states)."""
+
+    def run(calls: list[list[np.ndarray]]) -> list[list[np.ndarray]]:
+        for layer in getattr(model, "layers", []):
+            if getattr(layer, "stateful", False) and hasattr(layer, "reset_states"):
+                layer.reset_states()
+        outs = []
+        for ins in calls:
+            y = model.predict(ins if len(ins) > 1 else ins[0], verbose=0)
+            outs.append(list(y) if isinstance(y, (list, tuple)) else [y])
+        return outs
+
+    return run
+
+
+def _file_predictor(path: Path, weights: Any, keras_version: str | None) -> tuple[Any, str | None]:
+    """Load the source file with the Keras that wrote it (Keras 3 or tf_keras), safely."""
+    major = (keras_version or "3").split(".")[0]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if major == "3":
+                import keras
+
+                if weights is not None:
+                    model = keras.models.model_from_json(Path(path).read_text())
+                    model.load_weights(weights)
+                else:
+                    model = keras.saving.load_model(path, compile=False, safe_mode=True)
+            elif major == "2":
+                import tf_keras
+
+                if weights is not None:
+                    model = tf_keras.models.model_from_json(Path(path).read_text())
+                    model.load_weights(weights)
+                else:
+                    model = tf_keras.models.load_model(path, compile=False)
+            else:
+                raise InputError(f"--verify: Keras {keras_version} cannot be installed here to verify against")
+    except ImportError as exc:
+        raise InputError(f"--verify needs Keras installed to compare against ({exc})") from None
+    except InputError:
+        raise
+    except Exception as exc:  # Keras's own loading errors
+        raise InputError(f"--verify: Keras could not load {path} ({type(exc).__name__}: {exc})") from None
+    return _model_predictor(model), keras_version
 
 
 def _convert_in_memory(model: Any) -> tuple[dict[str, Any], dict[str, np.ndarray], list[str]]:

@@ -85,6 +85,7 @@ class Model:
         self.max_elements = int(max_elements)
         self.path = bundle.path
         self.doc = bundle.doc
+        self.vector_arrays = {k: v for k, v in bundle.arrays.items() if k.startswith("__vectors__/")}
         doc = bundle.doc
         self.format_version: str = doc["format_version"]
         self.inputs: list[TensorInfo] = []
@@ -474,15 +475,40 @@ def load(
     *,
     max_weight_bytes: int = MAX_WEIGHT_BYTES,
     max_elements: int = DEFAULT_MAX_ELEMENTS,
+    verify: bool = False,
 ) -> Model:
     """Load a bundle directory written by the converter.
 
     Every check happens here -- version, structure, weights checksum, array
     shapes, the graph's references -- so ``predict`` only checks its inputs.
+    With ``verify=True`` it also validates the JSON Schema (when jsonschema is
+    installed) and runs the bundle's stored test vectors, raising FormatError if
+    they do not reproduce.
 
     Example:
         >>> from rnnconvert.runtime import load
         >>> model = load("out/")                      # doctest: +SKIP
         >>> model.predict(np.zeros((1, 10, 3), np.float32)).shape   # doctest: +SKIP
     """
-    return Model(read_bundle(path, max_weight_bytes=max_weight_bytes), max_elements=max_elements)
+    bundle = read_bundle(path, max_weight_bytes=max_weight_bytes)
+    if verify:
+        _validate_schema_if_available(bundle.doc)
+    model = Model(bundle, max_elements=max_elements)
+    if verify:
+        from .verify import run_vectors
+
+        report = run_vectors(model)
+        if report is not None and not report.ok:
+            raise FormatError(f"{path}: the bundle's test vectors do not reproduce: " + "; ".join(report.lines()[1:]))
+    return model
+
+
+def _validate_schema_if_available(doc: dict[str, Any]) -> None:
+    """Full JSON Schema validation when jsonschema is installed (the runtime never needs it)."""
+    try:
+        import jsonschema  # noqa: F401
+    except ImportError:
+        return
+    from ..schema import validate
+
+    validate(doc)

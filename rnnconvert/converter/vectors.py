@@ -1,0 +1,117 @@
+"""Test vectors the converter stores in a bundle: inputs chosen to exercise what can go
+wrong (padding for masked models, several calls for stateful ones, every output), with
+expected outputs from Keras when it is at hand, else from our runtime (and marked so)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..runtime.bundle import Bundle
+from ..runtime.model import Model
+from ..runtime.verify import VECTOR_PREFIX
+
+SEED = 20240229  # fixed: the same model always gets the same vectors (byte-identical bundles)
+
+
+def _id_range(doc: dict[str, Any], input_name: str) -> int | None:
+    """The smallest Embedding vocabulary reading this input, if any."""
+    sizes = [
+        int(n["config"]["input_dim"])
+        for n in doc["nodes"]
+        if n["op"] == "Embedding" and any(r[0] == input_name for r in n["inputs"])
+    ]
+    return min(sizes) if sizes else None
+
+
+def _mask_values(doc: dict[str, Any], input_name: str) -> list[float]:
+    vals = []
+    for n in doc["nodes"]:
+        if n["op"] in ("NotEqualMask", "Masking") and any(r[0] == input_name for r in n["inputs"]):
+            vals.append(float(n["config"].get("value", n["config"].get("mask_value", 0.0))))
+    return vals
+
+
+def make_inputs(doc: dict[str, Any], calls: int) -> list[list[np.ndarray]]:
+    rng = np.random.default_rng(SEED)
+    batch = next((i["shape"][0] for i in doc["inputs"] if i["shape"][0] is not None), 3)
+    out = []
+    for _ in range(calls):
+        arrays = []
+        for spec in doc["inputs"]:
+            shape = [batch] + [d if d is not None else 6 for d in spec["shape"][1:]]
+            vocab = _id_range(doc, spec["name"])
+            if vocab is not None:
+                a = rng.integers(1 if vocab > 1 else 0, max(vocab, 1), shape).astype(np.int32)
+            else:
+                a = rng.normal(0.0, 1.0, shape).astype(np.float32)
+            masks = _mask_values(doc, spec["name"])
+            if masks and len(shape) >= 2 and shape[1] >= 3:
+                # Pre-padding on row 0, post-padding on row 1, interior padding on row 2.
+                pad = np.zeros(shape[:2], bool)
+                pad[0, :2] = True
+                if shape[0] > 1:
+                    pad[1, -2:] = True
+                if shape[0] > 2:
+                    pad[2, 1] = True
+                a[pad] = a.dtype.type(masks[0])
+            if spec["dtype"].startswith("int"):
+                a = a.astype(np.int32)
+            arrays.append(a)
+        out.append(arrays)
+    return out
+
+
+def attach_vectors(
+    doc: dict[str, Any],
+    arrays: dict[str, np.ndarray],
+    *,
+    keras_predict: Any = None,
+    keras_version: str | None = None,
+) -> float | None:
+    """Add ``test_vectors`` to ``doc`` and its arrays to ``arrays``.
+
+    ``keras_predict(calls) -> list of output lists`` supplies Keras's outputs; without it
+    the expected outputs come from our runtime. Returns the worst |ours - Keras| when
+    Keras was used, else None.
+    """
+    stateful = any(n["config"].get("stateful") for n in doc["nodes"])
+    calls = make_inputs(doc, 3 if stateful else 1)
+    ours_model = Model(Bundle(Path("."), {**doc, "weights": {"arrays": {}}}, arrays))
+    ours = []
+    for ins in calls:
+        y = ours_model.predict(ins)
+        ours.append([np.asarray(a, np.float32) for a in (y if isinstance(y, list) else [y])])
+    worst = None
+    if keras_predict is not None:
+        expected = [[np.asarray(a, np.float32) for a in outs] for outs in keras_predict(calls)]
+        worst = 0.0
+        for o_call, e_call in zip(ours, expected):
+            for o, e in zip(o_call, e_call):
+                fin = np.isfinite(e)
+                if fin.any():
+                    worst = max(worst, float(np.max(np.abs(o[fin] - e[fin]))))
+        origin = "keras"
+    else:
+        expected, origin = ours, "rnnconvert-runtime"
+    entries = []
+    for c, (ins, outs) in enumerate(zip(calls, expected)):
+        in_keys, out_keys = [], []
+        for i, a in enumerate(ins):
+            key = f"{VECTOR_PREFIX}call{c}/input{i}"
+            arrays[key] = np.ascontiguousarray(a)
+            in_keys.append(key)
+        for j, a in enumerate(outs):
+            key = f"{VECTOR_PREFIX}call{c}/output{j}"
+            arrays[key] = np.ascontiguousarray(a, dtype=np.float32)
+            out_keys.append(key)
+        entries.append({"inputs": in_keys, "outputs": out_keys})
+    doc["test_vectors"] = {
+        "origin": origin,
+        "keras_version": keras_version if origin == "keras" else None,
+        "stateful_sequence": stateful,
+        "calls": entries,
+    }
+    return worst

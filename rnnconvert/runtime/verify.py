@@ -1,0 +1,92 @@
+"""Running a bundle's stored test vectors: the inputs and expected outputs the converter
+saved (from Keras itself, or from this runtime when Keras was not at hand)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..errors import FormatError
+
+VECTOR_PREFIX = "__vectors__/"
+
+
+@dataclass
+class OutputCheck:
+    """The worst difference on one output over every stored call."""
+
+    name: str
+    max_abs_error: float
+    tolerance: float
+
+    @property
+    def ok(self) -> bool:
+        return self.max_abs_error <= self.tolerance
+
+
+@dataclass
+class VerifyReport:
+    origin: str
+    outputs: list[OutputCheck]
+
+    @property
+    def ok(self) -> bool:
+        return all(o.ok for o in self.outputs)
+
+    def lines(self) -> list[str]:
+        out = [f"test vectors from {self.origin}:"]
+        for o in self.outputs:
+            verdict = "ok" if o.ok else "MISMATCH"
+            out.append(f"  {o.name}: max |error| {o.max_abs_error:.3g} (tolerance {o.tolerance:.3g}) {verdict}")
+        return out
+
+
+def tolerance(expected: np.ndarray) -> float:
+    """The parity bound: 1e-5 * max(1, max|y|) over the finite values."""
+    fin = expected[np.isfinite(expected)]
+    return 1e-5 * max(1.0, float(np.max(np.abs(fin))) if fin.size else 1.0)
+
+
+def run_vectors(model: Any) -> VerifyReport | None:
+    """Run every stored call (in order, from reset states) and compare; None if the bundle has none."""
+    spec = model.doc.get("test_vectors")
+    if not spec:
+        return None
+    arrays = model.vector_arrays
+    calls = spec.get("calls")
+    if not isinstance(calls, list) or not calls:
+        raise FormatError("model.json: test_vectors.calls must be a non-empty list")
+    worst = [0.0] * len(model.outputs)
+    tols = [0.0] * len(model.outputs)
+    saved_states = dict(model._states)
+    model.reset_states()
+    try:
+        for k, call in enumerate(calls):
+            try:
+                ins = [arrays[key] for key in call["inputs"]]
+                expected = [arrays[key] for key in call["outputs"]]
+            except (KeyError, TypeError):
+                raise FormatError(f"model.json: test_vectors.calls[{k}] names arrays the bundle lacks") from None
+            got = model.predict(ins)
+            got = got if isinstance(got, list) else [got]
+            if len(got) != len(expected) or len(expected) != len(worst):
+                raise FormatError(
+                    f"model.json: test_vectors.calls[{k}] has {len(expected)} outputs, the model {len(worst)}"
+                )
+            for j, (g, e) in enumerate(zip(got, expected)):
+                if g.shape != e.shape:
+                    raise FormatError(f"test vector call {k} output {j}: shape {g.shape}, stored {e.shape}")
+                fin = np.isfinite(e)
+                err = float(np.max(np.abs(g[fin] - e[fin]))) if fin.any() else 0.0
+                if not np.array_equal(np.isnan(g), np.isnan(e)):
+                    err = float("inf")
+                worst[j] = max(worst[j], err)
+                tols[j] = max(tols[j], tolerance(e))
+    finally:
+        model._states = saved_states
+    origin = str(spec.get("origin", "unknown"))
+    if spec.get("keras_version"):
+        origin += f" {spec['keras_version']}"
+    return VerifyReport(origin, [OutputCheck(o.name, w, t) for o, w, t in zip(model.outputs, worst, tols)])
