@@ -308,7 +308,7 @@ def test_newer_minor_version_with_unknown_optional_fields_loads(bundle, small_ke
         (lambda d: d["nodes"][0].update(inputs=[[d["nodes"][1]["name"], 0]]), "earlier"),  # forward ref = cycle
         (lambda d: d["nodes"][1].update(name=d["nodes"][0]["name"]), "duplicate"),
         (lambda d: d["nodes"][0]["inputs"][0].__setitem__(1, 5), "output 5"),
-        (lambda d: d["nodes"][0]["config"].pop("units"), "do not fit"),
+        (lambda d: d["nodes"][0]["config"].pop("units"), "units"),
         (lambda d: d.update(format="other"), "format"),
         (lambda d: d["weights"].update(file="../weights.npz"), "plain file name"),
         (lambda d: d["weights"].update(file="/etc/passwd"), "plain file name"),

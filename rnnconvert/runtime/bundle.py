@@ -13,14 +13,15 @@ import io
 import json
 import os
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..errors import FormatError, ResourceError, SecurityError
-from ..schema import FORMAT_NAME, check_version
+from ..errors import FormatError, ResourceError, RnnConvertError, SecurityError
+from ..schema import FORMAT_NAME, migrate
 
 MODEL_JSON = "model.json"
 MAX_JSON_BYTES = 64 << 20  # a model.json this large is not an RNN architecture
@@ -65,8 +66,7 @@ def read_model_json(path: str | os.PathLike[str]) -> tuple[Path, dict[str, Any]]
         raise FormatError(f"{jpath}: must hold a JSON object")
     if doc.get("format") != FORMAT_NAME:
         raise FormatError(f"{jpath}: 'format' is {doc.get('format')!r}, expected {FORMAT_NAME!r}")
-    check_version(doc.get("format_version"))
-    return directory, doc
+    return directory, migrate(doc)
 
 
 def _weights_path(directory: Path, doc: dict[str, Any]) -> Path:
@@ -97,7 +97,7 @@ def _array_specs(doc: dict[str, Any]) -> dict[str, tuple[tuple[int, ...], str]]:
             isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape
         ):
             raise FormatError(f"model.json: weights.arrays[{key!r}].shape must be a list of non-negative integers")
-        if dtype not in ALLOWED_DTYPES:
+        if not isinstance(dtype, str) or dtype not in ALLOWED_DTYPES:
             raise FormatError(f"model.json: weights.arrays[{key!r}].dtype {dtype!r} is not allowed")
         specs[key] = (tuple(shape), dtype)
     return specs
@@ -110,6 +110,15 @@ def read_npz(
     max_bytes: int = MAX_WEIGHT_BYTES,
 ) -> dict[str, np.ndarray]:
     """Read exactly the arrays ``specs`` names from an NPZ file, checking each header first."""
+    try:
+        return _read_npz(path, specs, max_bytes)
+    except RnnConvertError:
+        raise
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, RuntimeError, ValueError) as exc:
+        raise FormatError(f"{path}: corrupt NPZ data ({type(exc).__name__}: {exc})") from None
+
+
+def _read_npz(path: Path, specs: dict[str, tuple[tuple[int, ...], str]], max_bytes: int) -> dict[str, np.ndarray]:
     expected_total = 0
     for shape, dtype in specs.values():
         expected_total += int(np.prod(shape, dtype=np.float64)) * np.dtype(dtype).itemsize

@@ -12,6 +12,7 @@ import numpy as np
 
 from ..errors import FormatError, InputError, ResourceError
 from .bundle import MAX_WEIGHT_BYTES, Bundle, read_bundle
+from .checks import check_node
 from .ops import OPS, RECURRENT_STATE_COUNT, OpFn
 
 Ref = tuple[str, int]
@@ -38,6 +39,7 @@ class _Node:
     n_outputs: int
     mask: Ref | None = None
     initial_state: list[Ref] = field(default_factory=list)
+    out_shapes: list[tuple[int | None, ...]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -109,7 +111,13 @@ class Model:
         raw_nodes = doc.get("nodes")
         if not isinstance(raw_nodes, list):
             raise FormatError("model.json: 'nodes' must be a list")
-        unknown = sorted({n.get("op") for n in raw_nodes if isinstance(n, dict) and n.get("op") not in OPS}, key=str)
+        unknown = sorted(
+            {
+                str(n.get("op"))
+                for n in raw_nodes
+                if isinstance(n, dict) and not (isinstance(n.get("op"), str) and n["op"] in OPS)
+            }
+        )
         if unknown:
             raise FormatError(
                 f"model.json uses op(s) {', '.join(map(repr, unknown))} unknown to this runtime "
@@ -141,9 +149,7 @@ class Model:
         self._states: dict[str, list[np.ndarray]] = {}
         self._stream_error: str | None | bool = False  # computed on first use
         self._timed_outputs: list[bool] = []
-        self._node_shapes = [
-            [tuple(o.get("shape") or ()) for o in raw.get("outputs", [])] for raw in raw_nodes if isinstance(raw, dict)
-        ]
+        self._node_shapes = [n.out_shapes for n in self._nodes]
 
     # -- loading checks ---------------------------------------------------------------
     @staticmethod
@@ -188,7 +194,7 @@ class Model:
             raise FormatError(f"model.json: {where}: 'weights' must be an object")
         weights: dict[str, np.ndarray] = {}
         for slot, key in wmap.items():
-            if key not in arrays:
+            if not isinstance(key, str) or key not in arrays:
                 raise FormatError(
                     f"model.json: {where}: weight {slot!r} names array {key!r}, which weights.arrays lacks"
                 )
@@ -196,6 +202,12 @@ class Model:
         outs = raw.get("outputs")
         if not isinstance(outs, list) or not outs:
             raise FormatError(f"model.json: {where}: 'outputs' must be a non-empty list")
+        out_shapes = []
+        for i, o in enumerate(outs):
+            if not isinstance(o, dict):
+                raise FormatError(f"model.json: {where}: outputs[{i}] must be an object")
+            out_shapes.append(_shape(o.get("shape"), f"{where} outputs[{i}].shape"))
+        check_node(op, config, weights, f"model.json: {where} (op {op})")
         # Bind the call now so a config that does not fit the op fails at load, not at predict.
         extra: dict[str, Any] = {}
         if mask is not None:
@@ -209,7 +221,7 @@ class Model:
                 f"model.json: {where} (op {op}): config/weights/inputs do not fit the op: {exc}"
             ) from None
         produced[name] = len(outs)
-        return _Node(name, op, fn, refs, weights, config, len(outs), mask, init_refs)
+        return _Node(name, op, fn, refs, weights, config, len(outs), mask, init_refs, out_shapes)
 
     # -- predicting ---------------------------------------------------------------------
     def _coerce_inputs(
@@ -283,7 +295,16 @@ class Model:
                 kwargs["initial_state"] = list(states[node.name][:n_states])
                 if carry_outputs:
                     kwargs["initial_output"] = states[node.name][n_states]
-            outs = node.fn(*args, **node.weights, **node.config, **kwargs)
+            try:
+                outs = node.fn(*args, **node.weights, **node.config, **kwargs)
+            except (InputError, ResourceError):
+                raise
+            except MemoryError:
+                raise ResourceError(f"node {node.name!r} ({node.op}) ran out of memory") from None
+            except (TypeError, ValueError, IndexError, KeyError, AttributeError) as exc:
+                # Load-time checks cover the contract of every op; this is the last line for
+                # inputs and bundles they could not anticipate, named rather than raw.
+                raise FormatError(f"node {node.name!r} ({node.op}) cannot run on these inputs: {exc}") from None
             env[node.name] = outs
             if node.op in RECURRENT_STATE_COUNT and states is not None:
                 finals[node.name] = list(outs[1:])

@@ -8,6 +8,7 @@ the optional ``jsonschema`` package; the runtime never requires it.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -40,6 +41,28 @@ def check_version(text: Any) -> tuple[int, int, int]:
     if version[0] not in SUPPORTED_MAJORS:
         raise VersionError(f"bundle format {text} is no longer supported; this runtime reads {FORMAT_VERSION}")
     return version
+
+
+Migration = Callable[[dict[str, Any]], dict[str, Any]]
+#: One-step migrations: MIGRATIONS[(major, minor)] turns a bundle of that version into
+#: the next version it is migrated to (returning the new document with its new
+#: ``format_version``). Format 1.0.0 is the first release, so none exist yet; a minor
+#: version only adds, so an older 1.x document needs one only if a field changed meaning.
+MIGRATIONS: dict[tuple[int, int], Migration] = {}
+
+
+def migrate(doc: dict[str, Any]) -> dict[str, Any]:
+    """Bring an older bundle document up to this code's version, one step at a time."""
+    current = parse_version(FORMAT_VERSION)
+    version = check_version(doc.get("format_version"))
+    steps = 0
+    while version[:2] < current[:2] and version[:2] in MIGRATIONS:
+        doc = MIGRATIONS[version[:2]](doc)
+        new = check_version(doc.get("format_version"))
+        if new <= version or steps > 100:
+            raise FormatError(f"migration from {version} did not advance the format version")
+        version, steps = new, steps + 1
+    return doc
 
 
 @cache
@@ -78,6 +101,8 @@ def validate(doc: Any) -> None:
 
 
 __all__ = [
+    "MIGRATIONS",
+    "migrate",
     "FORMAT_NAME",
     "FORMAT_VERSION",
     "SUPPORTED_MAJORS",

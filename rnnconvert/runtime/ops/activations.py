@@ -255,7 +255,7 @@ def is_elementwise(spec: dict[str, Any]) -> bool:
 def activation_fn(spec: dict[str, Any]) -> Callable[[np.ndarray], np.ndarray]:
     """Bind an activation spec ``{"type": ..., **params}`` to a one-argument function."""
     kind = spec.get("type")
-    fn = ACTIVATIONS.get(kind)  # type: ignore[arg-type]
+    fn = ACTIVATIONS.get(kind) if isinstance(kind, str) else None
     if fn is None:
         raise FormatError(f"unknown activation type {kind!r}; this runtime knows: {', '.join(sorted(ACTIVATIONS))}")
     params = {k: v for k, v in spec.items() if k != "type"}

@@ -1,0 +1,82 @@
+"""The command line as a user runs it: convert, check, inspect, --verify, errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.keras
+
+
+def rnnconvert(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "rnnconvert", *args], capture_output=True, text=True, cwd=cwd, timeout=300
+    )
+
+
+def test_convert_check_inspect_and_graph(zoo, tmp_path):
+    built = zoo.get("functional_multi_io", "tf_keras")
+    out = tmp_path / "bundle"
+    p = rnnconvert(str(built.files["h5"][0]), str(out))
+    assert p.returncode == 0, p.stderr
+    assert "wrote" in p.stdout and "parameters" in p.stdout
+    p = rnnconvert("check", str(out))
+    assert p.returncode == 0, p.stderr
+    assert "rnnconvert-runtime" in p.stdout
+    for name in ("cls", "reg", "rnn_head"):
+        assert f"  {name}: max |error|" in p.stdout
+    p = rnnconvert("inspect", str(out), "--graph", str(tmp_path / "g.dot"))
+    assert p.returncode == 0, p.stderr
+    for text in ("enc (LSTM)", "Total params", "format 1.0.0", "Keras 2.21.0"):
+        assert text in p.stdout
+    dot = (tmp_path / "g.dot").read_text()
+    assert dot.startswith("digraph") and '"enc" -> "gru_head"' in dot
+
+
+def test_existing_output_refused_then_forced(zoo, tmp_path):
+    src = str(zoo.get("embedding_lstm", "keras3").files["keras"][0])
+    out = tmp_path / "b"
+    assert rnnconvert(src, str(out)).returncode == 0
+    p = rnnconvert(src, str(out))
+    assert p.returncode == 1 and "--force" in p.stderr and p.stderr.count("\n") == 1
+    assert rnnconvert(src, str(out), "--force").returncode == 0
+
+
+def test_verify_stores_keras_outputs_and_check_detects_tampering(zoo, tmp_path):
+    built = zoo.get("mask_zero_embedding_gru", "keras3")
+    out = tmp_path / "b"
+    p = rnnconvert(str(built.files["keras"][0]), str(out), "--verify")
+    assert p.returncode == 0, p.stderr
+    assert "verified against Keras" in p.stdout
+    doc = json.loads((out / "model.json").read_text())
+    assert doc["test_vectors"]["origin"] == "keras"
+    assert rnnconvert("check", str(out)).returncode == 0
+    # Tamper with a weight (and fix up the checksum so only the vectors can notice).
+    import hashlib
+    import zipfile
+
+    from rnnconvert.runtime.bundle import npz_bytes
+
+    with zipfile.ZipFile(out / "weights.npz") as z:
+        arrays = {n[:-4]: np.load(z.open(n)) for n in z.namelist()}
+    key = next(k for k in arrays if k.endswith("/kernel"))
+    arrays[key] = arrays[key] + np.float32(0.05)
+    data = npz_bytes(arrays)
+    (out / "weights.npz").write_bytes(data)
+    doc["weights"]["sha256"] = hashlib.sha256(data).hexdigest()
+    (out / "model.json").write_text(json.dumps(doc))
+    p = rnnconvert("check", str(out))
+    assert p.returncode == 1 and "MISMATCH" in p.stdout
+
+
+def test_file_named_like_a_command_still_converts(zoo, tmp_path):
+    src = zoo.get("time_length_1", "tf_keras").files["h5"][0]
+    (tmp_path / "check").write_bytes(Path(src).read_bytes())
+    p = rnnconvert("check", "out", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert (tmp_path / "out" / "model.json").exists()
