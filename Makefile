@@ -23,11 +23,11 @@ demo: $(VENV)/.stamp-base
 	$(PY) examples/demo.py build/charlstm-bundle
 
 test: $(VENV)/.stamp-test
-	$(VENV)/bin/ruff check rnnconvert tests examples
+	$(VENV)/bin/ruff check rnnconvert tests examples benchmarks
 	$(PY) -m pytest -q -p no:cacheprovider
 
 lint: $(VENV)/.stamp-test
-	$(VENV)/bin/ruff check rnnconvert tests examples
+	$(VENV)/bin/ruff check rnnconvert tests examples benchmarks
 	$(VENV)/bin/ruff format --check rnnconvert
 
 bench: $(VENV)/.stamp-test

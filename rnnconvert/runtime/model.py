@@ -14,6 +14,7 @@ from ..errors import FormatError, InputError, ResourceError
 from .bundle import MAX_WEIGHT_BYTES, Bundle, read_bundle
 from .checks import check_node
 from .ops import OPS, RECURRENT_STATE_COUNT, OpFn
+from .ops.fast import FAST_PATHS
 
 Ref = tuple[str, int]
 ArrayLike = Any
@@ -40,6 +41,7 @@ class _Node:
     mask: Ref | None = None
     initial_state: list[Ref] = field(default_factory=list)
     out_shapes: list[tuple[int | None, ...]] = field(default_factory=list)
+    fast: OpFn | None = None  # a prepared fast path for unmasked calls (ops/fast.py)
 
 
 @dataclass(frozen=True)
@@ -221,7 +223,9 @@ class Model:
                 f"model.json: {where} (op {op}): config/weights/inputs do not fit the op: {exc}"
             ) from None
         produced[name] = len(outs)
-        return _Node(name, op, fn, refs, weights, config, len(outs), mask, init_refs, out_shapes)
+        prepare = FAST_PATHS.get(op)
+        fast = prepare(config, weights) if prepare is not None else None
+        return _Node(name, op, fn, refs, weights, config, len(outs), mask, init_refs, out_shapes, fast)
 
     # -- predicting ---------------------------------------------------------------------
     def _coerce_inputs(
@@ -296,7 +300,10 @@ class Model:
                 if carry_outputs:
                     kwargs["initial_output"] = states[node.name][n_states]
             try:
-                outs = node.fn(*args, **node.weights, **node.config, **kwargs)
+                if node.fast is not None and "mask" not in kwargs:
+                    outs = node.fast(*args, **kwargs)
+                else:
+                    outs = node.fn(*args, **node.weights, **node.config, **kwargs)
             except (InputError, ResourceError):
                 raise
             except MemoryError:
