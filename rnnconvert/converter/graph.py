@@ -212,7 +212,7 @@ class _Walker:
             why = custom or "Lambda layers hold Python code; rnnconvert never executes code from a model file"
             self.code_problems.append((name, cls, why))
             return [self._placeholder(name)]
-        fn = self.converters.get(cls)
+        fn = self.converters.get(_converter_key(lc, cls))
         if fn is None:
             self.problems.append((name, cls, "layer class not supported"))
             return [self._placeholder(name)]
@@ -255,6 +255,24 @@ class _Walker:
             )
         if self.problems:
             raise UnsupportedError(self.problems)
+
+
+_OPS_ONLY = {"NotEqual", "Any", "All", "LogicalAnd", "LogicalOr", "ExpandDims", "ZerosLike", "OnesLike"}
+
+
+def _converter_key(lc: dict[str, Any], cls: str) -> str:
+    """Keras 3 operations recorded in a functional graph (``keras.src.ops``) are keyed
+    ``ops.<Class>`` so that, e.g., the ``concatenate`` op is not taken for the layer.
+    Legacy-h5 configs drop ``module``; there an op is recognised by its bare config."""
+    module = lc.get("module")
+    cfg = lc.get("config") if isinstance(lc.get("config"), dict) else {}
+    if isinstance(module, str) and module.startswith("keras.src.ops"):
+        return f"ops.{cls}"
+    if module is None and (
+        cls in _OPS_ONLY or ("trainable" not in cfg and "dtype" not in cfg and cls == "Concatenate")
+    ):
+        return f"ops.{cls}"
+    return cls
 
 
 def _explicit_masks(inputs: list[Tensor], mask: Any) -> list[Tensor]:

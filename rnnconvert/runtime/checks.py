@@ -25,7 +25,19 @@ _BOOL_KEYS = {
     "reset_after",
     "keepdims",
 }
-_INT_KEYS = {"units", "input_dim", "output_dim", "axis"}
+_INT_KEYS = {
+    "units",
+    "input_dim",
+    "output_dim",
+    "filters",
+    "strides",
+    "dilation_rate",
+    "pool_size",
+    "size",
+    "n",
+    "left",
+    "right",
+}
 _NUM_KEYS = {"value", "mask_value"}
 
 

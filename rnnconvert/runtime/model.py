@@ -26,7 +26,7 @@ DEFAULT_MAX_ELEMENTS = 1 << 30
 
 # Ops that treat every timestep on its own (or carry state forward only): a model made
 # of these, with recurrent nodes that run forwards, can be fed one chunk at a time.
-_STEP_LOCAL_OPS = {"Dense", "Activation", "Embedding", "NotEqualMask", "Masking", "LogicalAnd"}
+_STEP_LOCAL_OPS = {"Dense", "Activation", "Embedding", "NotEqualMask", "Masking", "LogicalAnd", "LogicalOr", "FillLike"}
 
 
 @dataclass

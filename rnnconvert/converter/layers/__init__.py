@@ -9,9 +9,38 @@ convert; the walker collects those and reports every one together.
 from __future__ import annotations
 
 from ..graph import ConverterFn
+from .conv import (
+    convert_average_pooling1d,
+    convert_conv1d,
+    convert_cropping1d,
+    convert_global_average_pooling1d,
+    convert_global_max_pooling1d,
+    convert_max_pooling1d,
+    convert_upsampling1d,
+    convert_zero_padding1d,
+)
 from .core import convert_activation, convert_dense, convert_embedding, convert_identity, convert_masking
-from .ops_layers import convert_any, convert_logical_and, convert_not_equal
+from .merge import convert_concatenate, convert_dot, convert_elementwise_merge
+from .normalization import (
+    convert_batch_normalization,
+    convert_elu_layer,
+    convert_layer_normalization,
+    convert_leaky_relu_layer,
+    convert_prelu,
+    convert_relu_layer,
+    convert_softmax_layer,
+)
+from .ops_layers import (
+    convert_any,
+    convert_concatenate_op,
+    convert_expand_dims,
+    convert_logical_and,
+    convert_logical_or,
+    convert_not_equal,
+    convert_zeros_like,
+)
 from .recurrent import convert_gru, convert_lstm, convert_simple_rnn
+from .shape import convert_flatten, convert_permute, convert_repeat_vector, convert_reshape
 from .wrappers import convert_bidirectional, convert_time_distributed
 
 LAYER_CONVERTERS: dict[str, ConverterFn] = {
@@ -23,10 +52,43 @@ LAYER_CONVERTERS: dict[str, ConverterFn] = {
     "GRU": convert_gru,
     "SimpleRNN": convert_simple_rnn,
     "Bidirectional": convert_bidirectional,
+    "Conv1D": convert_conv1d,
+    "MaxPooling1D": convert_max_pooling1d,
+    "AveragePooling1D": convert_average_pooling1d,
+    "GlobalMaxPooling1D": convert_global_max_pooling1d,
+    "GlobalAveragePooling1D": convert_global_average_pooling1d,
+    "ZeroPadding1D": convert_zero_padding1d,
+    "Cropping1D": convert_cropping1d,
+    "UpSampling1D": convert_upsampling1d,
+    "Flatten": convert_flatten,
+    "Reshape": convert_reshape,
+    "Permute": convert_permute,
+    "RepeatVector": convert_repeat_vector,
+    "BatchNormalization": convert_batch_normalization,
+    "LayerNormalization": convert_layer_normalization,
+    "ReLU": convert_relu_layer,
+    "LeakyReLU": convert_leaky_relu_layer,
+    "PReLU": convert_prelu,
+    "ELU": convert_elu_layer,
+    "Softmax": convert_softmax_layer,
+    "Concatenate": convert_concatenate,
+    "Add": convert_elementwise_merge,
+    "Subtract": convert_elementwise_merge,
+    "Multiply": convert_elementwise_merge,
+    "Average": convert_elementwise_merge,
+    "Maximum": convert_elementwise_merge,
+    "Minimum": convert_elementwise_merge,
+    "Dot": convert_dot,
     # Keras 3's recorded mask operations.
-    "NotEqual": convert_not_equal,
-    "Any": convert_any,
-    "LogicalAnd": convert_logical_and,
+    # Keyed "ops.<Class>": the walker uses that key for keras.src.ops operations.
+    "ops.NotEqual": convert_not_equal,
+    "ops.Any": convert_any,
+    "ops.LogicalAnd": convert_logical_and,
+    "ops.LogicalOr": convert_logical_or,
+    "ops.ExpandDims": convert_expand_dims,
+    "ops.ZerosLike": convert_zeros_like,
+    "ops.OnesLike": convert_zeros_like,
+    "ops.Concatenate": convert_concatenate_op,
     "TimeDistributed": convert_time_distributed,
     # Inference no-ops: identity at predict time.
     "Dropout": convert_identity,

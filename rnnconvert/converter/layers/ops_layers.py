@@ -62,3 +62,50 @@ def convert_logical_and(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
         outputs=[(a.shape, "bool")],
         layer=call,
     )
+
+
+def convert_logical_or(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
+    if len(call.inputs) != 2:
+        raise Unsupported("LogicalOr takes two tensors")
+    a, c = call.inputs
+    shape = tuple(x if x not in (None, 1) else y for x, y in zip(a.shape, c.shape)) if a.rank == c.rank else a.shape
+    return b.node("LogicalOr", name=call.name, inputs=[a, c], config={}, outputs=[(shape, "bool")], layer=call)
+
+
+def convert_expand_dims(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
+    (x,) = call.inputs
+    axis = call.opt("axis")
+    if not isinstance(axis, int):
+        raise Unsupported(f"ExpandDims axis {axis!r}")
+    ax = axis % (x.rank + 1)
+    shape = x.shape[:ax] + (1,) + x.shape[ax:]
+    return b.node(
+        "ExpandDims", name=call.name, inputs=[x], config={"axis": axis}, outputs=[(shape, x.dtype)], layer=call
+    )
+
+
+def convert_zeros_like(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
+    (x,) = call.inputs
+    if call.opt("dtype") not in ("bool", None):
+        raise Unsupported(f"{call.class_name} with dtype {call.opt('dtype')!r}: only boolean masks are converted")
+    value = call.class_name == "OnesLike"
+    return b.node(
+        "FillLike", name=call.name, inputs=[x], config={"fill": value}, outputs=[(x.shape, "bool")], layer=call
+    )
+
+
+def convert_concatenate_op(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
+    axis = int(call.opt("axis", 0))
+    ins = list(call.inputs)
+    ax = axis % ins[0].rank
+    dims = [t.shape[ax] for t in ins]
+    shape = list(ins[0].shape)
+    shape[ax] = None if any(d is None for d in dims) else sum(dims)
+    return b.node(
+        "Merge",
+        name=call.name,
+        inputs=ins,
+        config={"mode": "concat", "axis": axis},
+        outputs=[(tuple(shape), ins[0].dtype)],
+        layer=call,
+    )

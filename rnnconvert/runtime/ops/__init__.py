@@ -11,10 +11,24 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .core import activation, dense, embedding, logical_and, masking, not_equal_mask, reduce_any
+from .conv import conv1d, crop1d, global_pool1d, pad1d, pool1d, upsample1d
+from .core import (
+    activation,
+    dense,
+    embedding,
+    expand_dims,
+    fill_like,
+    logical_and,
+    logical_or,
+    masking,
+    not_equal_mask,
+    reduce_any,
+)
 from .gru import gru
 from .lstm import lstm
+from .normalization import batch_norm, dot, layer_norm, prelu
 from .sequence import fold_time, merge, reverse, unfold_time
+from .shape import flatten, permute, repeat_vector, reshape
 from .simple_rnn import simple_rnn
 
 OpFn = Callable[..., list[np.ndarray]]
@@ -27,6 +41,9 @@ OPS: dict[str, OpFn] = {
     "Masking": masking,
     "ReduceAny": reduce_any,
     "LogicalAnd": logical_and,
+    "LogicalOr": logical_or,
+    "ExpandDims": expand_dims,
+    "FillLike": fill_like,
     "LSTM": lstm,
     "GRU": gru,
     "SimpleRNN": simple_rnn,
@@ -34,6 +51,20 @@ OPS: dict[str, OpFn] = {
     "Merge": merge,
     "FoldTime": fold_time,
     "UnfoldTime": unfold_time,
+    "Conv1D": conv1d,
+    "Pool1D": pool1d,
+    "GlobalPool1D": global_pool1d,
+    "ZeroPadding1D": pad1d,
+    "Cropping1D": crop1d,
+    "UpSampling1D": upsample1d,
+    "Flatten": flatten,
+    "Reshape": reshape,
+    "Permute": permute,
+    "RepeatVector": repeat_vector,
+    "BatchNormalization": batch_norm,
+    "LayerNormalization": layer_norm,
+    "PReLU": prelu,
+    "Dot": dot,
 }
 
 # Ops that carry state across timesteps: output count = 1 + number of states.

@@ -66,3 +66,16 @@ def reduce_any(x: np.ndarray, *, axis: int, keepdims: bool) -> list[np.ndarray]:
 
 def logical_and(a: np.ndarray, b: np.ndarray) -> list[np.ndarray]:
     return [np.logical_and(a, b)]
+
+
+def logical_or(a: np.ndarray, b: np.ndarray) -> list[np.ndarray]:
+    return [np.logical_or(a, b)]
+
+
+def expand_dims(x: np.ndarray, *, axis: int) -> list[np.ndarray]:
+    return [np.expand_dims(x, axis)]
+
+
+def fill_like(x: np.ndarray, *, fill: bool) -> list[np.ndarray]:
+    """A boolean tensor of ``x``'s shape filled with ``fill`` (Keras 3's zeros_like/ones_like on masks)."""
+    return [np.full(x.shape, fill, dtype=bool)]

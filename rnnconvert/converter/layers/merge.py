@@ -1,0 +1,104 @@
+"""Converters for the merge layers: Concatenate, Add, Subtract, Multiply, Average,
+Maximum, Minimum (all onto ``Merge``) and Dot."""
+
+from __future__ import annotations
+
+from ..graph import GraphBuilder, LayerCall, Tensor, Unsupported
+
+_MODES = {"Add": "sum", "Subtract": "sub", "Multiply": "mul", "Average": "ave", "Maximum": "max", "Minimum": "min"}
+
+
+def _merged_mask(call: LayerCall, b: GraphBuilder) -> Tensor | None:
+    """Keras 2 ANDs the inputs' masks, Keras 3 ORs them (it also records that in the
+    file, which then takes precedence); a missing mask counts as all true."""
+    masks = [t.mask for t in call.inputs if t.mask is not None]
+    if not masks:
+        return None
+    out = masks[0]
+    for k, m in enumerate(masks[1:]):
+        if m.ref == out.ref:
+            continue
+        op = "LogicalOr" if call.era.major >= 3 else "LogicalAnd"
+        (out,) = b.node(
+            op, name=f"{call.name}/mask{k}", inputs=[out, m], config={}, outputs=[(out.shape, "bool")], layer=call
+        )
+    return out
+
+
+def _broadcast(shapes: list[tuple]) -> tuple:
+    rank = max(len(s) for s in shapes)
+    out = []
+    for i in range(rank):
+        dims = [s[i - rank + len(s)] for s in shapes if i - rank + len(s) >= 0]
+        known = [d for d in dims if d is not None and d != 1]
+        out.append(known[0] if known else (1 if all(d == 1 for d in dims) else None))
+    return tuple(out)
+
+
+def convert_elementwise_merge(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
+    if len(call.inputs) < 2:
+        raise Unsupported("a merge takes at least two inputs")
+    if call.class_name == "Subtract" and len(call.inputs) != 2:
+        raise Unsupported("Subtract takes exactly two inputs")
+    (y,) = b.node(
+        "Merge",
+        name=call.name,
+        inputs=list(call.inputs),
+        config={"mode": _MODES[call.class_name], "axis": -1},
+        outputs=[(_broadcast([t.shape for t in call.inputs]), "float32")],
+        layer=call,
+    )
+    y.mask = _merged_mask(call, b)
+    return [y]
+
+
+def convert_concatenate(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
+    if len(call.inputs) < 2:
+        raise Unsupported("Concatenate takes at least two inputs")
+    axis = int(call.opt("axis", -1))
+    rank = call.inputs[0].rank
+    ax = axis % rank
+    if ax == 0:
+        raise Unsupported("concatenation along the batch axis")
+    dims = [t.shape[ax] for t in call.inputs]
+    shape = list(call.inputs[0].shape)
+    shape[ax] = None if any(d is None for d in dims) else sum(dims)
+    (y,) = b.node(
+        "Merge",
+        name=call.name,
+        inputs=list(call.inputs),
+        config={"mode": "concat", "axis": axis},
+        outputs=[(tuple(shape), "float32")],
+        layer=call,
+    )
+    if any(t.mask is not None for t in call.inputs):
+        if ax == rank - 1:
+            y.mask = _merged_mask(call, b)
+        else:
+            raise Unsupported("concatenating masked tensors along a non-feature axis")
+    return [y]
+
+
+def convert_dot(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
+    if len(call.inputs) != 2:
+        raise Unsupported("Dot takes two inputs")
+    a, c = call.inputs
+    axes = call.opt("axes")
+    axes = [int(axes), int(axes)] if not isinstance(axes, (list, tuple)) else [int(v) for v in axes]
+    if a.rank not in (2, 3) or c.rank not in (2, 3):
+        raise Unsupported("Dot of inputs of rank other than 2 or 3")
+    ax_a, ax_c = axes[0] % a.rank, axes[1] % c.rank
+    if ax_a == 0 or ax_c == 0:
+        raise Unsupported("Dot over the batch axis")
+    rest = [d for i, d in enumerate(a.shape) if i not in (0, ax_a)] + [
+        d for i, d in enumerate(c.shape) if i not in (0, ax_c)
+    ]
+    shape = (a.shape[0], *rest) if rest else (a.shape[0], 1)
+    return b.node(
+        "Dot",
+        name=call.name,
+        inputs=[a, c],
+        config={"axes": [ax_a, ax_c], "normalize": bool(call.opt("normalize", False))},
+        outputs=[(shape, "float32")],
+        layer=call,
+    )

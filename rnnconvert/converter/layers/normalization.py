@@ -1,0 +1,126 @@
+"""Converters for BatchNormalization, LayerNormalization and the activation layers
+(ReLU, LeakyReLU, PReLU, ELU, Softmax)."""
+
+from __future__ import annotations
+
+from ..graph import GraphBuilder, LayerCall, Tensor, Unsupported
+from .common import expect_weights, one_input, passthrough_mask
+
+
+def _axes(call: LayerCall, x: Tensor, default: int = -1) -> list[int]:
+    axis = call.opt("axis", default)
+    axes = [int(a) for a in (axis if isinstance(axis, (list, tuple)) else [axis])]
+    for a in axes:
+        if x.shape[a] is None:
+            raise Unsupported(f"axis {a} of input {x.shape} must be known")
+    return axes
+
+
+def convert_batch_normalization(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
+    x = one_input(call)
+    axes = _axes(call, x)
+    if len(axes) != 1:
+        raise Unsupported("BatchNormalization over several axes")
+    if call.opt("renorm", False):
+        raise Unsupported("renorm=True")
+    n = x.shape[axes[0]]
+    scale, center = bool(call.opt("scale", True)), bool(call.opt("center", True))
+    arrays = expect_weights(call, [(n,)] * (int(scale) + int(center) + 2))
+    names = (["gamma"] if scale else []) + (["beta"] if center else []) + ["moving_mean", "moving_variance"]
+    outs = b.node(
+        "BatchNormalization",
+        name=call.name,
+        inputs=[x],
+        config={"axis": axes, "epsilon": float(call.opt("epsilon", 1e-3))},
+        weights=dict(zip(names, arrays)),
+        outputs=[(x.shape, "float32")],
+        layer=call,
+    )
+    return passthrough_mask(outs, x.mask)
+
+
+def convert_layer_normalization(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
+    x = one_input(call)
+    axes = _axes(call, x)
+    if call.opt("rms_scaling", False):
+        raise Unsupported("rms_scaling=True")
+    shape = tuple(x.shape[a] for a in axes)
+    scale, center = bool(call.opt("scale", True)), bool(call.opt("center", True))
+    arrays = expect_weights(call, [shape] * (int(scale) + int(center)))
+    names = (["gamma"] if scale else []) + (["beta"] if center else [])
+    outs = b.node(
+        "LayerNormalization",
+        name=call.name,
+        inputs=[x],
+        config={"axis": axes, "epsilon": float(call.opt("epsilon", 1e-3))},
+        weights=dict(zip(names, arrays)),
+        outputs=[(x.shape, "float32")],
+        layer=call,
+    )
+    return passthrough_mask(outs, x.mask)
+
+
+def _activation_node(call: LayerCall, b: GraphBuilder, spec: dict) -> list[Tensor]:
+    x = one_input(call)
+    outs = b.node(
+        "Activation",
+        name=call.name,
+        inputs=[x],
+        config={"activation": spec},
+        outputs=[(x.shape, "float32")],
+        layer=call,
+    )
+    return passthrough_mask(outs, x.mask)
+
+
+def _num(value, default: float) -> float:
+    return default if value is None else float(value)
+
+
+def convert_relu_layer(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
+    max_value = call.opt("max_value")
+    spec = {
+        "type": "relu",
+        "negative_slope": _num(call.opt("negative_slope"), 0.0),
+        "max_value": None if max_value is None else float(max_value),
+        "threshold": _num(call.opt("threshold"), 0.0),
+    }
+    return _activation_node(call, b, spec)
+
+
+def convert_leaky_relu_layer(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
+    slope = call.opt("negative_slope", call.opt("alpha"))  # Keras 3 / Keras 2 name
+    return _activation_node(
+        call, b, {"type": "leaky_relu", "negative_slope": _num(slope, 0.3 if call.era.major < 3 else 0.2)}
+    )
+
+
+def convert_elu_layer(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
+    return _activation_node(call, b, {"type": "elu", "alpha": _num(call.opt("alpha"), 1.0)})
+
+
+def convert_softmax_layer(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
+    axis = call.opt("axis", -1)
+    return _activation_node(
+        call, b, {"type": "softmax", "axis": list(axis) if isinstance(axis, (list, tuple)) else int(axis)}
+    )
+
+
+def convert_prelu(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
+    x = one_input(call)
+    shared = call.opt("shared_axes") or []
+    shared = [int(a) for a in (shared if isinstance(shared, (list, tuple)) else [shared])]
+    shape = tuple(1 if (i + 1) in shared else d for i, d in enumerate(x.shape[1:]))
+    if any(d is None for d in shape):
+        raise Unsupported(f"PReLU on input {x.shape} needs known non-shared dimensions")
+    (alpha,) = expect_weights(call, [shape])
+    outs = b.node(
+        "PReLU",
+        name=call.name,
+        inputs=[x],
+        config={},
+        weights={"alpha": alpha},
+        outputs=[(x.shape, "float32")],
+        layer=call,
+    )
+    return passthrough_mask(outs, x.mask)

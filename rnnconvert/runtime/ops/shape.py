@@ -1,0 +1,24 @@
+"""Shape ops: Flatten, Reshape, Permute, RepeatVector."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def flatten(x: np.ndarray) -> list[np.ndarray]:
+    return [x.reshape(x.shape[0], -1)]
+
+
+def reshape(x: np.ndarray, *, target_shape: list[int]) -> list[np.ndarray]:
+    """(B, ...) -> (B, *target_shape); one entry may be -1."""
+    return [x.reshape(x.shape[0], *target_shape)]
+
+
+def permute(x: np.ndarray, *, dims: list[int]) -> list[np.ndarray]:
+    """Transpose the non-batch axes: ``dims`` is 1-based, as Keras writes it."""
+    return [np.ascontiguousarray(np.transpose(x, (0, *dims)))]
+
+
+def repeat_vector(x: np.ndarray, *, n: int) -> list[np.ndarray]:
+    """(B, D) -> (B, n, D)."""
+    return [np.repeat(x[:, None, :], n, axis=1)]

@@ -1,0 +1,179 @@
+"""Keras cases for the layers around RNNs (conv, pooling, shape, normalization, merges,
+activation layers), alone and inside recurrent models, in every era and file format."""
+
+from __future__ import annotations
+
+import numpy as np
+from keras_zoo import case, randomize
+
+
+def _seq(rng, b, t, d):
+    return rng.normal(0, 1, (b, t, d)).astype(np.float32)
+
+
+@case("conv1d_paddings_strides_dilation")
+def _(K, era, rng):
+    x = K.Input((13, 3))
+    outs = []
+    for padding in ("valid", "same", "causal"):
+        for stride, dil in ((1, 1), (2, 1), (1, 2)):
+            if padding == "causal" and stride > 1 and era == "tf_keras":
+                continue
+            outs.append(K.layers.Conv1D(4, 3, strides=stride, dilation_rate=dil, padding=padding, activation="relu")(x))
+    outs.append(K.layers.Conv1D(2, 1, use_bias=False)(x))
+    m = K.Model(x, outs)
+    randomize(m, rng)
+    return m, [_seq(rng, 2, 13, 3)]
+
+
+@case("conv_pool_lstm_pipeline")
+def _(K, era, rng):
+    # The classic "CNN front-end + RNN" sequence classifier.
+    m = K.Sequential(
+        [
+            K.Input((None, 5)),
+            K.layers.Conv1D(8, 3, padding="same", activation="relu"),
+            K.layers.MaxPooling1D(2),
+            K.layers.Conv1D(6, 2, padding="causal"),
+            K.layers.AveragePooling1D(2, padding="same"),
+            K.layers.LSTM(6, return_sequences=True),
+            K.layers.GlobalAveragePooling1D(),
+            K.layers.Dense(3, activation="softmax"),
+        ]
+    )
+    randomize(m, rng)
+    return m, [_seq(rng, 3, 17, 5)]
+
+
+@case("pooling_padding_cropping_upsampling")
+def _(K, era, rng):
+    x = K.Input((11, 4))
+    outs = [
+        K.layers.MaxPooling1D(3, strides=2, padding="same")(x),
+        K.layers.MaxPooling1D(2, padding="valid")(x),
+        K.layers.AveragePooling1D(3, strides=1, padding="same")(x),
+        K.layers.AveragePooling1D(2, strides=3)(x),
+        K.layers.GlobalMaxPooling1D()(x),
+        K.layers.GlobalAveragePooling1D()(x),
+        K.layers.ZeroPadding1D((2, 1))(x),
+        K.layers.Cropping1D((1, 3))(x),
+        K.layers.UpSampling1D(3)(x),
+    ]
+    m = K.Model(x, outs)
+    return m, [_seq(rng, 2, 11, 4)]
+
+
+@case("shape_layers")
+def _(K, era, rng):
+    x = K.Input((6, 4))
+    h = K.layers.LSTM(5)(x)
+    rep = K.layers.RepeatVector(4)(h)
+    dec = K.layers.GRU(3, return_sequences=True)(rep)
+    outs = [
+        K.layers.Flatten()(x),
+        K.layers.Reshape((3, 8))(x),
+        K.layers.Reshape((-1, 2))(x),
+        K.layers.Permute((2, 1))(x),
+        rep,
+        K.layers.Flatten()(dec),
+    ]
+    m = K.Model(x, outs)
+    randomize(m, rng)
+    return m, [_seq(rng, 2, 6, 4)]
+
+
+@case("normalization_layers")
+def _(K, era, rng):
+    x = K.Input((7, 5))
+    outs = [
+        K.layers.BatchNormalization()(x),
+        K.layers.BatchNormalization(center=False, scale=False, epsilon=0.01)(x),
+        K.layers.BatchNormalization(center=False)(x),
+        K.layers.LayerNormalization()(x),
+        K.layers.LayerNormalization(center=False, scale=False)(x),
+    ]
+    if era == "keras3":  # tf_keras's own LayerNormalization fails on several axes
+        outs.append(K.layers.LayerNormalization(axis=[1, 2])(x))
+    h = K.layers.LSTM(6, return_sequences=True)(K.layers.BatchNormalization()(x))
+    outs.append(K.layers.LayerNormalization()(h))
+    m = K.Model(x, outs)
+    # Moving variances must stay positive: randomize, then make them |v| + 0.1.
+    randomize(m, rng)
+    for layer in m.layers:
+        if "batch_normalization" in layer.name:
+            w = layer.get_weights()
+            w[-1] = np.abs(w[-1]) + 0.1
+            layer.set_weights(w)
+    return m, [_seq(rng, 3, 7, 5)]
+
+
+@case("merge_layers")
+def _(K, era, rng):
+    a = K.Input((5, 4))
+    b = K.Input((5, 4))
+    la = K.layers.LSTM(4, return_sequences=True)(a)
+    lb = K.layers.GRU(4, return_sequences=True)(b)
+    outs = [
+        K.layers.Concatenate()([la, lb]),
+        K.layers.Concatenate(axis=1)([la, lb]),
+        K.layers.Add()([la, lb, a]),
+        K.layers.Subtract()([la, lb]),
+        K.layers.Multiply()([la, lb]),
+        K.layers.Average()([la, lb]),
+        K.layers.Maximum()([la, lb]),
+        K.layers.Minimum()([la, lb]),
+        K.layers.Dot(axes=2)([la, lb]),
+        K.layers.Dot(axes=(1, 1), normalize=True)([la, lb]),
+        K.layers.Dot(axes=1)([K.layers.LSTM(3)(a), K.layers.LSTM(3)(b)]),
+    ]
+    m = K.Model([a, b], outs)
+    randomize(m, rng)
+    return m, [_seq(rng, 2, 5, 4), _seq(rng, 2, 5, 4)]
+
+
+@case("activation_layers")
+def _(K, era, rng):
+    x = K.Input((6, 4))
+    h = K.layers.Dense(5)(x)
+    outs = [
+        K.layers.ReLU()(h),
+        K.layers.ReLU(max_value=0.5, negative_slope=0.1, threshold=0.2)(h),
+        K.layers.LeakyReLU()(h),
+        K.layers.ELU(alpha=0.7)(h),
+        K.layers.Softmax()(h),
+        K.layers.Softmax(axis=1)(h),
+        K.layers.PReLU()(h),
+        K.layers.PReLU(shared_axes=[1])(h),
+    ]
+    m = K.Model(x, outs)
+    randomize(m, rng)
+    return m, [_seq(rng, 2, 6, 4)]
+
+
+@case("masked_merge_and_pooling")
+def _(K, era, rng):
+    ids = K.Input((6,), dtype="int32")
+    e = K.layers.Embedding(10, 4, mask_zero=True)(ids)
+    f = K.layers.LSTM(3, return_sequences=True)(e)
+    g = K.layers.GRU(3, return_sequences=True)(e)
+    cat = K.layers.Concatenate()([f, g])
+    add = K.layers.Add()([f, g])
+    outs = [cat, add, K.layers.LSTM(2)(cat), K.layers.GRU(2)(add), K.layers.GlobalAveragePooling1D()(add)]
+    m = K.Model(ids, outs)
+    randomize(m, rng)
+    from cases_recurrent import PADDED_IDS
+
+    return m, [PADDED_IDS]
+
+
+@case("shared_layers")
+def _(K, era, rng):
+    # One LSTM and one Dense applied at several places (a siamese encoder).
+    a = K.Input((5, 3))
+    b = K.Input((5, 3))
+    enc = K.layers.LSTM(4)
+    head = K.layers.Dense(2)
+    ea, eb = enc(a), enc(b)
+    m = K.Model([a, b], [head(ea), head(eb), K.layers.Subtract()([ea, eb])])
+    randomize(m, rng)
+    return m, [_seq(rng, 2, 5, 3), _seq(rng, 2, 5, 3)]
