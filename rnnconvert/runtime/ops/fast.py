@@ -61,7 +61,7 @@ def fast_lstm(config: dict[str, Any], weights: dict[str, np.ndarray]) -> FastFn 
     kind, scale, shift = gk
     factor = 0.5 if kind == "tanh" else scale
     kernel, rec, bias = _prescale([kernel, rec, bias], slice(0, 3 * H), factor)
-    return_sequences, go_backwards = bool(config["return_sequences"]), bool(config["go_backwards"])
+    return_sequences, go_backwards = bool(config.get("return_sequences")), bool(config.get("go_backwards"))
     half, c_shift = np.float32(scale), np.float32(shift)
 
     def run(x: np.ndarray, *, initial_state: list[np.ndarray] | None = None, **_: Any) -> list[np.ndarray]:
@@ -123,7 +123,7 @@ def fast_gru(config: dict[str, Any], weights: dict[str, np.ndarray]) -> FastFn |
     else:
         bx, bh = bias, None
     rec_zr, rec_h = np.ascontiguousarray(rec[:, : 2 * H]), np.ascontiguousarray(rec[:, 2 * H :])
-    return_sequences, go_backwards = bool(config["return_sequences"]), bool(config["go_backwards"])
+    return_sequences, go_backwards = bool(config.get("return_sequences")), bool(config.get("go_backwards"))
     half, g_shift = np.float32(scale), np.float32(shift)
 
     def gate(a: np.ndarray) -> None:
