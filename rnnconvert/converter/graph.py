@@ -182,7 +182,7 @@ def _first_layer_input(lc: dict[str, Any], model_cfg: dict[str, Any]) -> tuple[S
     cfg = lc.get("config", {})
     for key in ("batch_shape", "batch_input_shape"):
         if cfg.get(key):
-            return _input_spec(cfg[key], cfg.get("dtype"))
+            return _input_spec(cfg[key], cfg.get("dtype") or cfg.get("input_dtype"))
     if cfg.get("input_shape"):  # Keras 1
         return _input_spec([None, *cfg["input_shape"]], cfg.get("input_dtype") or cfg.get("dtype"))
     if cfg.get("input_dim") and lc.get("class_name") not in ("Embedding",):  # Keras 1 Dense(input_dim=...)
@@ -220,12 +220,21 @@ class _Walker:
             return [self._placeholder(name)]
         cfg = lc.get("config") if isinstance(lc.get("config"), dict) else {}
         inputs = _explicit_masks(inputs, kwargs.get("mask"))
+        wnames, warrays = self.source.weights.names(name), self.source.weights.get(name)
+        if self.era.major == 1:
+            from .keras1 import normalize
+
+            try:
+                cfg, wnames, warrays = normalize(cls, cfg, wnames, warrays)
+            except Unsupported as exc:
+                self.problems.append((name, cls, str(exc)))
+                return [self._placeholder(name)]
         call = LayerCall(
             name=name,
             class_name=cls,
             config=cfg,
-            weights=self.source.weights.get(name),
-            weight_names=self.source.weights.names(name),
+            weights=warrays,
+            weight_names=wnames,
             inputs=inputs,
             kwargs=kwargs,
             era=self.era,

@@ -55,7 +55,7 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
 
 def hard_sigmoid(x: np.ndarray, *, slope: float, offset: float) -> np.ndarray:
     """``clip(slope * x + offset, 0, 1)``; Keras <= 2: slope 0.2, Keras 3: slope 1/6."""
-    return np.clip(x * np.float32(slope) + np.float32(offset), 0.0, 1.0).astype(x.dtype, copy=False)
+    return np.clip(x * x.dtype.type(slope) + x.dtype.type(offset), 0.0, 1.0).astype(x.dtype, copy=False)
 
 
 def relu(
@@ -70,13 +70,13 @@ def relu(
     clipped to ``[0, max_value]`` when ``max_value`` is set, minus
     ``negative_slope * max(threshold - x, 0)``."""
     if threshold != 0.0:
-        out = np.where(x > np.float32(threshold), x, 0)
+        out = np.where(x > x.dtype.type(threshold), x, 0)
     else:
         out = np.maximum(x, 0)
     if max_value is not None:
-        out = np.clip(out, 0.0, np.float32(max_value))
+        out = np.clip(out, 0.0, x.dtype.type(max_value))
     if negative_slope != 0.0:
-        out = out - np.float32(negative_slope) * np.maximum(np.float32(threshold) - x, 0)
+        out = out - x.dtype.type(negative_slope) * np.maximum(x.dtype.type(threshold) - x, 0)
     return out.astype(x.dtype, copy=False)
 
 
@@ -85,31 +85,31 @@ def relu6(x: np.ndarray) -> np.ndarray:
 
 
 def leaky_relu(x: np.ndarray, *, negative_slope: float) -> np.ndarray:
-    return np.where(x >= 0, x, x * np.float32(negative_slope)).astype(x.dtype, copy=False)
+    return np.where(x >= 0, x, x * x.dtype.type(negative_slope)).astype(x.dtype, copy=False)
 
 
 def elu(x: np.ndarray, *, alpha: float = 1.0) -> np.ndarray:
     with np.errstate(over="ignore"):
-        neg = np.float32(alpha) * np.expm1(np.minimum(x, 0))
+        neg = x.dtype.type(alpha) * np.expm1(np.minimum(x, 0))
     return np.where(x > 0, x, neg).astype(x.dtype, copy=False)
 
 
 def selu(x: np.ndarray) -> np.ndarray:
-    neg = np.float32(_SELU_ALPHA) * np.expm1(np.minimum(x, 0))
-    return (np.float32(_SELU_SCALE) * np.where(x > 0, x, neg)).astype(x.dtype, copy=False)
+    neg = x.dtype.type(_SELU_ALPHA) * np.expm1(np.minimum(x, 0))
+    return (x.dtype.type(_SELU_SCALE) * np.where(x > 0, x, neg)).astype(x.dtype, copy=False)
 
 
 def celu(x: np.ndarray, *, alpha: float = 1.0) -> np.ndarray:
-    a = np.float32(alpha)
+    a = x.dtype.type(alpha)
     return (np.maximum(x, 0) + np.minimum(0, a * np.expm1(np.minimum(x, 0) / a))).astype(x.dtype, copy=False)
 
 
 def gelu(x: np.ndarray, *, approximate: bool = False) -> np.ndarray:
     if approximate:
-        c = np.float32(np.sqrt(2.0 / np.pi))
-        inner = c * (x + np.float32(0.044715) * x * x * x)
-        return (np.float32(0.5) * x * (1.0 + np.tanh(inner))).astype(x.dtype, copy=False)
-    return (np.float32(0.5) * x * (1.0 + _erf(x / np.float32(np.sqrt(2.0))))).astype(x.dtype, copy=False)
+        c = x.dtype.type(np.sqrt(2.0 / np.pi))
+        inner = c * (x + x.dtype.type(0.044715) * x * x * x)
+        return (x.dtype.type(0.5) * x * (1.0 + np.tanh(inner))).astype(x.dtype, copy=False)
+    return (x.dtype.type(0.5) * x * (1.0 + _erf(x / x.dtype.type(np.sqrt(2.0))))).astype(x.dtype, copy=False)
 
 
 def softplus(x: np.ndarray) -> np.ndarray:
@@ -152,25 +152,25 @@ def tanh_shrink(x: np.ndarray) -> np.ndarray:
 
 
 def soft_shrink(x: np.ndarray, *, threshold: float = 0.5) -> np.ndarray:
-    t = np.float32(threshold)
+    t = x.dtype.type(threshold)
     return np.where(x > t, x - t, np.where(x < -t, x + t, 0)).astype(x.dtype, copy=False)
 
 
 def hard_shrink(x: np.ndarray, *, threshold: float = 0.5) -> np.ndarray:
-    return np.where(np.abs(x) > np.float32(threshold), x, 0).astype(x.dtype, copy=False)
+    return np.where(np.abs(x) > x.dtype.type(threshold), x, 0).astype(x.dtype, copy=False)
 
 
 def sparse_plus(x: np.ndarray) -> np.ndarray:
-    mid = np.float32(0.25) * (x + 1.0) ** 2
+    mid = x.dtype.type(0.25) * (x + 1.0) ** 2
     return np.where(x <= -1.0, 0, np.where(x >= 1.0, x, mid)).astype(x.dtype, copy=False)
 
 
 def sparse_sigmoid(x: np.ndarray) -> np.ndarray:
-    return np.clip(np.float32(0.5) * (x + 1.0), 0.0, 1.0).astype(x.dtype, copy=False)
+    return np.clip(x.dtype.type(0.5) * (x + 1.0), 0.0, 1.0).astype(x.dtype, copy=False)
 
 
 def squareplus(x: np.ndarray, *, b: float = 4.0) -> np.ndarray:
-    return (np.float32(0.5) * (x + np.sqrt(x * x + np.float32(b)))).astype(x.dtype, copy=False)
+    return (x.dtype.type(0.5) * (x + np.sqrt(x * x + x.dtype.type(b)))).astype(x.dtype, copy=False)
 
 
 def softmax(x: np.ndarray, *, axis: int | list[int] = -1) -> np.ndarray:
