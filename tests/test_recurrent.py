@@ -136,3 +136,17 @@ def test_seq2seq_inference_models_step_by_step(era, tmp_path):
         k_tok = np.eye(n_out, dtype=np.float32)[k_out[:, -1].argmax(-1)][:, None]
         o_tok = np.eye(n_out, dtype=np.float32)[o_out[:, -1].argmax(-1)][:, None]
         np.testing.assert_array_equal(o_tok, k_tok)
+
+
+@pytest.mark.parametrize("era", ERAS)
+def test_stateful_test_vectors_are_a_sequence_of_calls_from_keras(era, tmp_path):
+    K = keras_module(era)
+    m = _stateful_model(K, np.random.default_rng(9))
+    convert(m, tmp_path / "b")  # in-memory: Keras computes the vectors
+    model = load(tmp_path / "b", verify=True)
+    tv = model.doc["test_vectors"]
+    assert tv["origin"] == "keras" and tv["stateful_sequence"] and len(tv["calls"]) == 3
+    from rnnconvert.runtime.verify import run_vectors
+
+    report = run_vectors(model)
+    assert report.ok, report.lines()

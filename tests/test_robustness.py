@@ -418,3 +418,13 @@ def test_memory_bound(bundle):
     model.predict(np.zeros((2, 5, 3), np.float32))
     with pytest.raises(ResourceError, match="max_elements"):
         model.predict(np.zeros((2000, 5, 3), np.float32))
+
+
+def test_embedding_ids_out_of_range_name_the_input(zoo, tmp_path):
+    built = zoo.get("embedding_lstm", "keras3")
+    convert(built.files["keras"][0], tmp_path / "b")
+    model = load(tmp_path / "b")
+    ids = built.inputs[0].copy()
+    ids[0, 0] = 50  # vocabulary is 50
+    with pytest.raises(InputError, match="out of range"):
+        model.predict(ids)
