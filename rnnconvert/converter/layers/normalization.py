@@ -23,20 +23,9 @@ def convert_batch_normalization(call: LayerCall, b: GraphBuilder) -> list[Tensor
         raise Unsupported("BatchNormalization over several axes")
     if call.opt("renorm", False):
         raise Unsupported("renorm=True")
-    n = x.shape[axes[0]]
-    scale, center = bool(call.opt("scale", True)), bool(call.opt("center", True))
-    arrays = expect_weights(call, [(n,)] * (int(scale) + int(center) + 2))
-    names = (["gamma"] if scale else []) + (["beta"] if center else []) + ["moving_mean", "moving_variance"]
-    outs = b.node(
-        "BatchNormalization",
-        name=call.name,
-        inputs=[x],
-        config={"axis": axes, "epsilon": float(call.opt("epsilon", 1e-3))},
-        weights=dict(zip(names, arrays)),
-        outputs=[(x.shape, "float32")],
-        layer=call,
+    return _normalization(
+        call, b, "BatchNormalization", x, axes, (x.shape[axes[0]],), ["moving_mean", "moving_variance"]
     )
-    return passthrough_mask(outs, x.mask)
 
 
 def convert_layer_normalization(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
@@ -44,12 +33,18 @@ def convert_layer_normalization(call: LayerCall, b: GraphBuilder) -> list[Tensor
     axes = _axes(call, x)
     if call.opt("rms_scaling", False):
         raise Unsupported("rms_scaling=True")
-    shape = tuple(x.shape[a] for a in axes)
+    return _normalization(call, b, "LayerNormalization", x, axes, tuple(x.shape[a] for a in axes), [])
+
+
+def _normalization(
+    call: LayerCall, b: GraphBuilder, op: str, x: Tensor, axes: list[int], shape: tuple, stats: list[str]
+) -> list[Tensor]:
+    """Both normalizations store [gamma if scale][beta if center] + statistics, all of ``shape``."""
     scale, center = bool(call.opt("scale", True)), bool(call.opt("center", True))
-    arrays = expect_weights(call, [shape] * (int(scale) + int(center)))
-    names = (["gamma"] if scale else []) + (["beta"] if center else [])
+    names = (["gamma"] if scale else []) + (["beta"] if center else []) + stats
+    arrays = expect_weights(call, [shape] * len(names))
     outs = b.node(
-        "LayerNormalization",
+        op,
         name=call.name,
         inputs=[x],
         config={"axis": axes, "epsilon": float(call.opt("epsilon", 1e-3))},

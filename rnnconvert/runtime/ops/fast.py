@@ -46,10 +46,15 @@ def _prescale(arrays: list[np.ndarray | None], cols: slice, factor: float) -> li
     return out
 
 
-def fast_lstm(config: dict[str, Any], weights: dict[str, np.ndarray]) -> FastFn | None:
+def _eligible(config: dict[str, Any]) -> tuple[str, float, float] | None:
+    """The gate rewrite for a tanh layer with sigmoid-like gates; None: use the reference op."""
     if config["activation"].get("type") != "tanh":
         return None
-    gk = _gate_kind(config["recurrent_activation"])
+    return _gate_kind(config["recurrent_activation"])
+
+
+def fast_lstm(config: dict[str, Any], weights: dict[str, np.ndarray]) -> FastFn | None:
+    gk = _eligible(config)
     if gk is None:
         return None
     H = int(config["units"])
@@ -106,9 +111,7 @@ def fast_lstm(config: dict[str, Any], weights: dict[str, np.ndarray]) -> FastFn 
 
 
 def fast_gru(config: dict[str, Any], weights: dict[str, np.ndarray]) -> FastFn | None:
-    if config["activation"].get("type") != "tanh":
-        return None
-    gk = _gate_kind(config["recurrent_activation"])
+    gk = _eligible(config)
     if gk is None:
         return None
     H = int(config["units"])
