@@ -161,7 +161,7 @@ def _(K, era, rng):
     outs = [cat, add, K.layers.LSTM(2)(cat), K.layers.GRU(2)(add), K.layers.GlobalAveragePooling1D()(add)]
     m = K.Model(ids, outs)
     randomize(m, rng)
-    from cases_recurrent import PADDED_IDS
+    from keras_zoo import PADDED_IDS
 
     return m, [PADDED_IDS]
 

@@ -4,16 +4,10 @@ and masks. Registered into keras_zoo.CASES; test_parity.py runs each in every er
 from __future__ import annotations
 
 import numpy as np
-from keras_zoo import case, randomize
+from keras_zoo import PADDED_IDS, case, randomize
 
 MERGE_MODES = ["concat", "sum", "mul", "ave", None]
 RNNS = ["LSTM", "GRU", "SimpleRNN"]
-
-# Token rows covering every padding pattern: post, pre, interior, fully masked, unmasked.
-PADDED_IDS = np.array(
-    [[5, 3, 2, 0, 0, 0], [0, 0, 4, 1, 7, 2], [3, 0, 0, 6, 2, 0], [0, 0, 0, 0, 0, 0], [1, 2, 3, 4, 5, 6]],
-    dtype=np.int32,
-)
 
 
 def _seq(rng, b, t, d):

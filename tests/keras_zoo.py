@@ -42,6 +42,12 @@ class Built:
     files: dict[str, tuple[Path, Path | None]] = field(default_factory=dict)  # format -> (model, weights)
 
 
+# Token rows covering every padding pattern: post, pre, interior, fully masked, unmasked.
+PADDED_IDS = np.array(
+    [[5, 3, 2, 0, 0, 0], [0, 0, 4, 1, 7, 2], [3, 0, 0, 6, 2, 0], [0, 0, 0, 0, 0, 0], [1, 2, 3, 4, 5, 6]],
+    dtype=np.int32,
+)
+
 CaseFn = Callable[[Any, str, np.random.Generator], tuple[Any, list[np.ndarray]]]
 CASES: dict[str, CaseFn] = {}
 

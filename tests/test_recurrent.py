@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from cases_recurrent import PADDED_IDS
 from conftest import assert_parity
-from keras_zoo import ERAS, keras_module, predict, randomize
+from keras_zoo import ERAS, PADDED_IDS, keras_module, predict, randomize
 
 from rnnconvert.converter import convert
 from rnnconvert.errors import InputError

@@ -219,7 +219,7 @@ class _Walker:
         if any(t.placeholder for t in inputs):
             return [self._placeholder(name)]
         cfg = lc.get("config") if isinstance(lc.get("config"), dict) else {}
-        inputs = _explicit_masks(inputs, kwargs.get("mask"))
+        inputs = _explicit_masks(inputs, kwargs.get("mask"), recorded="__args__" in kwargs)
         wnames, warrays = self.source.weights.names(name), self.source.weights.get(name)
         if self.era.major == 1:
             from .keras1 import normalize
@@ -284,14 +284,23 @@ def _converter_key(lc: dict[str, Any], cls: str) -> str:
     return cls
 
 
-def _explicit_masks(inputs: list[Tensor], mask: Any) -> list[Tensor]:
-    """Keras 3 records the masks it passed to a call (``mask=`` in the inbound node);
-    they take precedence over the masks we propagate implicitly."""
+def _explicit_masks(inputs: list[Tensor], mask: Any, *, recorded: bool = False) -> list[Tensor]:
+    """The masks a layer call receives.
+
+    A mask passed to the call (``mask=`` in the inbound node) replaces the one we
+    propagate implicitly. Keras 3 functional configs (``recorded``) write down the
+    mask of every call that received one, so there a call without a recorded mask
+    received none -- Keras 3 passes no mask to a layer called with more than one
+    tensor argument, e.g. an RNN given ``initial_state`` tensors, or to a merge
+    of masked and unmasked tensors -- and the implicit masks are dropped."""
     masks = mask if isinstance(mask, list) else [mask]
     out = list(inputs)
-    for k, m in enumerate(masks[: len(out)]):
+    for k in range(len(out)):
+        m = masks[k] if k < len(masks) else None
         if isinstance(m, Tensor):
             out[k] = replace(out[k], mask=m)
+        elif recorded and out[k].mask is not None:
+            out[k] = replace(out[k], mask=None)
     return out
 
 
@@ -359,7 +368,17 @@ def _parse_inbound(node: Any) -> tuple[list[_HistoryT], dict[str, Any]]:
         return args, kwargs
     if isinstance(node, list):  # Keras 1/2: [[layer, node, tensor(, kwargs)], ...]
         args, kwargs = [], {}
-        for item in node:
+
+        def flat(items: list) -> list:  # tf_keras nests structured inputs (stacked cells' states)
+            out = []
+            for it in items:
+                if isinstance(it, list) and it and all(isinstance(e, list) for e in it):
+                    out.extend(flat(it))
+                else:
+                    out.append(it)
+            return out
+
+        for item in flat(node):
             if not isinstance(item, list) or len(item) < 3:
                 raise FormatError(f"malformed inbound node entry {item!r}")
             args.append((str(item[0]), int(item[1]), int(item[2])))
@@ -374,6 +393,9 @@ def _io_list(value: Any) -> list[_HistoryT]:
         value = [value]  # Keras 3 writes a single input/output unwrapped
     out = []
     for v in value or []:
+        if isinstance(v, list) and v and all(isinstance(e, list) for e in v):
+            out.extend(_io_list(v))  # Keras 3 nests structured outputs (stacked cells' states)
+            continue
         if not isinstance(v, list) or len(v) < 3:
             raise FormatError(f"malformed model input/output entry {v!r}")
         out.append((str(v[0]), int(v[1]), int(v[2])))

@@ -9,6 +9,7 @@ convert; the walker collects those and reports every one together.
 from __future__ import annotations
 
 from ..graph import ConverterFn
+from .cells import convert_rnn
 from .conv import (
     convert_average_pooling1d,
     convert_conv1d,
@@ -51,6 +52,7 @@ LAYER_CONVERTERS: dict[str, ConverterFn] = {
     "LSTM": convert_lstm,
     "GRU": convert_gru,
     "SimpleRNN": convert_simple_rnn,
+    "RNN": convert_rnn,
     "Bidirectional": convert_bidirectional,
     "Conv1D": convert_conv1d,
     "MaxPooling1D": convert_max_pooling1d,

@@ -51,3 +51,12 @@ def passthrough_mask(outputs: list[Tensor], mask: Tensor | None) -> list[Tensor]
     for t in outputs:
         t.mask = mask
     return outputs
+
+
+def flat_tensors(value: Any) -> list[Tensor]:
+    """The tensors in a (possibly nested) list, in order: Keras nests initial states per cell."""
+    if isinstance(value, Tensor):
+        return [value]
+    if isinstance(value, (list, tuple)):
+        return [t for v in value for t in flat_tensors(v)]
+    return []

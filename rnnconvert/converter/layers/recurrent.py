@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..graph import GraphBuilder, LayerCall, Tensor, Unsupported
-from .common import activation, check_dtype_policy, expect_weights, passthrough_mask
+from .common import activation, check_dtype_policy, expect_weights, flat_tensors, passthrough_mask
 
 # op type -> (gates per unit, number of states, gate order)
 _RNN = {
@@ -39,12 +39,7 @@ def _rnn_input(call: LayerCall) -> tuple[Tensor, list[Tensor]]:
     """The sequence input and any initial states passed positionally or by keyword."""
     if not call.inputs:
         raise Unsupported("no input")
-    x, extra = call.inputs[0], list(call.inputs[1:])
-    init = call.kwargs.get("initial_state")
-    if isinstance(init, Tensor):
-        extra.append(init)
-    elif isinstance(init, list):
-        extra.extend(t for t in init if isinstance(t, Tensor))
+    x, extra = call.inputs[0], list(call.inputs[1:]) + flat_tensors(call.kwargs.get("initial_state"))
     if x.rank != 3 or x.shape[-1] is None:
         raise Unsupported(f"input shape {x.shape}: recurrent layers take (batch, time, features) with known features")
     return x, extra
@@ -84,6 +79,20 @@ def convert_recurrent(
     if use_bias:
         wmap["bias"] = arrays[2]
     seq = _seq_options(call)
+    # Keras's unrolled scan (unroll=True) zeroes masked outputs only after the loop,
+    # with the mask in time order even when go_backwards leaves the sequence in
+    # processing order (keras backend rnn(), both Keras 3 and tf_keras): the backward
+    # half of an unrolled, masked Bidirectional returning sequences hits this.
+    # Reproduced as Keras computes it: carry outputs over masked steps, then ZeroMasked.
+    late_zero = (
+        bool(call.opt("unroll", False))
+        and seq["go_backwards"]
+        and seq["zero_output_for_mask"]
+        and seq["return_sequences"]
+        and x.mask is not None
+    )
+    if late_zero:
+        seq["zero_output_for_mask"] = False
     config.update(seq)
     if init and len(init) != n_states:
         raise Unsupported(f"initial_state has {len(init)} tensors; {op} takes {n_states}")
@@ -100,6 +109,17 @@ def convert_recurrent(
         initial_state=init or None,
         layer=call,
     )
+    if late_zero:
+        assert x.mask is not None
+        (y,) = b.node(
+            "ZeroMasked",
+            name=f"{call.name}/unrolled_zero_output",
+            inputs=[outs[0], x.mask],
+            config={},
+            outputs=[(out_shape, "float32")],
+            layer=call,
+        )
+        outs = [y, *outs[1:]]
     passthrough_mask(outs[:1], x.mask if seq["return_sequences"] else None)
     # Keras returns [output, *states] only with return_state; the node always has them.
     return outs if call.opt("return_state", False) else outs[:1]

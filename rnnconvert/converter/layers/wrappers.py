@@ -10,8 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from ..graph import GraphBuilder, LayerCall, Tensor, Unsupported
+from .common import flat_tensors
 
-_RECURRENT = {"LSTM", "GRU", "SimpleRNN"}
+_RECURRENT = {"LSTM", "GRU", "SimpleRNN", "RNN"}
 
 
 def _inner(call: LayerCall, spec: Any, key: str) -> tuple[str, dict[str, Any]]:
@@ -21,6 +22,10 @@ def _inner(call: LayerCall, spec: Any, key: str) -> tuple[str, dict[str, Any]]:
 
 
 def _weight_count(cls: str, cfg: dict[str, Any]) -> int:
+    if cls == "RNN":
+        from .cells import _cells
+
+        return sum(3 if c.get("use_bias", True) else 2 for _, c in _cells(cfg.get("cell")))
     return 3 if cfg.get("use_bias", True) else 2
 
 
@@ -46,12 +51,7 @@ def convert_bidirectional(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
             f"expected {n_fw + _weight_count(bcls, bcfg)} weight arrays, the file has {len(call.weights)}"
         )
     x = call.inputs[0]
-    states = list(call.inputs[1:])
-    init = call.kwargs.get("initial_state")
-    if isinstance(init, Tensor):
-        states.append(init)
-    elif isinstance(init, list):
-        states.extend(t for t in init if isinstance(t, Tensor))
+    states = list(call.inputs[1:]) + flat_tensors(call.kwargs.get("initial_state"))
     half = len(states) // 2
     results = []
     for suffix, cls, cfg, weights, names, st in (

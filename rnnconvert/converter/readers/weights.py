@@ -102,17 +102,49 @@ def _natural(key: str) -> list[Any]:
     return [int(t) if t.isdigit() else t for t in _NUM.split(key)]
 
 
-def _flatten_k3(group: Any, prefix: str, budget: _Budget) -> list[tuple[str, np.ndarray]]:
+def _stacked_cell_keys(cfg: Any) -> list[str] | None:
+    """Group names Keras 3 gives the cells of a StackedRNNCells (snake_case class name plus a
+    counter), in the config's order -- the order get_weights() lists them in."""
+    if isinstance(cfg, dict):
+        if cfg.get("class_name") == "StackedRNNCells":
+            counters: dict[str, int] = {}
+            keys = []
+            for c in (cfg.get("config") or {}).get("cells") or []:
+                base = snake_case(str(c.get("class_name", "")))
+                n = counters.get(base, 0)
+                counters[base] = n + 1
+                keys.append(base if n == 0 else f"{base}_{n}")
+            return keys
+        for v in cfg.values():
+            found = _stacked_cell_keys(v)
+            if found:
+                return found
+    elif isinstance(cfg, list):
+        for v in cfg:
+            found = _stacked_cell_keys(v)
+            if found:
+                return found
+    return None
+
+
+def _flatten_k3(
+    group: Any, prefix: str, budget: _Budget, cells: list[str] | None = None
+) -> list[tuple[str, np.ndarray]]:
     out: list[tuple[str, np.ndarray]] = []
     keys = list(group.keys())
-    ordered = [k for k in _CHILD_ORDER if k in keys] + sorted((k for k in keys if k not in _CHILD_ORDER), key=_natural)
+    if cells is not None and prefix.endswith("cells/") and set(keys) == set(cells):
+        ordered = list(cells)
+    else:
+        ordered = [k for k in _CHILD_ORDER if k in keys] + sorted(
+            (k for k in keys if k not in _CHILD_ORDER), key=_natural
+        )
     for key in ordered:
         item = group[key]
         if key == "vars":
             for idx in sorted(item.keys(), key=_natural):
                 out.append((f"{prefix}vars/{idx}", budget.read(item[idx], f"{prefix}vars/{idx}")))
         elif hasattr(item, "keys"):
-            out.extend(_flatten_k3(item, f"{prefix}{key}/", budget))
+            out.extend(_flatten_k3(item, f"{prefix}{key}/", budget, cells))
     return out
 
 
@@ -152,5 +184,5 @@ def read_keras3_weights(root: Any, layers_config: list[dict[str, Any]], where: s
         counters[base] = n + 1
         key = by_attr.get(name) or (base if n == 0 else f"{base}_{n}")
         if key in groups:
-            layers[name] = _flatten_k3(groups[key], "", budget)
+            layers[name] = _flatten_k3(groups[key], "", budget, _stacked_cell_keys(lc.get("config")))
     return WeightStore(layers, "keras3")

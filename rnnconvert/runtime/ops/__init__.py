@@ -27,7 +27,7 @@ from .core import (
 from .gru import gru
 from .lstm import lstm
 from .normalization import batch_norm, dot, layer_norm, prelu
-from .sequence import fold_time, merge, reverse, unfold_time
+from .sequence import fold_time, merge, reverse, unfold_time, zero_masked
 from .shape import flatten, permute, repeat_vector, reshape
 from .simple_rnn import simple_rnn
 
@@ -51,6 +51,7 @@ OPS: dict[str, OpFn] = {
     "Merge": merge,
     "FoldTime": fold_time,
     "UnfoldTime": unfold_time,
+    "ZeroMasked": zero_masked,
     "Conv1D": conv1d,
     "Pool1D": pool1d,
     "GlobalPool1D": global_pool1d,

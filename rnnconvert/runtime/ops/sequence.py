@@ -1,4 +1,4 @@
-"""Ops that rearrange or combine whole tensors: Reverse and Merge."""
+"""Ops that rearrange or combine whole tensors: Reverse, ZeroMasked, Merge, FoldTime, UnfoldTime."""
 
 from __future__ import annotations
 
@@ -10,6 +10,18 @@ from ...errors import FormatError
 def reverse(x: np.ndarray, *, axis: int) -> list[np.ndarray]:
     """``x`` reversed along ``axis`` (a Bidirectional layer re-reverses its backward sequence)."""
     return [np.flip(x, axis=axis)]
+
+
+def zero_masked(x: np.ndarray, mask: np.ndarray) -> list[np.ndarray]:
+    """``where(mask[..., None], x, 0)``: ``x`` (B, T, ...) with the steps whose ``mask``
+    (B, T) is false set to zero.
+
+    Keras's unrolled scan (``unroll=True``) applies ``zero_output_for_mask`` this way,
+    after the loop and with the mask in time order even when a ``go_backwards``
+    sequence is in processing order; the converter reproduces that with this op.
+    """
+    m = mask.reshape(mask.shape + (1,) * (x.ndim - mask.ndim))  # (B, T, 1, ...)
+    return [np.where(m, x, np.float32(0)).astype(x.dtype, copy=False)]
 
 
 def merge(*xs: np.ndarray, mode: str, axis: int = -1) -> list[np.ndarray]:

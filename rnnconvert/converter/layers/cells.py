@@ -1,0 +1,98 @@
+"""``RNN(cell)`` and ``RNN(StackedRNNCells([...]))`` mapped onto the fused recurrent ops.
+
+One cell is exactly the fused layer (LSTMCell -> LSTM, ...). A stack of cells runs, at
+every step, cell k on cell k-1's output: the same numbers as a chain of recurrent nodes
+where every node but the last returns sequences. With ``go_backwards`` only the first
+node runs backwards -- the later ones read its output, already in processing order -- and
+their mask is reversed to match. States are listed cell by cell, as Keras lists them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from ..graph import GraphBuilder, LayerCall, Tensor, Unsupported
+from .common import flat_tensors
+
+_CELL_TO_LAYER = {"LSTMCell": "LSTM", "GRUCell": "GRU", "SimpleRNNCell": "SimpleRNN"}
+_N_STATES = {"LSTM": 2, "GRU": 1, "SimpleRNN": 1}
+
+
+def _cells(spec: Any) -> list[tuple[str, dict[str, Any]]]:
+    if not isinstance(spec, dict):
+        raise Unsupported("RNN without a cell config")
+    cls, cfg = spec.get("class_name"), spec.get("config") or {}
+    if cls == "StackedRNNCells":
+        out = []
+        for c in cfg.get("cells") or []:
+            out.extend(_cells(c))
+        return out
+    if cls not in _CELL_TO_LAYER:
+        raise Unsupported(f"RNN({cls}) is not supported (cells: {sorted(_CELL_TO_LAYER)}, StackedRNNCells)")
+    return [(_CELL_TO_LAYER[cls], dict(cfg))]
+
+
+def convert_rnn(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
+    from . import LAYER_CONVERTERS
+
+    cells = _cells(call.opt("cell"))
+    if not cells:
+        raise Unsupported("StackedRNNCells with no cells")
+    counts = [3 if cfg.get("use_bias", True) else 2 for _, cfg in cells]
+    if len(call.weights) != sum(counts):
+        raise Unsupported(
+            f"expected {sum(counts)} weight arrays for {len(cells)} cell(s), the file has {len(call.weights)}"
+        )
+    x = call.inputs[0]
+    states = list(call.inputs[1:])
+    states += flat_tensors(call.kwargs.get("initial_state"))  # nested per cell in Keras
+    n_states = [_N_STATES[layer] for layer, _ in cells]
+    if states and len(states) != sum(n_states):
+        raise Unsupported(f"initial_state has {len(states)} tensors; the cells take {sum(n_states)}")
+    go_backwards = bool(call.opt("go_backwards", False))
+    seqs = bool(call.opt("return_sequences", False))
+    mask = x.mask
+    if go_backwards and mask is not None and len(cells) > 1:
+        (rev_mask,) = b.node(
+            "Reverse",
+            name=f"{call.name}/mask_reversed",
+            inputs=[mask],
+            config={"axis": 1},
+            outputs=[(mask.shape, "bool")],
+            layer=call,
+        )
+    else:
+        rev_mask = mask
+    seq, w0, s0 = x, 0, 0
+    final_states: list[Tensor] = []
+    for k, ((layer, cfg), count, ns) in enumerate(zip(cells, counts, n_states)):
+        last = k == len(cells) - 1
+        sub_cfg = {
+            **cfg,
+            "return_sequences": seqs if last else True,
+            "return_state": True,
+            "go_backwards": go_backwards if k == 0 else False,
+            "stateful": bool(call.opt("stateful", False)),
+            "zero_output_for_mask": bool(call.opt("zero_output_for_mask", False)),
+        }
+        inp = seq if k == 0 else replace(seq, mask=rev_mask)
+        sub = LayerCall(
+            name=call.name if len(cells) == 1 else f"{call.name}/cell{k}",
+            class_name=layer,
+            config=sub_cfg,
+            weights=call.weights[w0 : w0 + count],
+            weight_names=call.weight_names[w0 : w0 + count],
+            inputs=[inp, *states[s0 : s0 + ns]] if states else [inp],
+            kwargs={},
+            era=call.era,
+            call_index=call.call_index,
+        )
+        outs = LAYER_CONVERTERS[layer](sub, b)
+        seq = outs[0]
+        final_states += outs[1:]
+        w0, s0 = w0 + count, s0 + ns
+    seq.mask = mask if seqs else None
+    for t in final_states:
+        t.mask = None
+    return [seq, *final_states] if call.opt("return_state", False) else [seq]
