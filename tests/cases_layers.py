@@ -177,3 +177,18 @@ def _(K, era, rng):
     m = K.Model([a, b], [head(ea), head(eb), K.layers.Subtract()([ea, eb])])
     randomize(m, rng)
     return m, [_seq(rng, 2, 5, 3), _seq(rng, 2, 5, 3)]
+
+
+@case("nested_models")
+def _(K, era, rng):
+    # A Sequential and a Functional model used as layers; the Sequential is called twice.
+    enc = K.Sequential([K.Input((5, 3)), K.layers.LSTM(4, return_sequences=True), K.layers.Dense(3)], name="enc")
+    xi = K.Input((5, 3))
+    gi = K.layers.GRU(2)(xi)
+    head = K.Model(xi, [K.layers.Dense(2, activation="softmax")(gi), gi], name="head")
+    a, b = K.Input((5, 3)), K.Input((5, 3))
+    ea, eb = enc(a), enc(b)
+    p, g = head(K.layers.Add()([ea, eb]))
+    m = K.Model([a, b], [p, g, ea])
+    randomize(m, rng)
+    return m, [_seq(rng, 2, 5, 3), _seq(rng, 2, 5, 3)]

@@ -199,10 +199,34 @@ def _first_layer_input(lc: dict[str, Any], model_cfg: dict[str, Any]) -> tuple[S
 
 
 class _Walker:
-    def __init__(self, source: KerasSource, era: Era, builder: GraphBuilder, converters: dict[str, ConverterFn]):
+    def __init__(
+        self,
+        source: KerasSource,
+        era: Era,
+        builder: GraphBuilder,
+        converters: dict[str, ConverterFn],
+        weights: Any = None,
+        prefix: str = "",
+        parent: _Walker | None = None,
+    ):
         self.source, self.era, self.b, self.converters = source, era, builder, converters
-        self.problems: list[tuple[str, str, str]] = []
-        self.code_problems: list[tuple[str, str, str]] = []
+        self.weights = weights if weights is not None else source.weights
+        self.prefix = prefix
+        # A nested model's walker reports into its parent's lists.
+        self.problems: list[tuple[str, str, str]] = parent.problems if parent else []
+        self.code_problems: list[tuple[str, str, str]] = parent.code_problems if parent else []
+
+    def _call_nested(self, lc: dict[str, Any], inputs: list[Tensor], name: str, cls: str) -> list[Tensor]:
+        """A Sequential or Functional model used as a layer: its graph, inlined."""
+        cfg = lc.get("config")
+        inner_name = cfg.get("name", name) if isinstance(cfg, dict) else name
+        sub = _Walker(
+            self.source, self.era, self.b, self.converters,
+            weights=self.weights.nested(name, inner_name), prefix=f"{self.prefix}{name}/", parent=self,
+        )
+        if cls == "Sequential":
+            return _walk_sequential(sub, cfg, inner_name, bound=inputs)
+        return _walk_functional(sub, cfg, bound=inputs)
 
     # A layer call: check support, convert, collect problems.
     def call(self, lc: dict[str, Any], inputs: list[Tensor], kwargs: dict[str, Any], call_index: int) -> list[Tensor]:
@@ -213,14 +237,16 @@ class _Walker:
             self.code_problems.append((name, cls, why))
             return [self._placeholder(name)]
         fn = self.converters.get(_converter_key(lc, cls))
-        if fn is None:
+        if fn is None and cls not in _MODEL_CLASSES:
             self.problems.append((name, cls, "layer class not supported"))
             return [self._placeholder(name)]
         if any(t.placeholder for t in inputs):
             return [self._placeholder(name)]
-        cfg = lc.get("config") if isinstance(lc.get("config"), dict) else {}
         inputs = _explicit_masks(inputs, kwargs.get("mask"), recorded="__args__" in kwargs)
-        wnames, warrays = self.source.weights.names(name), self.source.weights.get(name)
+        if cls in _MODEL_CLASSES:
+            return self._call_nested(lc, inputs, name, cls)
+        cfg = lc.get("config") if isinstance(lc.get("config"), dict) else {}
+        wnames, warrays = self.weights.names(name), self.weights.get(name)
         if self.era.major == 1:
             from .keras1 import normalize
 
@@ -230,7 +256,7 @@ class _Walker:
                 self.problems.append((name, cls, str(exc)))
                 return [self._placeholder(name)]
         call = LayerCall(
-            name=name,
+            name=self.prefix + name,
             class_name=cls,
             config=cfg,
             weights=warrays,
@@ -284,6 +310,22 @@ def _converter_key(lc: dict[str, Any], cls: str) -> str:
     return cls
 
 
+def _first_node_offset(lc: dict[str, Any], era: Era) -> int:
+    """A nested graph model's calls are numbered after the internal call that built it
+    (on its own Input), so references to its first outer call say node 1: for
+    Functional models in tf.keras and Keras 3, and for tf.keras Sequentials that begin
+    with an InputLayer (Keras 3's Sequential keeps no such node)."""
+    if era.major < 2 or lc.get("class_name") not in _MODEL_CLASSES:
+        return 0
+    cfg = lc.get("config")
+    if lc.get("class_name") != "Sequential":
+        return 1
+    if era.major >= 3:
+        return 0
+    layers = cfg.get("layers", []) if isinstance(cfg, dict) else cfg
+    return 1 if layers and layers[0].get("class_name") == "InputLayer" else 0
+
+
 def _explicit_masks(inputs: list[Tensor], mask: Any, *, recorded: bool = False) -> list[Tensor]:
     """The masks a layer call receives.
 
@@ -312,12 +354,16 @@ def _sequential_layers(cfg: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     raise FormatError("Sequential config has no 'layers' list")
 
 
-def _walk_sequential(w: _Walker, cfg: Any, model_name: str) -> list[Tensor]:
+def _walk_sequential(w: _Walker, cfg: Any, model_name: str, bound: list[Tensor] | None = None) -> list[Tensor]:
+    """``bound``: the tensors a nested Sequential is called on (else graph inputs are made)."""
     layers, model_cfg = _sequential_layers(cfg)
     if not layers:
         raise FormatError("Sequential model has no layers")
     first = layers[0]
-    if first.get("class_name") == "InputLayer":
+    if bound is not None:
+        x = bound[0]
+        layers = [lc for lc in layers if lc.get("class_name") != "InputLayer"]
+    elif first.get("class_name") == "InputLayer":
         c = first.get("config", {})
         spec = _input_spec(c.get("batch_shape") or c.get("batch_input_shape"), c.get("dtype"))
         x = w.b.add_input(_layer_name(first), *spec)
@@ -402,7 +448,7 @@ def _io_list(value: Any) -> list[_HistoryT]:
     return out
 
 
-def _walk_functional(w: _Walker, cfg: dict[str, Any]) -> list[Tensor]:
+def _walk_functional(w: _Walker, cfg: dict[str, Any], bound: list[Tensor] | None = None) -> list[Tensor]:
     layers = cfg.get("layers")
     if not isinstance(layers, list):
         raise FormatError("Functional config has no 'layers' list")
@@ -413,10 +459,16 @@ def _walk_functional(w: _Walker, cfg: dict[str, Any]) -> list[Tensor]:
             raise FormatError(f"two layers are named {n!r}")
         by_name[n] = lc
     produced: dict[tuple[str, int], list[Tensor]] = {}
-    for name, _node, _tensor in _io_list(cfg.get("input_layers")):
+    model_inputs = _io_list(cfg.get("input_layers"))
+    if bound is not None and len(bound) != len(model_inputs):
+        raise Unsupported(f"a nested model with {len(model_inputs)} inputs is called on {len(bound)} tensors")
+    for k, (name, _node, _tensor) in enumerate(model_inputs):
         lc = by_name.get(name)
         if lc is None or lc.get("class_name") != "InputLayer":
             raise FormatError(f"model input {name!r} is not an InputLayer")
+        if bound is not None:
+            produced[(name, 0)] = [bound[k]]
+            continue
         c = lc.get("config", {})
         spec = _input_spec(c.get("batch_shape") or c.get("batch_input_shape"), c.get("dtype"))
         produced[(name, 0)] = [w.b.add_input(name, *spec)]
@@ -466,7 +518,7 @@ def _walk_functional(w: _Walker, cfg: dict[str, Any]) -> list[Tensor]:
                     raise FormatError(
                         f"layer {_layer_name(lc)!r} refers to a tensor index that does not exist"
                     ) from None
-                produced[(_layer_name(lc), k)] = w.call(lc, ins, _resolve(kwargs), k)
+                produced[(_layer_name(lc), k + _first_node_offset(lc, w.era))] = w.call(lc, ins, _resolve(kwargs), k)
                 progressed = True
             else:
                 rest.append((lc, k, args, kwargs))

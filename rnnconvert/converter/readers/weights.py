@@ -56,9 +56,32 @@ class _Budget:
 class WeightStore:
     """Weights by layer name; ``get`` returns ``get_weights()``-ordered arrays."""
 
-    def __init__(self, layers: dict[str, list[tuple[str, np.ndarray]]], layout: str):
+    def __init__(
+        self,
+        layers: dict[str, list[tuple[str, np.ndarray]]],
+        layout: str,
+        nested: dict[str, WeightStore] | None = None,
+    ):
         self._layers = layers
         self.layout = layout  # "legacy" | "keras3"
+        self._nested = nested or {}
+
+    def nested(self, layer: str, model_name: str) -> WeightStore:
+        """The weights of a model used as a layer, by its own sublayers' names.
+
+        Keras 3 files keep a sub-tree per nested model; legacy files list the nested
+        model as one layer whose weight names start with the sublayer's name (Keras 3's
+        legacy writer puts the model's name first).
+        """
+        if layer in self._nested:
+            return self._nested[layer]
+        by_sub: dict[str, list[tuple[str, np.ndarray]]] = {}
+        for wname, arr in self._layers.get(layer, []):
+            parts = wname.split("/")
+            if len(parts) > 2 and parts[0] == model_name:
+                parts = parts[1:]
+            by_sub.setdefault(parts[0], []).append(("/".join(parts), arr))
+        return WeightStore(by_sub, self.layout)
 
     def has(self, layer: str) -> bool:
         return layer in self._layers
@@ -174,6 +197,7 @@ def read_keras3_weights(root: Any, layers_config: list[dict[str, Any]], where: s
             by_attr[_text(g["vars"].attrs["name"])] = key
     counters: dict[str, int] = {}
     layers: dict[str, list[tuple[str, np.ndarray]]] = {}
+    nested: dict[str, WeightStore] = {}
     for lc in layers_config:
         cls = lc.get("class_name", "")
         name = lc.get("config", {}).get("name") or lc.get("name")
@@ -183,6 +207,10 @@ def read_keras3_weights(root: Any, layers_config: list[dict[str, Any]], where: s
         n = counters.get(base, 0)
         counters[base] = n + 1
         key = by_attr.get(name) or (base if n == 0 else f"{base}_{n}")
-        if key in groups:
+        if key in groups and cls in ("Sequential", "Functional", "Model") and "layers" in groups[key]:
+            inner = lc.get("config") or {}
+            inner_layers = inner.get("layers", []) if isinstance(inner, dict) else inner
+            nested[name] = read_keras3_weights(groups[key], inner_layers, where, sequential=cls == "Sequential")
+        elif key in groups:
             layers[name] = _flatten_k3(groups[key], "", budget, _stacked_cell_keys(lc.get("config")))
-    return WeightStore(layers, "keras3")
+    return WeightStore(layers, "keras3", nested)
