@@ -58,9 +58,21 @@ class LayerCall:
     era: Era
     call_index: int = 0
     weight_names: list[str] = field(default_factory=list)
+    #: Keras 3 functional configs: the mask each input was called with, as recorded
+    #: (None where none was); None elsewhere. See ``call_mask``.
+    call_masks: list[Tensor | None] | None = None
 
     def opt(self, key: str, default: Any = None) -> Any:
         return self.config.get(key, default)
+
+    def call_mask(self, k: int = 0) -> Tensor | None:
+        """The mask Keras passes to this call for input ``k`` -- what a layer computes
+        with. ``inputs[k].mask`` is the mask the tensor carries, which Keras propagates
+        to the outputs (``compute_mask``); the two differ when Keras 3 calls a layer
+        with several tensors (an RNN given initial states gets no mask)."""
+        if self.call_masks is not None:
+            return self.call_masks[k] if k < len(self.call_masks) else None
+        return self.inputs[k].mask if k < len(self.inputs) else None
 
 
 ConverterFn = Callable[[LayerCall, "GraphBuilder"], list[Tensor]]
@@ -242,7 +254,7 @@ class _Walker:
             return [self._placeholder(name)]
         if any(t.placeholder for t in inputs):
             return [self._placeholder(name)]
-        inputs = _explicit_masks(inputs, kwargs.get("mask"), recorded="__args__" in kwargs)
+        inputs, call_masks = _explicit_masks(inputs, kwargs, recorded="__args__" in kwargs)
         if cls in _MODEL_CLASSES:
             return self._call_nested(lc, inputs, name, cls)
         cfg = lc.get("config") if isinstance(lc.get("config"), dict) else {}
@@ -265,6 +277,7 @@ class _Walker:
             kwargs=kwargs,
             era=self.era,
             call_index=call_index,
+            call_masks=call_masks,
         )
         try:
             return fn(call, self.b)
@@ -326,24 +339,46 @@ def _first_node_offset(lc: dict[str, Any], era: Era) -> int:
     return 1 if layers and layers[0].get("class_name") == "InputLayer" else 0
 
 
-def _explicit_masks(inputs: list[Tensor], mask: Any, *, recorded: bool = False) -> list[Tensor]:
-    """The masks a layer call receives.
+def _explicit_masks(
+    inputs: list[Tensor], kwargs: dict[str, Any], *, recorded: bool = False
+) -> tuple[list[Tensor], list[Tensor | None] | None]:
+    """The masks a layer call computes with, and the masks its input tensors carry.
 
-    A mask passed to the call (``mask=`` in the inbound node) replaces the one we
-    propagate implicitly. Keras 3 functional configs (``recorded``) write down the
-    mask of every call that received one, so there a call without a recorded mask
-    received none -- Keras 3 passes no mask to a layer called with more than one
-    tensor argument, e.g. an RNN given ``initial_state`` tensors, or to a merge
-    of masked and unmasked tensors -- and the implicit masks are dropped."""
+    Returns ``(inputs, call_masks)``. Keras 2 and Sequential configs record only masks
+    passed explicitly (``mask=``); such a mask replaces the one we propagate, and
+    ``call_masks`` is None (a layer computes with its inputs' masks).
+
+    Keras 3 functional configs (``recorded``) write down the mask every call received,
+    so ``call_masks`` is exactly that: None where nothing was recorded. Keras 3 passes
+    no mask to a call with more than one tensor argument -- an RNN given
+    ``initial_state`` tensors -- although its sequence still carries one, which Keras 3
+    propagates to the outputs and which merges such as ``Multiply`` read; so the
+    tensors keep their masks, except that for a single-tensor call the recorded mask
+    (null included) *is* that tensor's mask and replaces the propagated one.
+    """
+    mask = kwargs.get("mask")
     masks = mask if isinstance(mask, list) else [mask]
+    recorded_at = [m if isinstance(m, Tensor) else None for m in masks]
     out = list(inputs)
-    for k in range(len(out)):
-        m = masks[k] if k < len(masks) else None
-        if isinstance(m, Tensor):
-            out[k] = replace(out[k], mask=m)
-        elif recorded and out[k].mask is not None:
-            out[k] = replace(out[k], mask=None)
-    return out
+    if not recorded:
+        for k, m in enumerate(recorded_at[: len(out)]):
+            if m is not None:
+                out[k] = replace(out[k], mask=m)
+        return out, None
+    call_masks = [recorded_at[k] if k < len(recorded_at) else None for k in range(len(out))]
+    if "mask" in kwargs and len(out) + _count_tensors({k: v for k, v in kwargs.items() if k != "mask"}) == 1:
+        out[0] = replace(out[0], mask=call_masks[0])
+    return out, call_masks
+
+
+def _count_tensors(obj: Any) -> int:
+    if isinstance(obj, Tensor):
+        return 1
+    if isinstance(obj, dict):
+        return sum(_count_tensors(v) for k, v in obj.items() if k != "__args__")
+    if isinstance(obj, (list, tuple)):
+        return sum(_count_tensors(v) for v in obj)
+    return 0
 
 
 def _sequential_layers(cfg: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 import os
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,18 +15,16 @@ from .bundle import MAX_WEIGHT_BYTES, Bundle, read_bundle
 from .checks import check_node
 from .ops import OPS, RECURRENT_STATE_COUNT, OpFn
 from .ops.fast import FAST_PATHS
+from .streaming import TIMED, StreamPlan, plan_stream
 
 Ref = tuple[str, int]
 ArrayLike = Any
-#: A streaming state: recurrent node name -> [*its states, its last output], each (B, H).
+#: A streaming state: recurrent node name -> [*its states, its last output], each (B, H);
+#: an empty list for a node not started yet that takes its initial state from the graph.
 State = dict[str, list[np.ndarray]]
 
 #: Default bound for Model.max_elements: 2**30 float32 values = 4 GiB.
 DEFAULT_MAX_ELEMENTS = 1 << 30
-
-# Ops that treat every timestep on its own (or carry state forward only): a model made
-# of these, with recurrent nodes that run forwards, can be fed one chunk at a time.
-_STEP_LOCAL_OPS = {"Dense", "Activation", "Embedding", "NotEqualMask", "Masking", "LogicalAnd", "LogicalOr", "FillLike"}
 
 
 @dataclass
@@ -149,8 +147,7 @@ class Model:
         #: The batch size a stateful model is fixed to (from its inputs), None if free.
         self.batch_size: int | None = fixed.pop() if len(fixed) == 1 else None
         self._states: dict[str, list[np.ndarray]] = {}
-        self._stream_error: str | None | bool = False  # computed on first use
-        self._timed_outputs: list[bool] = []
+        self._plan: StreamPlan | None = None  # how the model streams; computed on first use
         self._node_shapes = [n.out_shapes for n in self._nodes]
 
     # -- loading checks ---------------------------------------------------------------
@@ -229,8 +226,10 @@ class Model:
 
     # -- predicting ---------------------------------------------------------------------
     def _coerce_inputs(
-        self, x: ArrayLike | Sequence[ArrayLike] | dict[str, ArrayLike], *, check_time: bool = True
+        self, x: ArrayLike | Sequence[ArrayLike] | dict[str, ArrayLike], *, chunked: Collection[str] = ()
     ) -> list[np.ndarray]:
+        """Check and cast the inputs; ``chunked`` names inputs whose axis 1 may have any
+        length (a streamed chunk)."""
         n = len(self.inputs)
         if isinstance(x, dict):
             missing = [i.name for i in self.inputs if i.name not in x]
@@ -259,7 +258,8 @@ class Model:
                     f"input {info.name!r}: expected shape {_fmt(info.shape)} (rank {len(info.shape)}), got {a.shape}"
                 )
             for axis, (want, got) in enumerate(zip(info.shape, a.shape)):
-                if want is not None and want != got and (check_time or axis != 1) and not (axis == 0 and self.stateful):
+                free = (axis == 1 and info.name in chunked) or (axis == 0 and self.stateful)
+                if want is not None and want != got and not free:
                     raise InputError(
                         f"input {info.name!r}: expected shape {_fmt(info.shape)}, got {a.shape} (axis {axis})"
                     )
@@ -283,7 +283,11 @@ class Model:
     ) -> tuple[list[np.ndarray], dict[str, list[np.ndarray]]]:
         """Evaluate the graph. ``states`` gives recurrent nodes their initial states
         (``[*states]``, or ``[*states, last_output]`` with ``carry_outputs``); returns
-        the model outputs and every recurrent node's final states in the same layout."""
+        the model outputs and every recurrent node's final states in the same layout.
+
+        A node whose bundle entry has ``initial_state`` refs starts from those, as Keras
+        does for a stateful layer given an initial state -- except when streaming
+        (``carry_outputs``) a node already started: it continues from its carried states."""
         self._check_budget(arrays)
         env: dict[str, list[np.ndarray]] = {info.name: [a] for info, a in zip(self.inputs, arrays)}
         finals: dict[str, list[np.ndarray]] = {}
@@ -292,9 +296,10 @@ class Model:
             kwargs: dict[str, Any] = {}
             if node.mask is not None:
                 kwargs["mask"] = env[node.mask[0]][node.mask[1]]
-            if node.initial_state:
+            carried = states.get(node.name) if states is not None else None
+            if node.initial_state and not (carry_outputs and carried):
                 kwargs["initial_state"] = [env[r[0]][r[1]] for r in node.initial_state]
-            elif states is not None and node.name in states:
+            elif carried:
                 n_states = RECURRENT_STATE_COUNT[node.op]
                 kwargs["initial_state"] = list(states[node.name][:n_states])
                 if carry_outputs:
@@ -321,8 +326,8 @@ class Model:
                         last = y
                     elif y.shape[1]:
                         last = y[:, -1]
-                    else:
-                        last = kwargs["initial_output"]
+                    else:  # an empty chunk
+                        last = kwargs.get("initial_output", np.zeros((y.shape[0], y.shape[2]), np.float32))
                     finals[node.name].append(last)
         return [env[r[0]][r[1]] for r in self._output_refs], finals
 
@@ -372,7 +377,9 @@ class Model:
                     f"this stateful model runs with batch size {self.batch_size}, got {batch}; "
                     "Keras fixes a stateful model's batch size too"
                 )
-            states = self._states or {n.name: self._zeros(n, batch) for n in self._recurrent}
+            states = self._states or {
+                n.name: self._zeros(n, batch) for n in self._recurrent if n.config.get("stateful")
+            }
             outs, finals = self._run(arrays, states)
             self._states = {n.name: finals[n.name] for n in self._recurrent if n.config.get("stateful")}
         else:
@@ -390,54 +397,38 @@ class Model:
         return [np.zeros((batch, units), np.float32) for _ in range(RECURRENT_STATE_COUNT[node.op])]
 
     # -- streaming ----------------------------------------------------------------------
-    def _why_not_streamable(self) -> str | None:
-        """None if the model can be fed a chunk of timesteps at a time, else why not."""
-        timed: dict[tuple[str, int], bool] = {}
-        for info in self.inputs:
-            if len(info.shape) < 2:
-                return f"input {info.name!r} has no time axis"
-            timed[(info.name, 0)] = True
-        for node in self._nodes:
-            ins = [timed[r] for r in node.inputs]
-            if node.op in RECURRENT_STATE_COUNT:
-                if node.config.get("go_backwards"):
-                    return f"node {node.name!r} ({node.op}) runs backwards over time"
-                if not ins[0]:
-                    return f"node {node.name!r} ({node.op}) reads a tensor that has no time axis"
-                flags = [bool(node.config.get("return_sequences"))] + [False] * RECURRENT_STATE_COUNT[node.op]
-            elif (
-                node.op in _STEP_LOCAL_OPS
-                or (node.op == "ReduceAny" and (node.config.get("axis") == -1 or node.config.get("axis", 0) >= 2))
-                or (node.op == "Merge" and not (node.config.get("mode") == "concat" and node.config.get("axis") == 1))
-            ):
-                flags = [all(ins) if ins else False] * node.n_outputs
-                if node.op == "Merge" and len(set(ins)) > 1:
-                    return f"node {node.name!r} merges tensors with and without a time axis"
-            else:
-                return f"node {node.name!r} ({node.op}) looks at more than one timestep at once"
-            for k, f in enumerate(flags):
-                timed[(node.name, k)] = f
-        self._timed_outputs = [timed[r] for r in self._output_refs]
-        return None
+    def stream_plan(self) -> StreamPlan:
+        """How this model streams (see :mod:`rnnconvert.runtime.streaming`): which inputs
+        are fed chunk by chunk, which recurrent nodes carry state, or why it cannot."""
+        if self._plan is None:
+            self._plan = plan_stream(self.inputs, self._nodes, self._output_refs)
+        return self._plan
+
+    def _check_streamable(self) -> StreamPlan:
+        plan = self.stream_plan()
+        if plan.error:
+            raise InputError(f"this model cannot be streamed: {plan.error}")
+        return plan
 
     def initial_state(self, batch_size: int) -> State:
-        """Zero streaming state for ``batch_size`` sequences.
+        """The streaming state before the first timestep of ``batch_size`` sequences.
 
-        The layout (also documented in docs/FORMAT.md): a dict from each recurrent
-        node's name to ``[*states, last_output]`` -- LSTM ``[h, c, y]``, GRU and
-        SimpleRNN ``[h, y]`` -- each of shape ``(batch_size, units)``.
+        The layout (also documented in docs/FORMAT.md, section 7): a dict from the name
+        of each recurrent node that reads the streamed sequence to ``[*states,
+        last_output]`` -- LSTM ``[h, c, y]``, GRU and SimpleRNN ``[h, y]`` -- each of
+        shape ``(batch_size, units)`` and zero; or ``[]`` for a node whose Keras layer
+        was given an ``initial_state`` tensor: it takes that on its first step.
         """
-        self._check_streamable()
-        return {
-            n.name: self._zeros(n, batch_size) + [np.zeros((batch_size, int(n.config["units"])), np.float32)]
-            for n in self._recurrent
-        }
-
-    def _check_streamable(self) -> None:
-        if self._stream_error is False:
-            self._stream_error = self._why_not_streamable()
-        if self._stream_error:
-            raise InputError(f"this model cannot be streamed: {self._stream_error}")
+        plan = self._check_streamable()
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+            raise InputError(f"batch_size must be a positive integer, got {batch_size!r}")
+        nodes = {n.name: n for n in self._recurrent}
+        state: State = {}
+        for name in plan.stream_nodes:
+            n = nodes[name]
+            zeros = self._zeros(n, int(batch_size)) + [np.zeros((int(batch_size), int(n.config["units"])), np.float32)]
+            state[name] = [] if n.initial_state else zeros
+        return state
 
     def step(
         self, x: ArrayLike | Sequence[ArrayLike] | dict[str, ArrayLike], state: State
@@ -445,46 +436,86 @@ class Model:
         """Feed one timestep or a chunk of timesteps, carrying ``state`` explicitly.
 
         Args:
-            x: like ``predict``'s, either one timestep (the time axis left out:
-                ``(B, D)``, or ``(B,)`` for token ids) or a chunk ``(B, t, ...)``.
+            x: like ``predict``'s. Each streamed input (``stream_plan().timed_inputs``)
+                is either one timestep, its time axis left out (``(B, D)``, or ``(B,)``
+                for token ids), or a chunk ``(B, t, ...)``; every other input (a
+                conditioning vector) is given whole, the same on every call.
             state: from :meth:`initial_state` or the previous ``step``.
 
         Returns:
             ``(y, new_state)``: ``y`` is what ``predict`` returns for the chunk --
             per-step outputs for the chunk's timesteps (no time axis for a single
-            timestep), or the running result for outputs without a time axis.
+            timestep), or the result so far for outputs without a time axis.
             Feeding a sequence chunk by chunk gives the same numbers as ``predict``
-            on the whole sequence. ``state`` is not modified.
+            on the whole sequence. ``state`` is not modified. A stateful model's own
+            ``predict`` state is neither used nor changed.
 
         Example:
             >>> state = model.initial_state(batch_size=1)            # doctest: +SKIP
             >>> for x_t in frames:                                    # doctest: +SKIP
             ...     y_t, state = model.step(x_t[None], state)
         """
-        self._check_streamable()
-        single = False
-        first = (
-            x[0]
-            if isinstance(x, (list, tuple)) and len(self.inputs) > 1
-            else (next(iter(x.values())) if isinstance(x, dict) else x)
-        )
-        if np.ndim(first) == len(self.inputs[0].shape) - 1:
-            single = True
-            if isinstance(x, dict):
-                x = {k: np.expand_dims(np.asarray(v), 1) for k, v in x.items()}
-            elif isinstance(x, (list, tuple)) and len(self.inputs) > 1:
-                x = [np.expand_dims(np.asarray(v), 1) for v in x]
-            else:
-                x = np.expand_dims(np.asarray(x), 1)
-        arrays = self._coerce_inputs(x, check_time=False)
-        missing = [n.name for n in self._recurrent if n.name not in state]
-        if missing:
-            raise InputError(f"state lacks recurrent node(s) {missing}; start from model.initial_state(batch)")
+        plan = self._check_streamable()
+        values = self._input_values(x)
+        timed = set(plan.timed_inputs)
+        singles = set()
+        for k, info in enumerate(self.inputs):
+            if info.name in timed:
+                v = np.asarray(values[k]) if not isinstance(values[k], np.ndarray) else values[k]
+                single = v.ndim == len(info.shape) - 1
+                singles.add(single)
+                values[k] = np.expand_dims(v, 1) if single else v  # (B, ...) -> (B, 1, ...)
+        if len(singles) > 1:
+            raise InputError("give every streamed input one timestep, or every one a chunk, not a mix")
+        single = singles.pop()
+        arrays = self._coerce_inputs(values, chunked=timed)
+        batch = arrays[0].shape[0]
+        self._check_state(state, plan, batch)
         outs, finals = self._run(arrays, state, carry_outputs=True)
         outs = [np.asarray(o) for o in outs]
         if single:
-            outs = [o[:, 0] if timed else o for o, timed in zip(outs, self._timed_outputs)]
-        return (outs[0] if len(outs) == 1 else outs), finals
+            outs = [o[:, 0] if kind == TIMED else o for o, kind in zip(outs, plan.output_kinds)]
+        new_state = {name: finals[name] for name in plan.stream_nodes}
+        return (outs[0] if len(outs) == 1 else outs), new_state
+
+    def _input_values(self, x: ArrayLike | Sequence[ArrayLike] | dict[str, ArrayLike]) -> list[Any]:
+        """``x`` as a list in input order (the forms ``predict`` accepts)."""
+        n = len(self.inputs)
+        if isinstance(x, dict):
+            missing = [i.name for i in self.inputs if i.name not in x]
+            if missing or len(x) != n:
+                raise InputError(f"expected inputs {[i.name for i in self.inputs]}, got {sorted(x)}")
+            return [x[i.name] for i in self.inputs]
+        if n > 1 and isinstance(x, (list, tuple)):
+            if len(x) != n:
+                raise InputError(f"the model takes {n} input(s) {[i.name for i in self.inputs]}, got {len(x)}")
+            return list(x)
+        if isinstance(x, (list, tuple)) and len(x) == 1 and isinstance(x[0], np.ndarray):
+            return [x[0]]
+        return [x]
+
+    def _check_state(self, state: Any, plan: StreamPlan, batch: int) -> None:
+        if not isinstance(state, dict):
+            raise InputError("state must be the dict from model.initial_state(batch) or the previous step")
+        nodes = {n.name: n for n in self._recurrent}
+        for name in plan.stream_nodes:
+            if name not in state:
+                raise InputError(f"state lacks recurrent node {name!r}; start from model.initial_state(batch)")
+            entry = state[name]
+            n = nodes[name]
+            if isinstance(entry, list) and not entry and n.initial_state:
+                continue
+            want = (batch, int(n.config["units"]))
+            count = RECURRENT_STATE_COUNT[n.op] + 1
+            if (
+                not isinstance(entry, list)
+                or len(entry) != count
+                or any(not isinstance(a, np.ndarray) or a.shape != want for a in entry)
+            ):
+                raise InputError(
+                    f"state[{name!r}] must be {count} arrays of shape {want} ([*states, last_output]) "
+                    f"for a batch of {batch}; start from model.initial_state({batch})"
+                )
 
     def __repr__(self) -> str:
         ins = ", ".join(f"{i.name}{_fmt(i.shape)}" for i in self.inputs)

@@ -52,7 +52,7 @@ def convert_rnn(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
         raise Unsupported(f"initial_state has {len(states)} tensors; the cells take {sum(n_states)}")
     go_backwards = bool(call.opt("go_backwards", False))
     seqs = bool(call.opt("return_sequences", False))
-    mask = x.mask
+    mask = call.call_mask(0)  # what Keras calls the layer with: none in Keras 3 given initial states
     if go_backwards and mask is not None and len(cells) > 1:
         (rev_mask,) = b.node(
             "Reverse",
@@ -76,7 +76,7 @@ def convert_rnn(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
             "stateful": bool(call.opt("stateful", False)),
             "zero_output_for_mask": bool(call.opt("zero_output_for_mask", False)),
         }
-        inp = seq if k == 0 else replace(seq, mask=rev_mask)
+        inp = replace(seq, mask=mask) if k == 0 else replace(seq, mask=rev_mask)
         sub = LayerCall(
             name=call.name if len(cells) == 1 else f"{call.name}/cell{k}",
             class_name=layer,
@@ -92,7 +92,7 @@ def convert_rnn(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
         seq = outs[0]
         final_states += outs[1:]
         w0, s0 = w0 + count, s0 + ns
-    seq.mask = mask if seqs else None
+    seq.mask = x.mask if seqs else None  # the sequence's own mask flows on
     for t in final_states:
         t.mask = None
     return [seq, *final_states] if call.opt("return_state", False) else [seq]

@@ -51,6 +51,13 @@ def convert_recurrent(
     check_dtype_policy(call)
     gates, n_states, order = _RNN[op]
     x, init = _rnn_input(call)
+    # The mask the call receives (Keras 3 gives none to an RNN called with initial
+    # states); x.mask, the sequence's own, is what flows on to the outputs.
+    mask = call.call_mask(0)
+    if mask is not None and mask.rank != 2:
+        # e.g. Keras 3's TimeDistributed passes a (B, T, S) mask through unchanged;
+        # Keras itself cannot run an RNN under it.
+        raise Unsupported(f"the input's mask has shape {mask.shape}; a recurrent layer takes a (batch, time) mask")
     units = int(call.opt("units", call.opt("output_dim", 0)))
     if units <= 0:
         raise Unsupported("units must be positive")
@@ -89,7 +96,7 @@ def convert_recurrent(
         and seq["go_backwards"]
         and seq["zero_output_for_mask"]
         and seq["return_sequences"]
-        and x.mask is not None
+        and mask is not None
     )
     if late_zero:
         seq["zero_output_for_mask"] = False
@@ -105,16 +112,16 @@ def convert_recurrent(
         config=config,
         weights=wmap,
         outputs=[(out_shape, "float32")] + [(state_shape, "float32")] * n_states,
-        mask=x.mask,
+        mask=mask,
         initial_state=init or None,
         layer=call,
     )
     if late_zero:
-        assert x.mask is not None
+        assert mask is not None
         (y,) = b.node(
             "ZeroMasked",
             name=f"{call.name}/unrolled_zero_output",
-            inputs=[outs[0], x.mask],
+            inputs=[outs[0], mask],
             config={},
             outputs=[(out_shape, "float32")],
             layer=call,

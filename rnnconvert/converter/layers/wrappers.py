@@ -7,6 +7,7 @@ flipped), a ``Reverse`` of the backward sequence when it returns sequences, and 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from ..graph import GraphBuilder, LayerCall, Tensor, Unsupported
@@ -53,6 +54,9 @@ def convert_bidirectional(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
     x = call.inputs[0]
     states = list(call.inputs[1:]) + flat_tensors(call.kwargs.get("initial_state"))
     half = len(states) // 2
+    # Both halves compute with the mask the call received (none in Keras 3 when called
+    # with initial states); the outputs carry the sequence's own mask.
+    x_in = replace(x, mask=call.call_mask(0))
     results = []
     for suffix, cls, cfg, weights, names, st in (
         ("forward", fcls, fcfg, call.weights[:n_fw], call.weight_names[:n_fw], states[:half]),
@@ -66,7 +70,7 @@ def convert_bidirectional(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
             config=sub_cfg,
             weights=list(weights),
             weight_names=list(names),
-            inputs=[x, *st],
+            inputs=[x_in, *st],
             kwargs={},
             era=call.era,
             call_index=call.call_index,
@@ -135,11 +139,13 @@ def convert_time_distributed(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
     x = call.inputs[0]
     if x.rank < 3:
         raise Unsupported(f"input shape {x.shape}: TimeDistributed needs (batch, time, ...)")
+    if cfg.get("stateful"):
+        # tf_keras runs a stateful inner layer step by step through its own RNN loop.
+        raise Unsupported(f"TimeDistributed around a stateful {cls} is not supported")
     folded = cls not in _RANK_AGNOSTIC
-    inner_x = x
+    mask = call.call_mask(0)  # what the inner layer is called with, step by step
+    inner_x, inner_mask = x, mask
     if folded:
-        if x.mask is not None:
-            raise Unsupported(f"a masked TimeDistributed({cls}) is not supported")
         lead = None if x.shape[0] is None or x.shape[1] is None else x.shape[0] * x.shape[1]
         (inner_x,) = b.node(
             "FoldTime",
@@ -149,6 +155,22 @@ def convert_time_distributed(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
             outputs=[((lead, *x.shape[2:]), x.dtype)],
             layer=call,
         )
+        if mask is not None and mask.rank >= 3:
+            # A (B, T, S) mask reaches the inner layer's steps as (B*T, S), in Keras 3
+            # (mask[:, t] per step) and tf_keras (reshaped) alike.
+            (inner_mask,) = b.node(
+                "FoldTime",
+                name=f"{call.name}/fold_mask",
+                inputs=[mask],
+                config={},
+                outputs=[((lead, *mask.shape[2:]), "bool")],
+                layer=call,
+            )
+        elif mask is not None:
+            if cls in _RECURRENT:
+                raise Unsupported(f"a (batch, time) mask cannot mask the inner steps of TimeDistributed({cls})")
+            inner_mask = None  # a per-timestep mask has nothing to mask inside one step
+        inner_x = replace(inner_x, mask=inner_mask)
     sub = LayerCall(
         name=call.name,
         class_name=cls,
@@ -161,19 +183,53 @@ def convert_time_distributed(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
         call_index=call.call_index,
     )
     outs = LAYER_CONVERTERS[cls](sub, b)
+    inner_out_masks = [t.mask for t in outs]
     if folded:
-        unfolded = []
-        for k, t in enumerate(outs):
-            (u,) = b.node(
-                "UnfoldTime",
-                name=f"{call.name}/unfold{k}",
-                inputs=[t, x],
-                config={},
-                outputs=[((x.shape[0], x.shape[1], *t.shape[1:]), t.dtype)],
-                layer=call,
-            )
-            unfolded.append(u)
-        outs = unfolded
-    for t in outs:
-        t.mask = x.mask  # TimeDistributed passes its input mask through
+        outs = [_unfold(call, b, t, x, f"unfold{k}") for k, t in enumerate(outs)]
+    for t, inner_out_mask in zip(outs, inner_out_masks):
+        t.mask = _time_distributed_mask(call, b, x, inner_out_mask, folded)
     return outs
+
+
+def _unfold(call: LayerCall, b: GraphBuilder, t: Tensor, like: Tensor, suffix: str) -> Tensor:
+    (u,) = b.node(
+        "UnfoldTime",
+        name=f"{call.name}/{suffix}",
+        inputs=[t, like],
+        config={},
+        outputs=[((like.shape[0], like.shape[1], *t.shape[1:]), t.dtype)],
+        layer=call,
+    )
+    return u
+
+
+def _time_distributed_mask(
+    call: LayerCall, b: GraphBuilder, x: Tensor, inner: Tensor | None, folded: bool
+) -> Tensor | None:
+    """TimeDistributed's output mask, as each Keras computes it.
+
+    Keras 3 (and Keras 1) pass the input mask through unchanged. tf_keras / Keras 2
+    ask the inner layer: its mask on the folded input, unfolded to (B, T, ...)
+    (an inner ``Embedding(mask_zero=True)`` or ``Masking`` creates one, an inner RNN
+    returning sequences keeps one); when the inner layer gives none, the input mask
+    reduced to (B, T) with ``any`` over its extra axes (an inner RNN returning its
+    last output: a step is real if any of its inner steps was).
+    """
+    mask = x.mask
+    if call.era.major != 2:
+        return mask
+    if inner is not None:
+        return _unfold(call, b, inner, x, "unfold_mask") if folded else inner
+    if mask is None:
+        return None
+    out = mask
+    for k in range(mask.rank - 2):
+        (out,) = b.node(
+            "ReduceAny",
+            name=f"{call.name}/mask_any{k}",
+            inputs=[out],
+            config={"axis": -1, "keepdims": False},
+            outputs=[(out.shape[:-1], "bool")],
+            layer=call,
+        )
+    return out
