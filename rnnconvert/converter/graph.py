@@ -305,7 +305,17 @@ class _Walker:
             raise UnsupportedError(self.problems)
 
 
-_OPS_ONLY = {"NotEqual", "Any", "All", "LogicalAnd", "LogicalOr", "ExpandDims", "ZerosLike", "OnesLike"}
+_OPS_ONLY = {
+    "NotEqual",
+    "Any",
+    "All",
+    "LogicalAnd",
+    "LogicalOr",
+    "ExpandDims",
+    "ZerosLike",
+    "OnesLike",
+    "ConvertToTensor",
+}
 
 
 def _converter_key(lc: dict[str, Any], cls: str) -> str:

@@ -173,7 +173,7 @@ def _read_npz(path: Path, specs: dict[str, tuple[tuple[int, ...], str]], max_byt
             if len(data) != nbytes:
                 raise FormatError(f"{path}: array {key!r} holds {len(data)} bytes of data, expected {nbytes}")
             arr = np.frombuffer(data, dtype=hdtype).reshape(shape, order="F" if fortran else "C")
-            out[key] = np.ascontiguousarray(arr.astype(np.dtype(dtype), copy=False))
+            out[key] = np.asarray(arr.astype(np.dtype(dtype), copy=False), order="C")
     return out
 
 
@@ -199,7 +199,7 @@ def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_STORED) as zf:
         for key in sorted(arrays):
-            arr = np.ascontiguousarray(arrays[key])
+            arr = np.asarray(arrays[key], order="C")  # C order; 0-d arrays stay 0-d
             member = io.BytesIO()
             np.lib.format.write_array(member, arr, version=(1, 0), allow_pickle=False)
             info = zipfile.ZipInfo(key + ".npy", date_time=(1980, 1, 1, 0, 0, 0))

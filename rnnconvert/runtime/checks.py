@@ -24,6 +24,9 @@ _BOOL_KEYS = {
     "zero_output_for_mask",
     "reset_after",
     "keepdims",
+    "causal",
+    "query_mask",
+    "value_mask",
 }
 _INT_KEYS = {
     "units",
@@ -119,5 +122,11 @@ def check_node(op: str, config: dict[str, Any], weights: dict[str, np.ndarray], 
     elif op == "Embedding":
         e = weights.get("embeddings")
         need(e is not None and e.ndim == 2, "embeddings must be 2-D")
+    elif op == "Attention":
+        need(config.get("score_mode") in ("dot", "concat", "additive"), "unknown Attention score_mode")
+        scale, csw = weights.get("scale"), weights.get("concat_score_weight")
+        need(scale is None or scale.ndim == (1 if config.get("score_mode") == "additive" else 0), "bad scale shape")
+        need((csw is not None) == (config.get("score_mode") == "concat"), "concat_score_weight goes with concat")
+        need(csw is None or csw.ndim == 0, "concat_score_weight must be a scalar")
     elif op == "Merge":
         need(config.get("mode") in ("concat", "sum", "sub", "mul", "ave", "max", "min"), "unknown Merge mode")

@@ -9,6 +9,7 @@ convert; the walker collects those and reports every one together.
 from __future__ import annotations
 
 from ..graph import ConverterFn
+from .attention import convert_additive_attention, convert_attention
 from .cells import convert_rnn
 from .conv import (
     convert_average_pooling1d,
@@ -34,6 +35,7 @@ from .normalization import (
 from .ops_layers import (
     convert_any,
     convert_concatenate_op,
+    convert_convert_to_tensor,
     convert_expand_dims,
     convert_logical_and,
     convert_logical_or,
@@ -81,6 +83,8 @@ LAYER_CONVERTERS: dict[str, ConverterFn] = {
     "Maximum": convert_elementwise_merge,
     "Minimum": convert_elementwise_merge,
     "Dot": convert_dot,
+    "Attention": convert_attention,
+    "AdditiveAttention": convert_additive_attention,
     # Keras 3's recorded mask operations.
     # Keyed "ops.<Class>": the walker uses that key for keras.src.ops operations.
     "ops.NotEqual": convert_not_equal,
@@ -91,6 +95,7 @@ LAYER_CONVERTERS: dict[str, ConverterFn] = {
     "ops.ZerosLike": convert_zeros_like,
     "ops.OnesLike": convert_zeros_like,
     "ops.Concatenate": convert_concatenate_op,
+    "ops.ConvertToTensor": convert_convert_to_tensor,
     "TimeDistributed": convert_time_distributed,
     # Inference no-ops: identity at predict time.
     "Dropout": convert_identity,

@@ -43,7 +43,7 @@ def expect_weights(call: LayerCall, shapes: list[tuple[int, ...]]) -> list[np.nd
         if tuple(arr.shape) != tuple(shape):
             label = call.weight_names[k] if k < len(call.weight_names) else f"#{k}"
             raise Unsupported(f"weight {label} has shape {tuple(arr.shape)}, the config implies {tuple(shape)}")
-        out.append(np.ascontiguousarray(arr, dtype=np.float32))
+        out.append(np.asarray(arr, dtype=np.float32, order="C"))  # keeps 0-d scalars 0-d
     return out
 
 

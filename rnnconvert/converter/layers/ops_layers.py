@@ -109,3 +109,15 @@ def convert_concatenate_op(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
         outputs=[(tuple(shape), ins[0].dtype)],
         layer=call,
     )
+
+
+def convert_convert_to_tensor(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
+    """``convert_to_tensor(mask)``, recorded where a layer (Attention) hands on its input's
+    mask: the same tensor, no node."""
+    if len(call.inputs) != 1:
+        raise Unsupported("ConvertToTensor takes one tensor")
+    (x,) = call.inputs
+    dtype = call.opt("dtype")
+    if dtype not in (None, x.dtype) or call.opt("sparse") or call.opt("ragged"):
+        raise Unsupported(f"ConvertToTensor to dtype {dtype!r} (sparse/ragged) is not converted")
+    return [x]

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .attention import attention
 from .conv import conv1d, crop1d, global_pool1d, pad1d, pool1d, upsample1d
 from .core import (
     activation,
@@ -66,6 +67,7 @@ OPS: dict[str, OpFn] = {
     "LayerNormalization": layer_norm,
     "PReLU": prelu,
     "Dot": dot,
+    "Attention": attention,
 }
 
 # Ops that carry state across timesteps: output count = 1 + number of states.
