@@ -116,6 +116,7 @@ def _(K, era, rng):
     eb = K.layers.Embedding(10, 3, mask_zero=True)(b)
     merged = [
         K.layers.Concatenate()([ea, eb]),
+        K.layers.Concatenate()([x, eb]),
         K.layers.Add()([ea, x]),
         K.layers.Average()([ea, eb]),
     ]
