@@ -1,18 +1,36 @@
-"""Fast paths for the common recurrent configurations, prepared once at load time.
+"""Fast paths for the recurrent ops and Dense, prepared once when a bundle loads.
 
-The reference ops (lstm.py, gru.py) state the math; these compute the same thing with
-few NumPy calls per timestep, which is what decides speed at small batch sizes:
+The reference ops (lstm.py, gru.py, simple_rnn.py, core.py) state the math; the functions
+prepared here compute the same numbers with as few NumPy calls per timestep as we could
+find, because at small batch sizes every call costs a fixed ~0.5 µs that dwarfs its
+arithmetic. ``prepare(op, config, weights)`` returns a function with the op's call
+signature minus weights and config, or None where the reference op must run.
 
-* gate activations ``sigmoid`` (and ``tanh`` for the candidate/cell) are rewritten as
-  ``sigmoid(z) = 0.5 * tanh(z / 2) + 0.5``; the ``/ 2`` is folded into the gate columns
-  of the kernels and biases at load (an exact power-of-two scaling), so one ``tanh`` call
-  covers every gate of a step;
-* ``hard_sigmoid`` gates fold their slope into the weights the same way, leaving one
-  ``clip``;
-* buffers are preallocated per call and reused every step (``out=``), so memory does
-  not grow with the sequence beyond the returned outputs.
+Layout. Inside a call the recurrent state and gates are kept *feature-major*: arrays
+``(F, B)``. At B > 1 the recurrent product runs as ``R^T (G, H) @ h (H, B)``, so each
+gate's block of the result is one contiguous ``(H, B)`` slab: NumPy runs element-wise
+arithmetic on contiguous memory 2-3x faster than on the column slices of a row-major
+``(B, G)`` product. At B = 1 the same memory is the row ``(1, F)`` and the product runs
+as ``h (1, H) @ R (H, G)``, BLAS's fastest kernel for that shape.
 
-A fast path is used only without a mask; masked calls take the reference op.
+Folded into the weights at load (exactly, or within float32 rounding -- see FORMAT.md):
+
+* ``sigmoid(z) = 0.5 * tanh(z / 2) + 0.5``: the ``/ 2`` is folded into the gate columns of
+  the kernels and biases (a power of two, so exact); one ``tanh`` call then covers every
+  gate of a step and, for LSTM, the candidate as well;
+* ``hard_sigmoid``: the slope is folded into the gate columns and the offset into their
+  bias, leaving ``clip(z', 0, 1)``;
+* the input bias joins the input projection (B > 1: a constant-one input row);
+* LSTM gate columns are reordered i,f,c,o -> c,f,i,o inside one buffer ``[c | c~ f i o]``:
+  the sigmoid gates are contiguous, and ``[f, i] * [c, c~]`` is one multiply.
+
+Memory. The input projection is computed a chunk of timesteps at a time (at most
+``CHUNK_ELEMENTS`` values), so a call holds its output, O(B * G) state buffers and one
+chunk of projected inputs -- bounded independently of the sequence length when only the
+last output is returned. Nothing is allocated per timestep. Buffers are allocated per
+call, so one loaded model may be used from several threads.
+
+Masked calls run the reference op.
 """
 
 from __future__ import annotations
@@ -22,160 +40,402 @@ from typing import Any
 
 import numpy as np
 
+from .activations import activation_fn, is_elementwise
+from .core import dense
+
 FastFn = Callable[..., list[np.ndarray]]
 
+#: Bound on the projected-input values a recurrent call holds at once (16 MiB of float32).
+CHUNK_ELEMENTS = 1 << 22
 
-def _gate_kind(spec: dict[str, Any]) -> tuple[str, float, float] | None:
-    """('tanh', scale, shift) means gate = shift + scale * tanh(z'); ('clip', ...) = clip(z' + shift)."""
-    if spec.get("type") == "sigmoid":
-        return ("tanh", 0.5, 0.5)
-    if spec.get("type") == "hard_sigmoid":
-        return ("clip", float(spec["slope"]), float(spec["offset"]))
+_f32 = np.float32
+
+
+def _gate_fold(spec: dict[str, Any]) -> tuple[str, float, float] | None:
+    """How sigmoid-like gates fold into the weights: (kind, weight scale, bias offset).
+
+    ``tanh``: gate = 0.5 * tanh(z') + 0.5 with z' = z / 2; ``clip``: gate = clip(z', 0, 1)
+    with z' = slope * z + offset. None: not a gate activation we fold.
+    """
+    kind = spec.get("type")
+    if kind == "sigmoid":
+        return ("tanh", 0.5, 0.0)
+    if kind == "hard_sigmoid":
+        return ("clip", float(spec.get("slope", 0.2)), float(spec.get("offset", 0.5)))
     return None
 
 
-def _prescale(arrays: list[np.ndarray | None], cols: slice, factor: float) -> list[np.ndarray | None]:
-    out = []
-    for a in arrays:
-        if a is None:
-            out.append(None)
-            continue
-        a = np.array(a, dtype=np.float32, copy=True)
-        a[..., cols] *= np.float32(factor)
-        out.append(a)
+def _scaled(a: np.ndarray, cols: slice, factor: float) -> np.ndarray:
+    out = np.array(a, dtype=_f32, copy=True)
+    out[..., cols] *= _f32(factor)
     return out
 
 
-def _eligible(config: dict[str, Any]) -> tuple[str, float, float] | None:
-    """The gate rewrite for a tanh layer with sigmoid-like gates; None: use the reference op."""
+class _Projection:
+    """``x_t @ kernel + bias`` for a chunk of timesteps, laid out ``(n, G, B)``."""
+
+    def __init__(self, kernel: np.ndarray, bias: np.ndarray | None):
+        self.D, self.G = kernel.shape
+        self.W = np.ascontiguousarray(kernel, dtype=_f32)  # (D, G): B = 1
+        self.b = None if bias is None else np.ascontiguousarray(bias, dtype=_f32)
+        b = np.zeros(self.G, _f32) if bias is None else bias
+        # (G, D + 1): B > 1, the bias as the weight of a constant-one input row.
+        self.WT1 = np.ascontiguousarray(np.concatenate([self.W.T, b[:, None]], axis=1))
+
+    def __call__(self, xc: np.ndarray) -> np.ndarray:
+        B, n = xc.shape[0], xc.shape[1]
+        if B == 1:
+            x2 = xc[0]  # (n, D)
+            if not x2.flags.c_contiguous:
+                x2 = np.ascontiguousarray(x2)
+            xs = np.matmul(x2, self.W)  # (n, G)
+            if self.b is not None:
+                xs += self.b
+            return xs.reshape(n, self.G, 1)
+        xa = np.empty((n, self.D + 1, B), _f32)
+        xa[:, : self.D] = xc.transpose(1, 2, 0)  # (n, D, B)
+        xa[:, self.D] = 1.0
+        return np.matmul(self.WT1, xa)  # (n, G, B)
+
+
+class _Recurrent:
+    """The chunked scan shared by the prepared recurrent ops.
+
+    Subclasses set ``H``, ``n_states``, ``proj`` and implement ``_alloc`` (per-call
+    buffers) and ``_chunk`` (the steps of one chunk). The hidden state of step ``k`` of a
+    chunk lives in ``slots[k]`` (``(H, B)``); step ``k`` writes ``slots[k + 1]``.
+    """
+
+    H: int
+    n_states: int
+    proj: _Projection
+
+    def __init__(self, config: dict[str, Any]):
+        self.return_sequences = bool(config.get("return_sequences", False))
+        self.go_backwards = bool(config.get("go_backwards", False))
+
+    def _alloc(self, B: int) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _chunk(self, xs: np.ndarray, n: int, slots: np.ndarray, buf: dict[str, Any], row: bool) -> None:
+        raise NotImplementedError
+
+    def _set_extra_states(self, buf: dict[str, Any], states: list[np.ndarray]) -> None:
+        """Load states beyond h (LSTM's c) into the buffers."""
+
+    def _extra_states(self, buf: dict[str, Any]) -> list[np.ndarray]:
+        return []
+
+    def __call__(
+        self,
+        x: np.ndarray,  # (B, T, D)
+        *,
+        initial_state: list[np.ndarray] | None = None,
+        initial_output: np.ndarray | None = None,
+        **_: Any,
+    ) -> list[np.ndarray]:
+        B, T, H = x.shape[0], x.shape[1], self.H
+        if x.dtype != _f32:
+            x = x.astype(_f32)
+        if T == 0:  # nothing to scan: the states pass through, as in the reference scan
+            states = [np.array(s, _f32) for s in initial_state] if initial_state else None
+            states = states or [np.zeros((B, H), _f32) for _ in range(self.n_states)]
+            if self.return_sequences:
+                y = np.zeros((B, 0, H), _f32)
+            else:
+                y = np.array(initial_output, _f32) if initial_output is not None else np.zeros((B, H), _f32)
+            return [y, *states]
+        if self.go_backwards:
+            x = x[:, ::-1]
+        chunk = max(1, min(T, CHUNK_ELEMENTS // max(1, B * self.proj.G)))
+        slots = np.empty((chunk + 1, H, B), _f32)  # slots[0]: the state before the chunk
+        buf = self._alloc(B)
+        if initial_state:
+            slots[0] = np.asarray(initial_state[0], _f32).T
+            self._set_extra_states(buf, list(initial_state[1:]))
+        else:
+            slots[0] = 0.0
+            self._set_extra_states(buf, [])
+        y = np.empty((B, T, H), _f32) if self.return_sequences else None
+        row = B == 1
+        for s in range(0, T, chunk):
+            n = min(chunk, T - s)
+            xs = self.proj(x[:, s : s + n])  # (n, G, B)
+            self._chunk(xs, n, slots, buf, row)
+            if y is not None:
+                y[:, s : s + n] = slots[1 : n + 1].transpose(2, 0, 1)
+            if s + n < T:
+                slots[0] = slots[n]
+        h = np.ascontiguousarray(slots[n].T)  # (B, H)
+        out = y if y is not None else h.copy()
+        return [out, h, *self._extra_states(buf)]
+
+
+class _LSTM(_Recurrent):
+    n_states = 2
+
+    def __init__(self, config: dict[str, Any], weights: dict[str, np.ndarray], fold: tuple[str, float, float]):
+        super().__init__(config)
+        H = self.H = int(config["units"])
+        kind, scale, offset = fold
+        self.kind = kind
+        # Columns i, f, c, o -> c, f, i, o: the gates f, i, o contiguous after the candidate.
+        perm = np.r_[2 * H : 3 * H, H : 2 * H, 0:H, 3 * H : 4 * H]
+        gates = slice(H, 4 * H)
+        factor = 0.5 if kind == "tanh" else scale
+        kernel = _scaled(weights["kernel"][:, perm], gates, factor)
+        rec = _scaled(weights["recurrent_kernel"][:, perm], gates, factor)
+        bias = weights.get("bias")
+        if bias is not None:
+            bias = _scaled(bias[perm], gates, factor)
+        if kind == "clip":
+            bias = np.zeros(4 * H, _f32) if bias is None else bias
+            bias[gates] += _f32(offset)
+        self.proj = _Projection(kernel, bias)
+        self.R = np.ascontiguousarray(rec)  # (H, 4H)
+        self.RT = np.ascontiguousarray(rec.T)  # (4H, H)
+
+    def _alloc(self, B: int) -> dict[str, Any]:
+        H = self.H
+        return {
+            "buf": np.zeros((5 * H, B), _f32),  # [c | c~ f i o]
+            "p": np.empty((2 * H, B), _f32),
+            "t": np.empty((H, B), _f32),
+        }
+
+    def _set_extra_states(self, buf: dict[str, Any], states: list[np.ndarray]) -> None:
+        if states:
+            buf["buf"][: self.H] = np.asarray(states[0], _f32).T
+
+    def _extra_states(self, buf: dict[str, Any]) -> list[np.ndarray]:
+        return [np.ascontiguousarray(buf["buf"][: self.H].T)]
+
+    def _chunk(self, xs: np.ndarray, n: int, slots: np.ndarray, buf: dict[str, Any], row: bool) -> None:
+        H = self.H
+        b, p, t = buf["buf"], buf["p"], buf["t"]
+        z = b[H:]  # (4H, B): c~, f, i, o
+        c, cg, fi, o, gates, cand = b[:H], b[: 2 * H], b[2 * H : 4 * H], b[4 * H :], b[2 * H :], b[H : 2 * H]
+        p1, p2 = p[:H], p[H:]
+        matmul, add, mul, tanh, minimum, maximum = np.matmul, np.add, np.multiply, np.tanh, np.minimum, np.maximum
+        R, RT = self.R, self.RT
+        sig = self.kind == "tanh"
+        half = _f32(0.5)
+        if row:  # B = 1: the same memory seen as rows, for the vector-matrix kernel
+            zr, hr = z.reshape(1, 4 * H), slots.reshape(slots.shape[0], 1, H)
+        for k in range(n):
+            if row:
+                matmul(hr[k], R, out=zr)
+            else:
+                matmul(RT, slots[k], out=z)
+            add(z, xs[k], out=z)
+            if sig:
+                tanh(z, out=z)  # candidate, and the pre-halved gates
+                mul(gates, half, out=gates)
+                add(gates, half, out=gates)
+            else:
+                tanh(cand, out=cand)
+                minimum(gates, 1.0, out=gates)
+                maximum(gates, 0.0, out=gates)
+            mul(fi, cg, out=p)  # [f * c, i * c~]
+            add(p1, p2, out=c)  # c' = f * c + i * c~
+            tanh(c, out=t)
+            mul(o, t, out=slots[k + 1])  # h' = o * tanh(c')
+
+
+class _GRU(_Recurrent):
+    n_states = 1
+
+    def __init__(self, config: dict[str, Any], weights: dict[str, np.ndarray], fold: tuple[str, float, float]):
+        super().__init__(config)
+        H = self.H = int(config["units"])
+        kind, scale, offset = fold
+        self.kind = kind
+        self.reset_after = bool(config["reset_after"])
+        gates = slice(0, 2 * H)  # z, r
+        factor = 0.5 if kind == "tanh" else scale
+        kernel = _scaled(weights["kernel"], gates, factor)
+        rec = _scaled(weights["recurrent_kernel"], gates, factor)
+        bias = weights.get("bias")
+        bh = None
+        if bias is not None:
+            bias = _scaled(bias, gates, factor)
+            if self.reset_after:
+                # z and r add the two biases; the candidate's recurrent bias sits inside r * (...).
+                bx, bh_all = bias[0].copy(), bias[1]
+                bx[gates] += bh_all[gates]
+                bias, bh = bx, np.ascontiguousarray(bh_all[2 * H :])
+        if kind == "clip":
+            bias = np.zeros(3 * H, _f32) if bias is None else bias
+            bias[gates] += _f32(offset)
+        self.proj = _Projection(kernel, bias)
+        self.bh = None if bh is None else bh[:, None]  # (H, 1)
+        self.R = np.ascontiguousarray(rec)  # (H, 3H)
+        self.RT = np.ascontiguousarray(rec.T)  # (3H, H)
+        self.R_zr, self.R_h = np.ascontiguousarray(rec[:, : 2 * H]), np.ascontiguousarray(rec[:, 2 * H :])
+        self.RT_zr, self.RT_h = np.ascontiguousarray(self.RT[: 2 * H]), np.ascontiguousarray(self.RT[2 * H :])
+
+    def _alloc(self, B: int) -> dict[str, Any]:
+        H = self.H
+        return {"inner": np.empty((3 * H, B), _f32), "t": np.empty((H, B), _f32)}
+
+    def _chunk(self, xs: np.ndarray, n: int, slots: np.ndarray, buf: dict[str, Any], row: bool) -> None:
+        H = self.H
+        inner, t = buf["inner"], buf["t"]
+        izr, ih, zg, r = inner[: 2 * H], inner[2 * H :], inner[:H], inner[H : 2 * H]
+        xzr, xh = xs[:, : 2 * H], xs[:, 2 * H :]
+        matmul, add, sub, mul, tanh, minimum, maximum = (
+            np.matmul,
+            np.add,
+            np.subtract,
+            np.multiply,
+            np.tanh,
+            np.minimum,
+            np.maximum,
+        )
+        sig, bh, reset_after = self.kind == "tanh", self.bh, self.reset_after
+        half = _f32(0.5)
+        if row:
+            hr = slots.reshape(slots.shape[0], 1, H)
+            inner_r, izr_r, ih_r, t_r = (
+                inner.reshape(1, 3 * H),
+                izr.reshape(1, 2 * H),
+                ih.reshape(1, H),
+                t.reshape(1, H),
+            )
+        for k in range(n):
+            h = slots[k]
+            if reset_after:
+                if row:
+                    matmul(hr[k], self.R, out=inner_r)
+                else:
+                    matmul(self.RT, h, out=inner)
+            elif row:
+                matmul(hr[k], self.R_zr, out=izr_r)
+            else:
+                matmul(self.RT_zr, h, out=izr)
+            add(izr, xzr[k], out=izr)
+            if sig:
+                tanh(izr, out=izr)
+                mul(izr, half, out=izr)
+                add(izr, half, out=izr)
+            else:
+                minimum(izr, 1.0, out=izr)
+                maximum(izr, 0.0, out=izr)
+            if reset_after:
+                if bh is not None:
+                    add(ih, bh, out=ih)
+                mul(ih, r, out=ih)  # r * (h @ U_h + bh_h)
+            else:
+                mul(r, h, out=t)
+                if row:
+                    matmul(t_r, self.R_h, out=ih_r)
+                else:
+                    matmul(self.RT_h, t, out=ih)  # (r * h) @ U_h
+            add(ih, xh[k], out=ih)
+            tanh(ih, out=ih)  # the candidate hh
+            sub(h, ih, out=t)
+            mul(t, zg, out=t)
+            add(t, ih, out=slots[k + 1])  # h' = hh + z * (h - hh) = z * h + (1 - z) * hh
+
+
+class _SimpleRNN(_Recurrent):
+    n_states = 1
+
+    def __init__(self, config: dict[str, Any], weights: dict[str, np.ndarray]):
+        super().__init__(config)
+        H = self.H = int(config["units"])
+        self.proj = _Projection(np.asarray(weights["kernel"], _f32), weights.get("bias"))
+        rec = np.asarray(weights["recurrent_kernel"], _f32)
+        self.R, self.RT = np.ascontiguousarray(rec), np.ascontiguousarray(rec.T)
+        spec = config["activation"]
+        self.tanh = spec.get("type") == "tanh"
+        self.act = activation_fn(spec)
+        self.G = H
+
+    def _alloc(self, B: int) -> dict[str, Any]:
+        return {"z": np.empty((self.H, B), _f32)}
+
+    def _chunk(self, xs: np.ndarray, n: int, slots: np.ndarray, buf: dict[str, Any], row: bool) -> None:
+        H, z = self.H, buf["z"]
+        matmul, add = np.matmul, np.add
+        if row:
+            zr, hr = z.reshape(1, H), slots.reshape(slots.shape[0], 1, H)
+        for k in range(n):
+            if row:
+                matmul(hr[k], self.R, out=zr)
+            else:
+                matmul(self.RT, slots[k], out=z)
+            if self.tanh:
+                add(z, xs[k], out=z)
+                np.tanh(z, out=slots[k + 1])
+            else:
+                add(z, xs[k], out=z)
+                slots[k + 1] = self.act(z)
+
+
+def _eligible(config: dict[str, Any], weights: dict[str, np.ndarray]) -> tuple[str, float, float] | None:
+    """The gate fold for a tanh layer with sigmoid-like gates and float32 weights; None: reference op."""
     if config["activation"].get("type") != "tanh":
         return None
-    return _gate_kind(config["recurrent_activation"])
+    return _gate_fold(config["recurrent_activation"])
 
 
 def fast_lstm(config: dict[str, Any], weights: dict[str, np.ndarray]) -> FastFn | None:
-    gk = _eligible(config)
-    if gk is None:
-        return None
-    H = int(config["units"])
-    kernel, rec, bias = weights["kernel"], weights["recurrent_kernel"], weights.get("bias")
-    # Reorder columns i, f, c, o -> i, f, o, c so the three gates are contiguous.
-    perm = np.r_[0 : 2 * H, 3 * H : 4 * H, 2 * H : 3 * H]
-    kernel, rec = kernel[:, perm], rec[:, perm]
-    bias = None if bias is None else bias[perm]
-    kind, scale, shift = gk
-    factor = 0.5 if kind == "tanh" else scale
-    kernel, rec, bias = _prescale([kernel, rec, bias], slice(0, 3 * H), factor)
-    return_sequences, go_backwards = bool(config.get("return_sequences")), bool(config.get("go_backwards"))
-    half, c_shift = np.float32(scale), np.float32(shift)
-
-    def run(x: np.ndarray, *, initial_state: list[np.ndarray] | None = None, **_: Any) -> list[np.ndarray]:
-        B, T = x.shape[0], x.shape[1]
-        xs = x @ kernel  # (B, T, 4H), gate columns pre-scaled
-        if bias is not None:
-            xs += bias
-        if initial_state:
-            h = np.array(initial_state[0], np.float32, copy=True)
-            c = np.array(initial_state[1], np.float32, copy=True)
-        else:
-            h = np.zeros((B, H), np.float32)
-            c = np.zeros((B, H), np.float32)
-        z = np.empty((B, 4 * H), np.float32)
-        tmp = np.empty((B, H), np.float32)
-        seq = np.empty((B, T, H), np.float32) if return_sequences else None
-        order = range(T - 1, -1, -1) if go_backwards else range(T)
-        gates, cand = z[:, : 3 * H], z[:, 3 * H :]
-        i, f, o = z[:, :H], z[:, H : 2 * H], z[:, 2 * H : 3 * H]
-        for k, t in enumerate(order):
-            np.matmul(h, rec, out=z)
-            z += xs[:, t]
-            if kind == "tanh":
-                np.tanh(z, out=z)  # gates (pre-scaled) and candidate together
-                gates *= half
-                gates += c_shift
-            else:
-                np.tanh(cand, out=cand)
-                gates += c_shift
-                np.clip(gates, 0.0, 1.0, out=gates)
-            c *= f
-            np.multiply(i, cand, out=tmp)
-            c += tmp
-            np.tanh(c, out=tmp)
-            np.multiply(o, tmp, out=h)
-            if seq is not None:
-                seq[:, k] = h
-        y = seq if seq is not None else h.copy()
-        return [y, h, c]
-
-    return run
+    fold = _eligible(config, weights)
+    return None if fold is None else _LSTM(config, weights, fold)
 
 
 def fast_gru(config: dict[str, Any], weights: dict[str, np.ndarray]) -> FastFn | None:
-    gk = _eligible(config)
-    if gk is None:
+    fold = _eligible(config, weights)
+    return None if fold is None else _GRU(config, weights, fold)
+
+
+def fast_simple_rnn(config: dict[str, Any], weights: dict[str, np.ndarray]) -> FastFn | None:
+    if not is_elementwise(config["activation"]):
+        return None  # an axis activation over the units axis needs the row-major reference op
+    return _SimpleRNN(config, weights)
+
+
+def _inplace_activation(spec: dict[str, Any]) -> Callable[[np.ndarray], np.ndarray]:
+    """The activation applied in place to a fresh float32 array (the reference op's math)."""
+    kind = spec.get("type")
+    params = {k: v for k, v in spec.items() if k != "type"}
+    if kind == "linear":
+        return lambda y: y
+    if kind == "tanh":
+        return lambda y: np.tanh(y, out=y)
+    if kind == "relu" and all(not params.get(k) for k in ("negative_slope", "max_value", "threshold")):
+        return lambda y: np.maximum(y, 0.0, out=y)
+    if kind == "softmax" and params.get("axis", -1) == -1:
+
+        def softmax(y: np.ndarray) -> np.ndarray:
+            # exp(y - max) / sum, as the reference; the max keeps exp from overflowing.
+            with np.errstate(invalid="ignore"):
+                np.subtract(y, np.maximum.reduce(y, axis=-1, keepdims=True), out=y)
+                np.exp(y, out=y)
+                np.divide(y, np.add.reduce(y, axis=-1, keepdims=True), out=y)
+            return y
+
+        return softmax
+    return activation_fn(spec)
+
+
+def fast_dense(config: dict[str, Any], weights: dict[str, np.ndarray]) -> FastFn | None:
+    """Dense with its activation bound at load and applied in place; float32 inputs only
+    (any other dtype runs the reference op, which promotes as NumPy does)."""
+    kernel = weights["kernel"]
+    bias = weights.get("bias")
+    if kernel.dtype != _f32 or (bias is not None and bias.dtype != _f32):
         return None
-    H = int(config["units"])
-    reset_after = bool(config["reset_after"])
-    kind, scale, shift = gk
-    factor = 0.5 if kind == "tanh" else scale
-    kernel, rec, bias = _prescale(
-        [weights["kernel"], weights["recurrent_kernel"], weights.get("bias")], slice(0, 2 * H), factor
-    )
-    if bias is not None and reset_after:
-        bx, bh = bias[0], bias[1]
-    else:
-        bx, bh = bias, None
-    rec_zr, rec_h = np.ascontiguousarray(rec[:, : 2 * H]), np.ascontiguousarray(rec[:, 2 * H :])
-    return_sequences, go_backwards = bool(config.get("return_sequences")), bool(config.get("go_backwards"))
-    half, g_shift = np.float32(scale), np.float32(shift)
+    act = _inplace_activation(config["activation"])
 
-    def gate(a: np.ndarray) -> None:
-        if kind == "tanh":
-            np.tanh(a, out=a)
-            a *= half
-            a += g_shift
-        else:
-            a += g_shift
-            np.clip(a, 0.0, 1.0, out=a)
-
-    def run(x: np.ndarray, *, initial_state: list[np.ndarray] | None = None, **_: Any) -> list[np.ndarray]:
-        B, T = x.shape[0], x.shape[1]
-        xs = x @ kernel  # (B, T, 3H)
-        if bx is not None:
-            xs += bx
-        h = np.array(initial_state[0], np.float32, copy=True) if initial_state else np.zeros((B, H), np.float32)
-        inner = np.empty((B, 3 * H), np.float32)
-        zr = np.empty((B, 2 * H), np.float32)
-        hh = np.empty((B, H), np.float32)
-        rh = np.empty((B, H), np.float32)
-        seq = np.empty((B, T, H), np.float32) if return_sequences else None
-        order = range(T - 1, -1, -1) if go_backwards else range(T)
-        z, r = zr[:, :H], zr[:, H:]
-        for k, t in enumerate(order):
-            x_t = xs[:, t]
-            if reset_after:
-                np.matmul(h, rec, out=inner)
-                if bh is not None:
-                    inner += bh
-                np.add(x_t[:, : 2 * H], inner[:, : 2 * H], out=zr)
-                gate(zr)
-                np.multiply(r, inner[:, 2 * H :], out=hh)
-            else:
-                np.matmul(h, rec_zr, out=zr)
-                zr += x_t[:, : 2 * H]
-                gate(zr)
-                np.multiply(r, h, out=rh)
-                np.matmul(rh, rec_h, out=hh)
-            hh += x_t[:, 2 * H :]
-            np.tanh(hh, out=hh)
-            # h' = z * h + (1 - z) * hh = hh + z * (h - hh)
-            h -= hh
-            h *= z
-            h += hh
-            if seq is not None:
-                seq[:, k] = h
-        y = seq if seq is not None else h.copy()
-        return [y, h]
+    def run(x: np.ndarray, **_: Any) -> list[np.ndarray]:
+        if x.dtype != _f32:
+            return dense(x, **weights, **config)
+        y = np.matmul(x, kernel)  # (..., U)
+        if bias is not None:
+            np.add(y, bias, out=y)
+        return [act(y)]
 
     return run
 
@@ -183,4 +443,6 @@ def fast_gru(config: dict[str, Any], weights: dict[str, np.ndarray]) -> FastFn |
 FAST_PATHS: dict[str, Callable[[dict[str, Any], dict[str, np.ndarray]], FastFn | None]] = {
     "LSTM": fast_lstm,
     "GRU": fast_gru,
+    "SimpleRNN": fast_simple_rnn,
+    "Dense": fast_dense,
 }
