@@ -152,9 +152,7 @@ def test_streaming_with_conditioning_input(era, tmp_path):
         for t in range(PADDED_IDS.shape[1]):
             (p, summary, both, h0), state = ours.step([img, PADDED_IDS[:, t]], state)
             steps.append(p)
-        assert_parity(
-            [np.stack(steps, axis=1), summary, both, h0], full, f"{era}/{fmt} one token at a time"
-        )
+        assert_parity([np.stack(steps, axis=1), summary, both, h0], full, f"{era}/{fmt} one token at a time")
         state = ours.initial_state(5)
         parts = []
         for a, b in ((0, 1), (1, 1), (1, 4), (4, 6)):  # an empty chunk included
