@@ -1,6 +1,6 @@
 """The ``rnnconvert`` command line.
 
-    rnnconvert MODEL OUT_DIR [--weights WEIGHTS_H5] [--force] [--verify]
+    rnnconvert MODEL OUT_DIR [--weights WEIGHTS_H5] [--force] [--verify] [--dtype float32|float16|int8]
     rnnconvert check BUNDLE_DIR
     rnnconvert inspect BUNDLE_DIR [--graph FILE]
 
@@ -39,6 +39,13 @@ def _convert_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="load the model with Keras (must be installed), store Keras's outputs as test vectors and report the worst difference",
     )
+    p.add_argument(
+        "--dtype",
+        choices=("float32", "float16", "int8"),
+        default="float32",
+        help="store weight matrices as float32 (exact, default), float16 or int8 with per-channel scales; "
+        "computation stays float32 and the error the storage costs is measured and printed",
+    )
     p.add_argument("--version", action="version", version=f"rnnconvert {__version__}")
     return p
 
@@ -49,7 +56,9 @@ def _run_convert(argv: Sequence[str]) -> int:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RnnConvertWarning)  # printed in the summary instead
-        result = convert(args.model, args.out_dir, weights=args.weights, force=args.force, verify=args.verify)
+        result = convert(
+            args.model, args.out_dir, weights=args.weights, force=args.force, verify=args.verify, dtype=args.dtype
+        )
     print(result.summary())
     return 0
 
@@ -64,6 +73,10 @@ def _run_check(argv: Sequence[str]) -> int:
     model = load(args.bundle)
     _validate_schema_if_available(model.doc)
     print(f"{args.bundle}: format {model.format_version}; schema, SHA-256, shapes and dtypes ok")
+    from .runtime.quantize import describe
+
+    for line in describe(model.doc):  # weights stored as float16/int8: what that costs
+        print(line)
     report = run_vectors(model)
     if report is None:
         print("no test vectors stored")

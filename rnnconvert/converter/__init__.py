@@ -26,6 +26,7 @@ from ..schema import FORMAT_NAME, FORMAT_VERSION
 from .graph import build
 from .keras_era import era_of
 from .layers import LAYER_CONVERTERS
+from .quantize import DTYPES, measure_error, quantize
 from .readers import KerasSource, read_source
 from .vectors import attach_vectors
 from .writer import check_target, write_bundle
@@ -48,7 +49,11 @@ class ConversionResult:
     @property
     def parameter_count(self) -> int:
         arrays = self.doc["weights"]["arrays"]
-        return int(sum(int(np.prod(a["shape"])) for k, a in arrays.items() if not k.startswith("__vectors__/")))
+        return int(
+            sum(
+                int(np.prod(a["shape"])) for k, a in arrays.items() if not k.startswith(("__vectors__/", "__scales__/"))
+            )
+        )
 
     def summary(self) -> str:
         src = self.doc["source"]
@@ -70,6 +75,13 @@ class ConversionResult:
             lines.append(f"  test vectors: {len(tv['calls'])} call(s), expected outputs from {tv['origin']}")
         if self.keras_max_error is not None:
             lines.append(f"  verified against Keras: max |rnnconvert - keras| = {self.keras_max_error:.3g}")
+        qerr = tv.get("quantization_error") if tv else None
+        if qerr:
+            scheme = next(
+                (a["quantization"]["scheme"] for a in self.doc["weights"]["arrays"].values() if "quantization" in a),
+                "?",
+            )
+            lines.append(f"  weights stored as {scheme}: max |error| vs float32 weights = {max(qerr):.3g}")
         lines += [f"  warning: {w}" for w in self.warnings]
         return "\n".join(lines)
 
@@ -118,6 +130,7 @@ def convert(
     weights: str | os.PathLike[str] | None = None,
     force: bool = False,
     verify: bool = False,
+    dtype: str = "float32",
 ) -> ConversionResult:
     """Convert a Keras model to a bundle directory.
 
@@ -131,6 +144,10 @@ def convert(
             outputs as the bundle's test vectors, reporting the worst difference.
             In-memory models are always verified this way; otherwise the vectors'
             expected outputs come from our runtime and are marked so.
+        dtype: how weight matrices are stored: ``float32`` (exact), ``float16`` or
+            ``int8`` (per-channel scales); the runtime computes in float32 either way.
+            The error a reduced precision costs is measured on the test vectors and
+            recorded as ``test_vectors.quantization_error`` (see quantize.py).
 
     Returns:
         A :class:`ConversionResult`; ``result.summary()`` is what the CLI prints.
@@ -140,6 +157,8 @@ def convert(
             nothing is written then.
     """
     check_target(out_dir, force)
+    if dtype not in DTYPES:
+        raise InputError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
     predictor, kversion = None, None
     if isinstance(source, (str, os.PathLike)):
         ksrc = read_source(source, weights)
@@ -154,7 +173,10 @@ def convert(
     worst = attach_vectors(doc, arrays, keras_predict=predictor, keras_version=kversion)
     for note in notes:
         warnings.warn(note, RnnConvertWarning, stacklevel=2)
-    out = write_bundle(doc, arrays, out_dir, force=force)
+    stored, qmeta = quantize(doc, arrays, dtype)
+    if qmeta:
+        doc["test_vectors"]["quantization_error"] = measure_error(doc, stored, qmeta)
+    out = write_bundle(doc, stored, out_dir, force=force, quantization=qmeta)
     return ConversionResult(out, doc, notes, worst)
 
 

@@ -41,18 +41,32 @@ def dumps(doc: dict[str, Any]) -> bytes:
 
 
 def write_bundle(
-    doc: dict[str, Any], arrays: dict[str, np.ndarray], out_dir: str | os.PathLike[str], *, force: bool
+    doc: dict[str, Any],
+    arrays: dict[str, np.ndarray],
+    out_dir: str | os.PathLike[str],
+    *,
+    force: bool,
+    quantization: dict[str, dict[str, Any]] | None = None,
 ) -> Path:
     """Write ``model.json`` + ``weights.npz`` to ``out_dir``; fills in ``doc['weights']``.
 
-    ``doc['weights']['arrays']`` and ``sha256`` are computed here from ``arrays``.
+    ``doc['weights']['arrays']`` and ``sha256`` are computed here from ``arrays``;
+    ``quantization`` adds the entry of each array stored in reduced precision (quantize.py).
     """
+    quantization = quantization or {}
     out = check_target(out_dir, force)
     payload = npz_bytes(arrays)
     doc["weights"] = {
         "file": WEIGHTS_NPZ,
         "sha256": hashlib.sha256(payload).hexdigest(),
-        "arrays": {k: {"shape": list(a.shape), "dtype": str(a.dtype)} for k, a in sorted(arrays.items())},
+        "arrays": {
+            k: {
+                "shape": list(a.shape),
+                "dtype": str(a.dtype),
+                **({"quantization": quantization[k]} if k in quantization else {}),
+            }
+            for k, a in sorted(arrays.items())
+        },
     }
     from ..schema import validate
 

@@ -15,6 +15,7 @@ from .bundle import MAX_WEIGHT_BYTES, Bundle, read_bundle
 from .checks import check_node
 from .ops import OPS, RECURRENT_STATE_COUNT, OpFn
 from .ops.fast import FAST_PATHS
+from .quantize import dequantize
 from .streaming import TIMED, StreamPlan, plan_stream
 
 Ref = tuple[str, int]
@@ -124,8 +125,9 @@ class Model:
                 f"(format {self.format_version}); known ops: {', '.join(sorted(OPS))}"
             )
         self._nodes: list[_Node] = []
+        weights = dequantize(doc, bundle.arrays)  # float16 / int8 storage -> float32 (quantize.py)
         for k, raw in enumerate(raw_nodes):
-            self._nodes.append(self._check_node(k, raw, produced, bundle.arrays))
+            self._nodes.append(self._check_node(k, raw, produced, weights))
 
         raw_outputs = doc.get("outputs")
         if not isinstance(raw_outputs, list) or not raw_outputs:
