@@ -192,3 +192,51 @@ def _(K, era, rng):
     m = K.Model([a, b], [p, g, ea])
     randomize(m, rng)
     return m, [_seq(rng, 2, 5, 3), _seq(rng, 2, 5, 3)]
+
+
+@case("masked_concat_time_and_mixed_merges")
+def _(K, era, rng):
+    # Concatenation along time carries both masks along; merges of a masked and an
+    # unmasked sequence give the mask each Keras gives (tf_keras: the masked one's;
+    # Keras 3: none), which the LSTMs after them read.
+    from keras_zoo import PADDED_IDS
+
+    a, b = K.Input((6,), dtype="int32"), K.Input((6,), dtype="int32")
+    ea = K.layers.Embedding(10, 3, mask_zero=True)(a)
+    eb = K.layers.Embedding(10, 3, mask_zero=True)(b)
+    plain = K.layers.Dense(3)(K.layers.Embedding(10, 3)(b))
+    sa = K.layers.LSTM(3, return_sequences=True)(ea)
+    cat_t = K.layers.Concatenate(axis=1)([sa, eb])
+    outs = [cat_t, K.layers.LSTM(2)(cat_t), K.layers.GRU(2)(K.layers.Add()([ea, plain]))]
+    outs.append(K.layers.LSTM(2)(K.layers.Multiply()([plain, eb])))
+    outs.append(K.layers.SimpleRNN(2)(K.layers.Concatenate()([ea, plain])))
+    if era == "keras3":  # tf_keras cannot build a time-concatenation of masked and unmasked (B, T, 3)
+        mixed = K.layers.Concatenate(axis=1)([plain, sa])
+        outs += [mixed, K.layers.GRU(2)(mixed)]
+    m = K.Model([a, b], outs)
+    randomize(m, rng)
+    return m, [PADDED_IDS, PADDED_IDS[::-1].copy()]
+
+
+@case("masked_elementwise_merges")
+def _(K, era, rng):
+    # Every element-wise merge of masked sequences (different paddings) and unmasked
+    # ones, in several orders: Keras 3's Multiply / Maximum / Minimum let masked-out
+    # entries drop out of the result; the LSTMs read the merged masks.
+    from keras_zoo import PADDED_IDS
+
+    a, b = K.Input((6,), dtype="int32"), K.Input((6,), dtype="int32")
+    ea = K.layers.Embedding(10, 3, mask_zero=True)(a)
+    eb = K.layers.Embedding(10, 3, mask_zero=True)(b)
+    plain = K.layers.Dense(3)(K.layers.Embedding(10, 3)(b))
+    outs = []
+    for layer in (K.layers.Multiply, K.layers.Maximum, K.layers.Minimum):
+        for k, ins in enumerate(([ea, eb], [ea, plain], [plain, eb], [ea, eb, plain], [ea, plain, eb])):
+            y = layer()(ins)
+            outs += [y, K.layers.LSTM(2)(y)] if k in (0, 1) else [y]
+    for layer in (K.layers.Add, K.layers.Average, K.layers.Subtract):
+        y = layer()([ea, eb])
+        outs += [y, K.layers.GRU(2)(y)]
+    m = K.Model([a, b], outs)
+    randomize(m, rng)
+    return m, [PADDED_IDS, PADDED_IDS[::-1].copy()]

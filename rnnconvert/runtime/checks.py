@@ -128,5 +128,9 @@ def check_node(op: str, config: dict[str, Any], weights: dict[str, np.ndarray], 
         need(scale is None or scale.ndim == (1 if config.get("score_mode") == "additive" else 0), "bad scale shape")
         need((csw is not None) == (config.get("score_mode") == "concat"), "concat_score_weight goes with concat")
         need(csw is None or csw.ndim == 0, "concat_score_weight must be a scalar")
+    elif op == "MaskedMerge":
+        masked = config.get("masked")
+        need(config.get("mode") in ("mul", "max", "min"), "unknown MaskedMerge mode")
+        need(isinstance(masked, list) and all(isinstance(v, bool) for v in masked), "masked must be booleans")
     elif op == "Merge":
         need(config.get("mode") in ("concat", "sum", "sub", "mul", "ave", "max", "min"), "unknown Merge mode")

@@ -9,20 +9,70 @@ _MODES = {"Add": "sum", "Subtract": "sub", "Multiply": "mul", "Average": "ave", 
 
 
 def _merged_mask(call: LayerCall, b: GraphBuilder) -> Tensor | None:
-    """Keras 2 ANDs the inputs' masks, Keras 3 ORs them (it also records that in the
-    file, which then takes precedence); a missing mask counts as all true."""
+    """The mask of an element-wise merge (or a concatenation along features).
+
+    tf_keras / Keras 2 AND the masks present (a missing mask counts as all true).
+    Keras 3 ORs them, and gives no mask when any input has none (OR with all true).
+    """
     masks = [t.mask for t in call.inputs if t.mask is not None]
     if not masks:
+        return None
+    k3 = call.era.major >= 3
+    if k3 and len(masks) < len(call.inputs):
         return None
     out = masks[0]
     for k, m in enumerate(masks[1:]):
         if m.ref == out.ref:
             continue
-        op = "LogicalOr" if call.era.major >= 3 else "LogicalAnd"
         (out,) = b.node(
-            op, name=f"{call.name}/mask{k}", inputs=[out, m], config={}, outputs=[(out.shape, "bool")], layer=call
+            "LogicalOr" if k3 else "LogicalAnd",
+            name=f"{call.name}/mask{k}",
+            inputs=[out, m],
+            config={},
+            outputs=[(out.shape, "bool")],
+            layer=call,
         )
     return out
+
+
+def _concatenated_mask(call: LayerCall, b: GraphBuilder, ax: int) -> Tensor:
+    """Concatenation along time (axis 1 of (B, T, D) inputs): the (B, T) masks are
+    concatenated too, an unmasked input contributing all-true steps -- Keras 3 and
+    tf_keras alike (tf_keras builds this only when every input is masked or D = 1)."""
+    parts = []
+    for k, t in enumerate(call.inputs):
+        if t.mask is not None:
+            if t.mask.rank != 2:
+                raise Unsupported(f"input {k} has a mask of shape {t.mask.shape}; expected (batch, steps)")
+            parts.append(t.mask)
+            continue
+        (ones,) = b.node(
+            "FillLike",
+            name=f"{call.name}/ones{k}",
+            inputs=[t],
+            config={"fill": True},
+            outputs=[(t.shape, "bool")],
+            layer=call,
+        )
+        (steps,) = b.node(
+            "ReduceAny",
+            name=f"{call.name}/ones{k}_steps",
+            inputs=[ones],
+            config={"axis": -1, "keepdims": False},
+            outputs=[(t.shape[:-1], "bool")],
+            layer=call,
+        )
+        parts.append(steps)
+    lengths = [p.shape[1] for p in parts]
+    (mask,) = b.node(
+        "Merge",
+        name=f"{call.name}/mask",
+        inputs=parts,
+        config={"mode": "concat", "axis": ax},
+        outputs=[((parts[0].shape[0], None if None in lengths else sum(lengths)), "bool")],
+        layer=call,
+    )
+    return mask
 
 
 def _broadcast(shapes: list[tuple]) -> tuple:
@@ -40,14 +90,32 @@ def convert_elementwise_merge(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
         raise Unsupported("a merge takes at least two inputs")
     if call.class_name == "Subtract" and len(call.inputs) != 2:
         raise Unsupported("Subtract takes exactly two inputs")
-    (y,) = b.node(
-        "Merge",
-        name=call.name,
-        inputs=list(call.inputs),
-        config={"mode": _MODES[call.class_name], "axis": -1},
-        outputs=[(_broadcast([t.shape for t in call.inputs]), "float32")],
-        layer=call,
-    )
+    mode = _MODES[call.class_name]
+    shape = _broadcast([t.shape for t in call.inputs])
+    masks = [t.mask for t in call.inputs]
+    if call.era.major >= 3 and mode in ("mul", "max", "min") and any(m is not None for m in masks):
+        # Keras 3's Multiply, Maximum and Minimum read their inputs' masks (as the
+        # tensors carry them) to decide which entries take part.
+        for k, m in enumerate(masks):
+            if m is not None and m.rank != call.inputs[k].rank - 1:
+                raise Unsupported(f"input {k} of shape {call.inputs[k].shape} has a mask of shape {m.shape}")
+        (y,) = b.node(
+            "MaskedMerge",
+            name=call.name,
+            inputs=list(call.inputs) + [m for m in masks if m is not None],
+            config={"mode": mode, "masked": [m is not None for m in masks]},
+            outputs=[(shape, "float32")],
+            layer=call,
+        )
+    else:
+        (y,) = b.node(
+            "Merge",
+            name=call.name,
+            inputs=list(call.inputs),
+            config={"mode": mode, "axis": -1},
+            outputs=[(shape, "float32")],
+            layer=call,
+        )
     y.mask = _merged_mask(call, b)
     return [y]
 
@@ -74,8 +142,10 @@ def convert_concatenate(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
     if any(t.mask is not None for t in call.inputs):
         if ax == rank - 1:
             y.mask = _merged_mask(call, b)
+        elif ax == 1 and rank == 3:
+            y.mask = _concatenated_mask(call, b, ax)
         else:
-            raise Unsupported("concatenating masked tensors along a non-feature axis")
+            raise Unsupported(f"concatenating masked rank-{rank} tensors along axis {axis}")
     return [y]
 
 

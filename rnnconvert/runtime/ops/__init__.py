@@ -27,6 +27,7 @@ from .core import (
 )
 from .gru import gru
 from .lstm import lstm
+from .masked_merge import masked_merge
 from .normalization import batch_norm, dot, layer_norm, prelu
 from .sequence import fold_time, merge, reverse, unfold_time, zero_masked
 from .shape import flatten, permute, repeat_vector, reshape
@@ -68,6 +69,7 @@ OPS: dict[str, OpFn] = {
     "PReLU": prelu,
     "Dot": dot,
     "Attention": attention,
+    "MaskedMerge": masked_merge,
 }
 
 # Ops that carry state across timesteps: output count = 1 + number of states.
