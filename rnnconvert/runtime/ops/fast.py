@@ -123,6 +123,19 @@ class _Recurrent:
     def _set_extra_states(self, buf: dict[str, Any], states: list[np.ndarray]) -> None:
         """Load states beyond h (LSTM's c) into the buffers."""
 
+    def _states_in(self, B: int, initial_state: list[np.ndarray] | None) -> list[np.ndarray]:
+        if initial_state:
+            return [s if s.dtype == _f32 else s.astype(_f32) for s in map(np.asarray, initial_state)]
+        return [np.zeros((B, self.H), _f32) for _ in range(self.n_states)]
+
+    def _one_step(self, x_t: np.ndarray, states: list[np.ndarray]) -> list[np.ndarray]:
+        """One timestep ``x_t`` (B, D) from ``states`` (each (B, H)), row-major:
+        returns ``[y, *new_states]``."""
+        raise NotImplementedError
+
+    def _out(self, h: np.ndarray) -> np.ndarray:
+        return h[:, None] if self.return_sequences else h  # (B, 1, H) or (B, H)
+
     def _extra_states(self, buf: dict[str, Any]) -> list[np.ndarray]:
         return []
 
@@ -145,6 +158,8 @@ class _Recurrent:
             else:
                 y = np.array(initial_output, _f32) if initial_output is not None else np.zeros((B, H), _f32)
             return [y, *states]
+        if T == 1:  # streaming: one timestep, the fewest calls (go_backwards is moot)
+            return self._one_step(x[:, 0], self._states_in(B, initial_state))
         if self.go_backwards:
             x = x[:, ::-1]
         chunk = max(1, min(T, CHUNK_ELEMENTS // max(1, B * self.proj.G)))
@@ -194,6 +209,29 @@ class _LSTM(_Recurrent):
         self.proj = _Projection(kernel, bias)
         self.R = np.ascontiguousarray(rec)  # (H, 4H)
         self.RT = np.ascontiguousarray(rec.T)  # (4H, H)
+        self.WR = np.ascontiguousarray(np.concatenate([kernel, rec]))  # (D + H, 4H): [x_t, h] @ WR
+
+    def _one_step(self, x_t: np.ndarray, states: list[np.ndarray]) -> list[np.ndarray]:
+        H = self.H
+        h0, c0 = states
+        z = np.matmul(np.concatenate((x_t, h0), axis=1), self.WR)  # (B, 4H): c~, f, i, o
+        if self.proj.b is not None:
+            np.add(z, self.proj.b, out=z)
+        gates, cand = z[:, H:], z[:, :H]
+        if self.kind == "tanh":
+            np.tanh(z, out=z)
+            np.multiply(gates, _f32(0.5), out=gates)
+            np.add(gates, _f32(0.5), out=gates)
+        else:
+            np.tanh(cand, out=cand)
+            np.minimum(gates, 1.0, out=gates)
+            np.maximum(gates, 0.0, out=gates)
+        c = np.multiply(z[:, H : 2 * H], c0)
+        t = np.multiply(z[:, 2 * H : 3 * H], cand)
+        np.add(c, t, out=c)
+        np.tanh(c, out=t)
+        h = np.multiply(z[:, 3 * H :], t)
+        return [self._out(h), h, c]
 
     def _alloc(self, B: int) -> dict[str, Any]:
         H = self.H
@@ -278,6 +316,40 @@ class _GRU(_Recurrent):
         H = self.H
         return {"inner": np.empty((3 * H, B), _f32), "t": np.empty((H, B), _f32)}
 
+    def _one_step(self, x_t: np.ndarray, states: list[np.ndarray]) -> list[np.ndarray]:
+        H = self.H
+        (h0,) = states
+        xz = np.matmul(x_t, self.proj.W)  # (B, 3H)
+        if self.proj.b is not None:
+            np.add(xz, self.proj.b, out=xz)
+        zr = xz[:, : 2 * H]
+        if self.reset_after:
+            inner = np.matmul(h0, self.R)  # (B, 3H)
+            np.add(zr, inner[:, : 2 * H], out=zr)
+        else:
+            np.add(zr, np.matmul(h0, self.R_zr), out=zr)
+        if self.kind == "tanh":
+            np.tanh(zr, out=zr)
+            np.multiply(zr, _f32(0.5), out=zr)
+            np.add(zr, _f32(0.5), out=zr)
+        else:
+            np.minimum(zr, 1.0, out=zr)
+            np.maximum(zr, 0.0, out=zr)
+        z, r = zr[:, :H], zr[:, H:]
+        if self.reset_after:
+            hh = inner[:, 2 * H :]
+            if self.bh is not None:
+                np.add(hh, self.bh[:, 0], out=hh)
+            np.multiply(hh, r, out=hh)
+        else:
+            hh = np.matmul(np.multiply(r, h0), self.R_h)
+        np.add(hh, xz[:, 2 * H :], out=hh)
+        np.tanh(hh, out=hh)
+        h = np.subtract(h0, hh)
+        np.multiply(h, z, out=h)
+        np.add(h, hh, out=h)
+        return [self._out(h), h]
+
     def _chunk(self, xs: np.ndarray, n: int, slots: np.ndarray, buf: dict[str, Any], row: bool) -> None:
         H = self.H
         inner, t = buf["inner"], buf["t"]
@@ -347,6 +419,7 @@ class _SimpleRNN(_Recurrent):
         self.proj = _Projection(np.asarray(weights["kernel"], _f32), weights.get("bias"))
         rec = np.asarray(weights["recurrent_kernel"], _f32)
         self.R, self.RT = np.ascontiguousarray(rec), np.ascontiguousarray(rec.T)
+        self.WR = np.ascontiguousarray(np.concatenate([self.proj.W, rec]))  # (D + H, H)
         spec = config["activation"]
         self.tanh = spec.get("type") == "tanh"
         self.act = activation_fn(spec)
@@ -354,6 +427,13 @@ class _SimpleRNN(_Recurrent):
 
     def _alloc(self, B: int) -> dict[str, Any]:
         return {"z": np.empty((self.H, B), _f32)}
+
+    def _one_step(self, x_t: np.ndarray, states: list[np.ndarray]) -> list[np.ndarray]:
+        z = np.matmul(np.concatenate((x_t, states[0]), axis=1), self.WR)  # (B, H)
+        if self.proj.b is not None:
+            np.add(z, self.proj.b, out=z)
+        h = np.tanh(z, out=z) if self.tanh else self.act(z)
+        return [self._out(h), h]
 
     def _chunk(self, xs: np.ndarray, n: int, slots: np.ndarray, buf: dict[str, Any], row: bool) -> None:
         H, z = self.H, buf["z"]

@@ -1,0 +1,147 @@
+"""The prepared fast paths (runtime/ops/fast.py) compute what the reference ops compute.
+
+The reference ops are checked against live Keras by test_parity.py (through ``predict``,
+which runs the fast paths wherever they apply); here every configuration the fast paths
+take -- batch 1 (row kernels) and batch > 1 (feature-major buffers), one timestep (the
+streaming path) and many, chunked projections, go_backwards, initial states, no bias,
+sigmoid and hard_sigmoid gates, both GRU variants -- is compared with the reference op
+directly, without Keras, within the parity tolerance. No timing asserts.
+"""
+
+from __future__ import annotations
+
+import itertools
+import zlib
+
+import numpy as np
+import pytest
+from conftest import tolerance
+
+from rnnconvert.runtime.ops import fast
+from rnnconvert.runtime.ops.core import dense
+from rnnconvert.runtime.ops.gru import gru
+from rnnconvert.runtime.ops.lstm import lstm
+from rnnconvert.runtime.ops.simple_rnn import simple_rnn
+
+GATES = {"LSTM": 4, "GRU": 3, "GRU_v1": 3, "SimpleRNN": 1}
+REFERENCE = {"LSTM": lstm, "GRU": gru, "GRU_v1": gru, "SimpleRNN": simple_rnn}
+PREPARE = {"LSTM": fast.fast_lstm, "GRU": fast.fast_gru, "GRU_v1": fast.fast_gru, "SimpleRNN": fast.fast_simple_rnn}
+
+
+def _layer(op, rng, *, D=5, H=6, use_bias=True, gate="sigmoid", act="tanh", **flags):
+    g = GATES[op]
+    cfg = {"units": H, "activation": {"type": act}, **flags}
+    if op != "SimpleRNN":
+        cfg["recurrent_activation"] = (
+            {"type": "sigmoid"} if gate == "sigmoid" else {"type": "hard_sigmoid", "slope": 1 / 6, "offset": 0.5}
+        )
+    if op.startswith("GRU"):
+        cfg["reset_after"] = op == "GRU"
+    w = {
+        "kernel": rng.normal(0, 0.5, (D, g * H)).astype(np.float32),
+        "recurrent_kernel": rng.normal(0, 0.5, (H, g * H)).astype(np.float32),
+    }
+    if use_bias:
+        w["bias"] = rng.normal(0, 0.5, (2, g * H) if op == "GRU" else (g * H,)).astype(np.float32)
+    return cfg, w
+
+
+def _close(got, want, what):
+    assert len(got) == len(want), what
+    for k, (a, e) in enumerate(zip(got, want)):
+        assert a.shape == e.shape and a.dtype == np.float32, (what, k, a.shape, e.shape, a.dtype)
+        err = float(np.max(np.abs(a - e))) if e.size else 0.0
+        assert err <= tolerance(e), f"{what} output {k}: {err:.3g}"
+
+
+CONFIGS = list(
+    itertools.product(
+        ["LSTM", "GRU", "GRU_v1", "SimpleRNN"],
+        [1, 3],  # batch: row kernels / feature-major buffers
+        [0, 1, 2, 9],  # timesteps: empty, the one-step path, scans
+        [False, True],  # return_sequences
+        [False, True],  # go_backwards
+        [False, True],  # initial_state
+    )
+)
+
+
+@pytest.mark.parametrize("op, B, T, seqs, backwards, init", CONFIGS)
+def test_fast_path_matches_reference_op(op, B, T, seqs, backwards, init):
+    rng = np.random.default_rng(zlib.crc32(repr((op, B, T, seqs, backwards, init)).encode()))
+    for use_bias, gate in [(True, "sigmoid"), (False, "sigmoid"), (True, "hard_sigmoid")]:
+        if op == "SimpleRNN" and gate != "sigmoid":
+            continue
+        cfg, w = _layer(op, rng, use_bias=use_bias, gate=gate, return_sequences=seqs, go_backwards=backwards)
+        x = rng.normal(0, 1, (B, T, 5)).astype(np.float32)
+        kw = {}
+        if init:
+            kw["initial_state"] = [rng.normal(0, 1, (B, 6)).astype(np.float32) for _ in range(2 if op == "LSTM" else 1)]
+        prepared = PREPARE[op](cfg, w)
+        assert prepared is not None
+        _close(prepared(x, **kw), REFERENCE[op](x, **w, **cfg, **kw), f"{op} bias={use_bias} {gate}")
+
+
+@pytest.mark.parametrize("op", ["LSTM", "GRU", "GRU_v1", "SimpleRNN"])
+def test_chunked_projection_matches(op, monkeypatch):
+    """A sequence longer than one chunk: the state crosses chunk boundaries unchanged."""
+    monkeypatch.setattr(fast, "CHUNK_ELEMENTS", 4 * 6 * 4 * 3)  # 3-4 timesteps per chunk
+    rng = np.random.default_rng(3)
+    for B in (1, 4):
+        cfg, w = _layer(op, rng, return_sequences=True, go_backwards=B == 4)
+        x = rng.normal(0, 1, (B, 23, 5)).astype(np.float32)
+        _close(PREPARE[op](cfg, w)(x), REFERENCE[op](x, **w, **cfg), f"{op} B={B}")
+
+
+def test_simple_rnn_other_elementwise_activation():
+    rng = np.random.default_rng(4)
+    for act in ("relu", "sigmoid", "linear"):
+        cfg, w = _layer("SimpleRNN", rng, act=act, return_sequences=True)
+        for B, T in ((1, 7), (3, 7), (2, 1)):
+            x = rng.normal(0, 1, (B, T, 5)).astype(np.float32)
+            _close(fast.fast_simple_rnn(cfg, w)(x), simple_rnn(x, **w, **cfg), act)
+
+
+def test_unsupported_configurations_use_the_reference():
+    rng = np.random.default_rng(5)
+    cfg, w = _layer("LSTM", rng, act="relu")
+    assert fast.fast_lstm(cfg, w) is None  # only tanh cells are folded
+    cfg, w = _layer("GRU", rng)
+    cfg["recurrent_activation"] = {"type": "softmax", "axis": -1}
+    assert fast.fast_gru(cfg, w) is None
+    cfg, w = _layer("SimpleRNN", rng, act="softmax")
+    assert fast.fast_simple_rnn(cfg, w) is None
+
+
+@pytest.mark.parametrize(
+    "act",
+    [
+        {"type": "softmax", "axis": -1},
+        {"type": "relu"},
+        {"type": "tanh"},
+        {"type": "linear"},
+        {"type": "gelu", "approximate": False},
+    ],
+)
+def test_dense_fast_path(act):
+    rng = np.random.default_rng(6)
+    w = {"kernel": rng.normal(0, 1, (7, 4)).astype(np.float32), "bias": rng.normal(0, 1, 4).astype(np.float32)}
+    run = fast.fast_dense({"activation": act}, w)
+    for shape in ((1, 7), (3, 7), (2, 5, 7)):
+        x = rng.normal(0, 3, shape).astype(np.float32)
+        _close(run(x), dense(x, **w, activation=act), str(act))
+    ids = rng.integers(0, 3, (2, 7))  # not float32: the reference's promotion applies
+    np.testing.assert_array_equal(run(ids)[0], dense(ids, **w, activation=act)[0])
+
+
+def test_inputs_are_not_modified():
+    rng = np.random.default_rng(8)
+    for op in PREPARE:
+        cfg, w = _layer(op, rng, return_sequences=True)
+        for T in (1, 5):
+            x = rng.normal(0, 1, (2, T, 5)).astype(np.float32)
+            init = [rng.normal(0, 1, (2, 6)).astype(np.float32) for _ in range(2 if op == "LSTM" else 1)]
+            copies = [x.copy(), *(s.copy() for s in init), *(a.copy() for a in w.values())]
+            PREPARE[op](cfg, w)(x, initial_state=init)
+            for a, b in zip([x, *init, *w.values()], copies):
+                np.testing.assert_array_equal(a, b)
