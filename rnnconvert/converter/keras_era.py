@@ -17,6 +17,33 @@ class Era:
     version: str | None
     guessed: bool = False
 
+    def _v2(self) -> tuple[int, bool]:
+        """(minor version, written by tf.keras) for a Keras 2.x version string."""
+        v = (self.version or "").strip()
+        parts = v.split(".")
+        minor = int(parts[1]) if len(parts) >= 2 and parts[1].isdigit() else 0
+        return minor, v.endswith("-tf")
+
+    @property
+    def recurrent_activation_default(self) -> str:
+        """LSTM/GRU ``recurrent_activation`` when a config leaves it out: hard_sigmoid in
+        Keras 1 and standalone Keras 2.0-2.2; sigmoid from Keras 2.3 (standalone and
+        tf.keras, versions like "2.2.4-tf" and tf_keras "2.21.0") and in Keras 3."""
+        if self.major == 2:
+            minor, tf = self._v2()
+            return "sigmoid" if tf or minor >= 3 else "hard_sigmoid"
+        return "sigmoid" if self.major >= 3 else "hard_sigmoid"
+
+    @property
+    def reset_after_default(self) -> bool:
+        """GRU ``reset_after`` when a config leaves it out (Keras 2.0-2.1.2 never wrote it):
+        False in Keras 1 and standalone Keras 2.0-2.3; True in tf.keras 2 ("-tf" versions),
+        Keras 2.4+ (a tf.keras front end), tf_keras and Keras 3."""
+        if self.major == 2:
+            minor, tf = self._v2()
+            return tf or minor >= 4
+        return self.major >= 3
+
     @property
     def hard_sigmoid(self) -> dict[str, float]:
         # Keras <= 2 and tf.keras: clip(0.2x + 0.5); Keras 3: relu6(x + 3) / 6.

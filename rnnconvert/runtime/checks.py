@@ -132,5 +132,11 @@ def check_node(op: str, config: dict[str, Any], weights: dict[str, np.ndarray], 
         masked = config.get("masked")
         need(config.get("mode") in ("mul", "max", "min"), "unknown MaskedMerge mode")
         need(isinstance(masked, list) and all(isinstance(v, bool) for v in masked), "masked must be booleans")
+    elif op == "Transpose":
+        perm = config.get("perm")
+        need(
+            isinstance(perm, list) and all(isinstance(a, int) for a in perm) and sorted(perm) == list(range(len(perm))),
+            "Transpose perm must be a permutation of 0 … rank-1",
+        )
     elif op == "Merge":
         need(config.get("mode") in ("concat", "sum", "sub", "mul", "ave", "max", "min"), "unknown Merge mode")

@@ -22,6 +22,7 @@ from .conv import (
     convert_zero_padding1d,
 )
 from .core import convert_activation, convert_dense, convert_embedding, convert_identity, convert_masking
+from .cudnn import convert_cudnn_gru, convert_cudnn_lstm
 from .merge import convert_concatenate, convert_dot, convert_elementwise_merge
 from .normalization import (
     convert_batch_normalization,
@@ -54,6 +55,8 @@ LAYER_CONVERTERS: dict[str, ConverterFn] = {
     "LSTM": convert_lstm,
     "GRU": convert_gru,
     "SimpleRNN": convert_simple_rnn,
+    "CuDNNLSTM": convert_cudnn_lstm,
+    "CuDNNGRU": convert_cudnn_gru,
     "RNN": convert_rnn,
     "Bidirectional": convert_bidirectional,
     "Conv1D": convert_conv1d,

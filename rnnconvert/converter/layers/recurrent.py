@@ -23,8 +23,6 @@ _RNN = {
 
 
 def _seq_options(call: LayerCall) -> dict[str, Any]:
-    if call.opt("time_major", False):
-        raise Unsupported("time_major=True is not supported yet")
     if call.opt("unroll", False) not in (False, True):
         raise Unsupported("unroll must be a boolean")
     return {
@@ -49,6 +47,10 @@ def convert_recurrent(
     call: LayerCall, b: GraphBuilder, op: str, weights: list[np.ndarray] | None = None
 ) -> list[Tensor]:
     check_dtype_policy(call)
+    if call.opt("time_major", False):
+        from .time_major import convert_time_major
+
+        return convert_time_major(call, b, lambda c, bb: convert_recurrent(c, bb, op, weights))
     gates, n_states, order = _RNN[op]
     x, init = _rnn_input(call)
     # The mask the call receives (Keras 3 gives none to an RNN called with initial
@@ -66,16 +68,13 @@ def convert_recurrent(
     config: dict[str, Any] = {"units": units, "use_bias": use_bias}
     config["activation"] = activation(call, "activation", "tanh")
     if op != "SimpleRNN":
-        default_ra = (
-            "hard_sigmoid" if call.era.major < 2 or (call.era.major == 2 and not _is_tf_keras(call)) else "sigmoid"
-        )
-        config["recurrent_activation"] = activation(call, "recurrent_activation", default_ra)
+        config["recurrent_activation"] = activation(call, "recurrent_activation", call.era.recurrent_activation_default)
         config["gate_order"] = order
     bias_shape: tuple[int, ...] = (gates * units,)
     if op == "GRU":
         reset_after = call.opt("reset_after")
         if reset_after is None:
-            reset_after = call.era.major >= 3 or (call.era.major == 2 and _is_tf_keras(call))
+            reset_after = call.era.reset_after_default
         reset_after = bool(reset_after)
         config["reset_after"] = reset_after
         if reset_after:
@@ -130,15 +129,6 @@ def convert_recurrent(
     passthrough_mask(outs[:1], x.mask if seq["return_sequences"] else None)
     # Keras returns [output, *states] only with return_state; the node always has them.
     return outs if call.opt("return_state", False) else outs[:1]
-
-
-def _is_tf_keras(call: LayerCall) -> bool:
-    """tf.keras / tf_keras (versions like '2.2.4-tf', '2.21.0') changed Keras 2's RNN defaults."""
-    v = call.era.version or ""
-    if v.endswith("-tf"):
-        return True
-    parts = v.split(".")
-    return len(parts) >= 2 and parts[0] == "2" and parts[1].isdigit() and int(parts[1]) >= 3
 
 
 def convert_lstm(call: LayerCall, b: GraphBuilder) -> list[Tensor]:

@@ -13,7 +13,7 @@ from typing import Any
 from ..graph import GraphBuilder, LayerCall, Tensor, Unsupported
 from .common import flat_tensors
 
-_RECURRENT = {"LSTM", "GRU", "SimpleRNN", "RNN"}
+_RECURRENT = {"LSTM", "GRU", "SimpleRNN", "RNN", "CuDNNLSTM", "CuDNNGRU"}
 
 
 def _inner(call: LayerCall, spec: Any, key: str) -> tuple[str, dict[str, Any]]:
@@ -38,9 +38,11 @@ def convert_bidirectional(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
         bcls, bcfg = _inner(call, call.opt("backward_layer"), "backward_layer")
     else:
         bcls, bcfg = fcls, {**fcfg, "go_backwards": not fcfg.get("go_backwards", False)}
-    for cls in (fcls, bcls):
+    for cls, cfg in ((fcls, fcfg), (bcls, bcfg)):
         if cls not in _RECURRENT:
             raise Unsupported(f"Bidirectional({cls}) is not supported")
+        if cfg.get("time_major"):
+            raise Unsupported(f"Bidirectional({cls}(time_major=True)) is not supported")
     mode = call.opt("merge_mode", "concat")
     if mode not in ("concat", "sum", "mul", "ave", None):
         raise Unsupported(f"merge_mode {mode!r}")

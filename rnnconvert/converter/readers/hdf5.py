@@ -9,7 +9,7 @@ import h5py
 
 from ...errors import FormatError
 from . import KerasSource, parse_config_json
-from .weights import _text, read_keras3_weights, read_legacy_weights
+from .weights import _text, has_names, read_keras3_weights, read_legacy_weights
 
 
 def _open(path: Path) -> h5py.File:
@@ -29,7 +29,7 @@ def read_h5_model(path: Path) -> KerasSource:
         try:
             raw = f.attrs.get("model_config")
             if raw is None:
-                if "layer_names" in f.attrs or "layers" in f:
+                if has_names(f, "layer_names") or "layers" in f:
                     raise FormatError(f"{path}: a weights-only file; pass the architecture JSON and this as --weights")
                 raise FormatError(f"{path}: HDF5 file without a Keras model_config attribute")
             cfg = parse_config_json(raw if isinstance(raw, (bytes, str)) else bytes(raw), str(path))
@@ -51,7 +51,7 @@ def read_json_and_weights(cfg: dict[str, Any], wpath: Path) -> KerasSource:
     backend = cfg.get("backend")
     with _open(wpath) as f:
         try:
-            if "layer_names" in f.attrs:
+            if has_names(f, "layer_names"):
                 weights = read_legacy_weights(f, str(wpath))
             elif "model_weights" in f:
                 weights = read_legacy_weights(f["model_weights"], str(wpath))

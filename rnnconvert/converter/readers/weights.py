@@ -34,6 +34,23 @@ def _names(attr: Any) -> list[str]:
     return [_text(v) for v in np.asarray(attr).ravel().tolist()] if np.asarray(attr).size else []
 
 
+def has_names(obj: Any, name: str) -> bool:
+    return name in obj.attrs or f"{name}0" in obj.attrs
+
+
+def names_attr(obj: Any, name: str) -> list[str]:
+    """A list attribute as Keras writes it: whole, or (over 64 KiB) split into
+    ``name0``, ``name1``, … (``save_attributes_to_hdf5_group``, Keras 2.1+ and tf_keras)."""
+    if name in obj.attrs:
+        return _names(obj.attrs[name])
+    out: list[str] = []
+    k = 0
+    while f"{name}{k}" in obj.attrs:
+        out += _names(obj.attrs[f"{name}{k}"])
+        k += 1
+    return out
+
+
 class _Budget:
     def __init__(self, where: str, limit: int = MAX_TOTAL_WEIGHT_BYTES):
         self.where, self.limit, self.used = where, limit, 0
@@ -103,12 +120,12 @@ def read_legacy_weights(group: Any, where: str) -> WeightStore:
     """``group`` has a ``layer_names`` attribute (``model_weights`` of a full model, or the root of a weights file)."""
     budget = _Budget(where)
     layers: dict[str, list[tuple[str, np.ndarray]]] = {}
-    for lname in _names(group.attrs.get("layer_names")):
+    for lname in names_attr(group, "layer_names"):
         if lname not in group:
             raise FormatError(f"{where}: layer {lname!r} is listed in layer_names but has no weight group")
         g = group[lname]
         items = []
-        for wname in _names(g.attrs.get("weight_names")):
+        for wname in names_attr(g, "weight_names"):
             if wname not in g:
                 raise FormatError(f"{where}: layer {lname!r}: weight {wname!r} is listed but missing")
             items.append((wname, budget.read(g[wname], f"{lname}/{wname}")))

@@ -32,6 +32,7 @@ from .normalization import batch_norm, dot, layer_norm, prelu
 from .sequence import fold_time, merge, reverse, unfold_time, zero_masked
 from .shape import flatten, permute, repeat_vector, reshape
 from .simple_rnn import simple_rnn
+from .transpose import transpose
 
 OpFn = Callable[..., list[np.ndarray]]
 
@@ -70,6 +71,7 @@ OPS: dict[str, OpFn] = {
     "Dot": dot,
     "Attention": attention,
     "MaskedMerge": masked_merge,
+    "Transpose": transpose,
 }
 
 # Ops that carry state across timesteps: output count = 1 + number of states.
