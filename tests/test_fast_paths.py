@@ -145,3 +145,18 @@ def test_inputs_are_not_modified():
             PREPARE[op](cfg, w)(x, initial_state=init)
             for a, b in zip([x, *init, *w.values()], copies):
                 np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("op", ["LSTM", "GRU", "GRU_v1", "SimpleRNN"])
+def test_row_products_in_column_blocks(op, monkeypatch):
+    """Batch-1 products split into column blocks (kept on the calling BLAS thread) add up."""
+    monkeypatch.setattr(fast, "SINGLE_THREAD_KN", 40)  # every product here gets split
+    rng = np.random.default_rng(9)
+    for T in (1, 6):
+        cfg, w = _layer(op, rng, return_sequences=True)
+        x = rng.normal(0, 1, (1, T, 5)).astype(np.float32)
+        _close(PREPARE[op](cfg, w)(x), REFERENCE[op](x, **w, **cfg), f"{op} T={T}")
+    w = {"kernel": rng.normal(0, 1, (7, 50)).astype(np.float32), "bias": rng.normal(0, 1, 50).astype(np.float32)}
+    x = rng.normal(0, 1, (1, 7)).astype(np.float32)
+    act = {"type": "softmax", "axis": -1}
+    _close(fast.fast_dense({"activation": act}, w)(x), dense(x, **w, activation=act), "Dense")

@@ -48,6 +48,32 @@ FastFn = Callable[..., list[np.ndarray]]
 #: Bound on the projected-input values a recurrent call holds at once (16 MiB of float32).
 CHUNK_ELEMENTS = 1 << 22
 
+#: Products up to this M*N*K run single-threaded in OpenBLAS (65536 * GEMM_MULTITHREAD_THRESHOLD).
+SINGLE_THREAD_MNK = 1 << 18
+#: Vector-matrix products below this K*N run single-threaded in OpenBLAS (115200 * 4).
+SINGLE_THREAD_KN = 460800
+
+
+def _row_matmul(W: np.ndarray) -> Callable[..., np.ndarray]:
+    """``matmul(v, W, out=)`` for one row ``v`` (1, K), in column blocks OpenBLAS runs on
+    the calling thread: a BLAS thread waiting for a core costs milliseconds on a busy
+    machine, and splitting one row's product costs nothing measurable on an idle one."""
+    K, N = W.shape
+    if K * N < SINGLE_THREAD_KN:
+        return np.matmul
+    width = max(16, SINGLE_THREAD_KN // max(1, K) // 16 * 16 - 16)
+    parts = [(W[:, c : c + width], slice(c, c + width)) for c in range(0, N, width)]
+
+    def blocked(v: np.ndarray, _w: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        if out is None:
+            out = np.empty((v.shape[0], N), _f32)
+        for w, cols in parts:
+            np.matmul(v, w, out=out[:, cols])
+        return out
+
+    return blocked
+
+
 _f32 = np.float32
 
 
@@ -88,7 +114,13 @@ class _Projection:
             x2 = xc[0]  # (n, D)
             if not x2.flags.c_contiguous:
                 x2 = np.ascontiguousarray(x2)
-            xs = np.matmul(x2, self.W)  # (n, G)
+            # Row blocks small enough that OpenBLAS runs each product on the calling thread
+            # (it threads a product above M*N*K = 2^18): as fast as one product on an idle
+            # machine, and never stalled waiting for a BLAS thread on a busy one.
+            xs = np.empty((n, self.G), _f32)
+            step = max(1, SINGLE_THREAD_MNK // (self.D * self.G))
+            for r in range(0, n, step):
+                np.matmul(x2[r : r + step], self.W, out=xs[r : r + step])
             if self.b is not None:
                 xs += self.b
             return xs.reshape(n, self.G, 1)
@@ -210,11 +242,13 @@ class _LSTM(_Recurrent):
         self.R = np.ascontiguousarray(rec)  # (H, 4H)
         self.RT = np.ascontiguousarray(rec.T)  # (4H, H)
         self.WR = np.ascontiguousarray(np.concatenate([kernel, rec]))  # (D + H, 4H): [x_t, h] @ WR
+        self.mm_R, self.mm_WR = _row_matmul(self.R), _row_matmul(self.WR)
 
     def _one_step(self, x_t: np.ndarray, states: list[np.ndarray]) -> list[np.ndarray]:
         H = self.H
         h0, c0 = states
-        z = np.matmul(np.concatenate((x_t, h0), axis=1), self.WR)  # (B, 4H): c~, f, i, o
+        xh = np.concatenate((x_t, h0), axis=1)
+        z = (self.mm_WR if xh.shape[0] == 1 else np.matmul)(xh, self.WR)  # (B, 4H): c~, f, i, o
         if self.proj.b is not None:
             np.add(z, self.proj.b, out=z)
         gates, cand = z[:, H:], z[:, :H]
@@ -255,14 +289,14 @@ class _LSTM(_Recurrent):
         c, cg, fi, o, gates, cand = b[:H], b[: 2 * H], b[2 * H : 4 * H], b[4 * H :], b[2 * H :], b[H : 2 * H]
         p1, p2 = p[:H], p[H:]
         matmul, add, mul, tanh, minimum, maximum = np.matmul, np.add, np.multiply, np.tanh, np.minimum, np.maximum
-        R, RT = self.R, self.RT
+        R, RT, mm_R = self.R, self.RT, self.mm_R
         sig = self.kind == "tanh"
         half = _f32(0.5)
         if row:  # B = 1: the same memory seen as rows, for the vector-matrix kernel
             zr, hr = z.reshape(1, 4 * H), slots.reshape(slots.shape[0], 1, H)
         for k in range(n):
             if row:
-                matmul(hr[k], R, out=zr)
+                mm_R(hr[k], R, out=zr)
             else:
                 matmul(RT, slots[k], out=z)
             add(z, xs[k], out=z)
@@ -311,6 +345,8 @@ class _GRU(_Recurrent):
         self.RT = np.ascontiguousarray(rec.T)  # (3H, H)
         self.R_zr, self.R_h = np.ascontiguousarray(rec[:, : 2 * H]), np.ascontiguousarray(rec[:, 2 * H :])
         self.RT_zr, self.RT_h = np.ascontiguousarray(self.RT[: 2 * H]), np.ascontiguousarray(self.RT[2 * H :])
+        self.mm_R, self.mm_R_zr, self.mm_R_h = _row_matmul(self.R), _row_matmul(self.R_zr), _row_matmul(self.R_h)
+        self.mm_W = _row_matmul(self.proj.W)
 
     def _alloc(self, B: int) -> dict[str, Any]:
         H = self.H
@@ -319,15 +355,16 @@ class _GRU(_Recurrent):
     def _one_step(self, x_t: np.ndarray, states: list[np.ndarray]) -> list[np.ndarray]:
         H = self.H
         (h0,) = states
-        xz = np.matmul(x_t, self.proj.W)  # (B, 3H)
+        one = x_t.shape[0] == 1
+        xz = (self.mm_W if one else np.matmul)(x_t, self.proj.W)  # (B, 3H)
         if self.proj.b is not None:
             np.add(xz, self.proj.b, out=xz)
         zr = xz[:, : 2 * H]
         if self.reset_after:
-            inner = np.matmul(h0, self.R)  # (B, 3H)
+            inner = (self.mm_R if one else np.matmul)(h0, self.R)  # (B, 3H)
             np.add(zr, inner[:, : 2 * H], out=zr)
         else:
-            np.add(zr, np.matmul(h0, self.R_zr), out=zr)
+            np.add(zr, (self.mm_R_zr if one else np.matmul)(h0, self.R_zr), out=zr)
         if self.kind == "tanh":
             np.tanh(zr, out=zr)
             np.multiply(zr, _f32(0.5), out=zr)
@@ -342,7 +379,7 @@ class _GRU(_Recurrent):
                 np.add(hh, self.bh[:, 0], out=hh)
             np.multiply(hh, r, out=hh)
         else:
-            hh = np.matmul(np.multiply(r, h0), self.R_h)
+            hh = (self.mm_R_h if one else np.matmul)(np.multiply(r, h0), self.R_h)
         np.add(hh, xz[:, 2 * H :], out=hh)
         np.tanh(hh, out=hh)
         h = np.subtract(h0, hh)
@@ -378,11 +415,11 @@ class _GRU(_Recurrent):
             h = slots[k]
             if reset_after:
                 if row:
-                    matmul(hr[k], self.R, out=inner_r)
+                    self.mm_R(hr[k], self.R, out=inner_r)
                 else:
                     matmul(self.RT, h, out=inner)
             elif row:
-                matmul(hr[k], self.R_zr, out=izr_r)
+                self.mm_R_zr(hr[k], self.R_zr, out=izr_r)
             else:
                 matmul(self.RT_zr, h, out=izr)
             add(izr, xzr[k], out=izr)
@@ -400,7 +437,7 @@ class _GRU(_Recurrent):
             else:
                 mul(r, h, out=t)
                 if row:
-                    matmul(t_r, self.R_h, out=ih_r)
+                    self.mm_R_h(t_r, self.R_h, out=ih_r)
                 else:
                     matmul(self.RT_h, t, out=ih)  # (r * h) @ U_h
             add(ih, xh[k], out=ih)
@@ -420,6 +457,7 @@ class _SimpleRNN(_Recurrent):
         rec = np.asarray(weights["recurrent_kernel"], _f32)
         self.R, self.RT = np.ascontiguousarray(rec), np.ascontiguousarray(rec.T)
         self.WR = np.ascontiguousarray(np.concatenate([self.proj.W, rec]))  # (D + H, H)
+        self.mm_R, self.mm_WR = _row_matmul(self.R), _row_matmul(self.WR)
         spec = config["activation"]
         self.tanh = spec.get("type") == "tanh"
         self.act = activation_fn(spec)
@@ -429,7 +467,8 @@ class _SimpleRNN(_Recurrent):
         return {"z": np.empty((self.H, B), _f32)}
 
     def _one_step(self, x_t: np.ndarray, states: list[np.ndarray]) -> list[np.ndarray]:
-        z = np.matmul(np.concatenate((x_t, states[0]), axis=1), self.WR)  # (B, H)
+        xh = np.concatenate((x_t, states[0]), axis=1)
+        z = (self.mm_WR if xh.shape[0] == 1 else np.matmul)(xh, self.WR)  # (B, H)
         if self.proj.b is not None:
             np.add(z, self.proj.b, out=z)
         h = np.tanh(z, out=z) if self.tanh else self.act(z)
@@ -442,7 +481,7 @@ class _SimpleRNN(_Recurrent):
             zr, hr = z.reshape(1, H), slots.reshape(slots.shape[0], 1, H)
         for k in range(n):
             if row:
-                matmul(hr[k], self.R, out=zr)
+                self.mm_R(hr[k], self.R, out=zr)
             else:
                 matmul(self.RT, slots[k], out=z)
             if self.tanh:
@@ -508,11 +547,15 @@ def fast_dense(config: dict[str, Any], weights: dict[str, np.ndarray]) -> FastFn
     if kernel.dtype != _f32 or (bias is not None and bias.dtype != _f32):
         return None
     act = _inplace_activation(config["activation"])
+    mm_row = _row_matmul(kernel) if kernel.ndim == 2 else np.matmul
 
     def run(x: np.ndarray, **_: Any) -> list[np.ndarray]:
         if x.dtype != _f32:
             return dense(x, **weights, **config)
-        y = np.matmul(x, kernel)  # (..., U)
+        if x.ndim == 2 and x.shape[0] == 1:  # one row: the vector-matrix product, kept on this thread
+            y = mm_row(x, kernel)
+        else:
+            y = np.matmul(x, kernel)  # (..., U)
         if bias is not None:
             np.add(y, bias, out=y)
         return [act(y)]
