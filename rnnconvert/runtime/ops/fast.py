@@ -243,6 +243,69 @@ class _LSTM(_Recurrent):
         self.RT = np.ascontiguousarray(rec.T)  # (4H, H)
         self.WR = np.ascontiguousarray(np.concatenate([kernel, rec]))  # (D + H, 4H): [x_t, h] @ WR
         self.mm_R, self.mm_WR = _row_matmul(self.R), _row_matmul(self.WR)
+        # B > 1: one product per step over [h; x_t; 1] (4H, H + D + 1) -- no separate input
+        # projection, no per-step add (see _interleaved).
+        b = np.zeros(4 * H, _f32) if bias is None else bias
+        self.WI = np.ascontiguousarray(np.concatenate([rec.T, kernel.T, b[:, None]], axis=1))
+
+    def __call__(
+        self,
+        x: np.ndarray,
+        *,
+        initial_state: list[np.ndarray] | None = None,
+        initial_output: np.ndarray | None = None,
+        **_: Any,
+    ) -> list[np.ndarray]:
+        if x.shape[0] > 1 and x.shape[1] > 1:
+            return self._interleaved(x if x.dtype == _f32 else x.astype(_f32), initial_state)
+        return super().__call__(x, initial_state=initial_state, initial_output=initial_output)
+
+    def _interleaved(self, x: np.ndarray, initial_state: list[np.ndarray] | None) -> list[np.ndarray]:
+        """B > 1: step t multiplies slot t = [h_{t-1}; x_t; 1] (S = H + D + 1 rows, B columns)
+        by WI; its h_t goes straight into slot t + 1. The input is copied into the slots a
+        chunk at a time; the output is read back from them."""
+        B, T, D = x.shape
+        H, S = self.H, self.WI.shape[1]
+        if self.go_backwards:
+            x = x[:, ::-1]
+        chunk = max(1, min(T, CHUNK_ELEMENTS // max(1, B * S)))
+        slots = np.empty((chunk + 1, S, B), _f32)
+        buf = self._alloc(B)
+        h0, c0 = self._states_in(B, initial_state)
+        slots[0, :H] = h0.T
+        buf["buf"][:H] = c0.T
+        y = np.empty((B, T, H), _f32) if self.return_sequences else None
+        b, p, t = buf["buf"], buf["p"], buf["t"]
+        z = b[H:]
+        c, cg, fi, o, gates, cand = b[:H], b[: 2 * H], b[2 * H : 4 * H], b[4 * H :], b[2 * H :], b[H : 2 * H]
+        p1, p2 = p[:H], p[H:]
+        matmul, add, mul, tanh, minimum, maximum = np.matmul, np.add, np.multiply, np.tanh, np.minimum, np.maximum
+        WI, sig, half = self.WI, self.kind == "tanh", _f32(0.5)
+        hs = slots[:, :H]  # (chunk + 1, H, B) views of the h rows
+        for s in range(0, T, chunk):
+            n = min(chunk, T - s)
+            if s:
+                hs[0] = hs[chunk]  # carry h into the next chunk
+            slots[:n, H : H + D] = x[:, s : s + n].transpose(1, 2, 0)  # (n, D, B)
+            slots[:n, H + D] = 1.0
+            for k in range(n):
+                matmul(WI, slots[k], out=z)
+                if sig:
+                    tanh(z, out=z)
+                    mul(gates, half, out=gates)
+                    add(gates, half, out=gates)
+                else:
+                    tanh(cand, out=cand)
+                    minimum(gates, 1.0, out=gates)
+                    maximum(gates, 0.0, out=gates)
+                mul(fi, cg, out=p)
+                add(p1, p2, out=c)
+                tanh(c, out=t)
+                mul(o, t, out=hs[k + 1])
+            if y is not None:
+                y[:, s : s + n] = hs[1 : n + 1].transpose(2, 0, 1)
+        h = np.ascontiguousarray(hs[n].T)
+        return [y if y is not None else h.copy(), h, np.ascontiguousarray(c.T)]
 
     def _one_step(self, x_t: np.ndarray, states: list[np.ndarray]) -> list[np.ndarray]:
         H = self.H
