@@ -160,3 +160,27 @@ def test_row_products_in_column_blocks(op, monkeypatch):
     x = rng.normal(0, 1, (1, 7)).astype(np.float32)
     act = {"type": "softmax", "axis": -1}
     _close(fast.fast_dense({"activation": act}, w)(x), dense(x, **w, activation=act), "Dense")
+
+
+@pytest.mark.parametrize("op", ["LSTM", "GRU", "SimpleRNN"])
+def test_memory_is_bounded_in_the_sequence_length(op, monkeypatch):
+    """Without return_sequences a call's peak allocation does not grow with T: the input
+    projection is held one chunk (<= CHUNK_ELEMENTS values) at a time."""
+    import tracemalloc
+
+    monkeypatch.setattr(fast, "CHUNK_ELEMENTS", 4096)
+    rng = np.random.default_rng(10)
+    cfg, w = _layer(op, rng, D=8, H=16)
+    run = PREPARE[op](cfg, w)
+    peaks = {}
+    for T in (1000, 4000):
+        for B in (1, 8):
+            x = rng.normal(0, 1, (B, T, 8)).astype(np.float32)
+            tracemalloc.start()
+            run(x)
+            peaks[(T, B)] = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+    for B in (1, 8):
+        # the chunk's projection and slots (4096 floats each) plus O(B * H) buffers, whatever T
+        assert peaks[(4000, B)] <= peaks[(1000, B)] + 1024, (op, B, peaks)
+        assert peaks[(4000, B)] < 3 * 4 * 4096 + 64 * 1024, (op, B, peaks)
