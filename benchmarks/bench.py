@@ -1,46 +1,70 @@
 """Benchmark the rnnconvert runtime against Keras predict, onnxruntime (when installed) and
 the NumPy "matmul floor" -- the model's own matrix products timed alone at their real shapes.
 
-    make bench          # or: .venv/bin/python benchmarks/bench.py [--quick]
+    make bench                                  # or: .venv/bin/python benchmarks/bench.py
+    .venv/bin/python benchmarks/bench.py --quick --no-cold
 
 m1 = LSTM(128, return_sequences) -> LSTM(128) -> Dense(10, softmax), 32 features, T=100.
 m2 = Embedding(5000, 64) -> GRU(256) -> Dense(5000, softmax), token ids, T=100.
-Prints ms per call at B=1 and B=64, ratios, cold start and peak memory of a fresh process,
-the per-step latency of streaming, and bundle sizes. Timings are medians of repeated runs.
+
+Prints, in one run: ms per call at B=1 and B=64 for our runtime, Keras ``predict``,
+onnxruntime (a tf2onnx conversion; "n/a" when onnxruntime/tf2onnx are not installed or
+cannot convert) and the matmul floor, with the ratios between them; cold start (fresh
+process -> first prediction) and peak memory of each runtime; the per-step latency of
+streaming one timestep at a time; bundle sizes (float32, float16, int8) against the
+source file, with the error the smaller storage costs.
+
+Timing: the contenders are timed in interleaved rounds (ours, floor, onnxruntime, ours,
+...) so that load from other processes hits them alike; the table shows medians. The
+machine's load average is printed: on a shared machine, read ratios, not absolutes.
+
+BLAS: the header names the BLAS library and the kernel it runs (via threadpoolctl, when
+installed -- a benchmark-only tool, never a runtime dependency). OPENBLAS_CORETYPE and
+OPENBLAS_L2_SIZE, which some machines set to work around old OpenBLAS builds and which
+slow a current one, are unset together for this command only (the script re-executes
+itself without them; --keep-openblas-env keeps them). Tests and CI never change them.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+OPENBLAS_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+
+
+def _reexec_without_openblas_overrides() -> list[str]:
+    """Drop the OpenBLAS kernel overrides before NumPy loads; returns what was dropped."""
+    if "--keep-openblas-env" in sys.argv or os.environ.get("RNNCONVERT_BENCH_REEXEC"):
+        return json.loads(os.environ.get("RNNCONVERT_BENCH_REEXEC", "[]"))
+    dropped = [f"{k}={os.environ[k]}" for k in OPENBLAS_VARS if k in os.environ]
+    if not dropped:
+        return []
+    env = {k: v for k, v in os.environ.items() if k not in OPENBLAS_VARS}
+    env["RNNCONVERT_BENCH_REEXEC"] = json.dumps(dropped)
+    os.execve(sys.executable, [sys.executable, *sys.argv], env)
+    return dropped  # not reached
+
+
+DROPPED_ENV = _reexec_without_openblas_overrides()
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import numpy as np
+import numpy as np  # noqa: E402
 
 T = 100
+SHAPES = {"m1": (T, 32), "m2": (T,)}
 
 
-def median_ms(fn, repeat: int, min_time: float = 0.3) -> float:
-    fn()  # warm up
-    times = []
-    start = time.perf_counter()
-    while len(times) < repeat or time.perf_counter() - start < min_time:
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-        if len(times) > 2000:
-            break
-    return float(np.median(times) * 1e3)
-
-
-def build_models():
+# -- models ---------------------------------------------------------------------------
+def build_models() -> dict:
     import keras
 
     keras.utils.set_random_seed(0)
@@ -63,17 +87,16 @@ def build_models():
     return {"m1": m1, "m2": m2}
 
 
-def inputs(name: str, batch: int, rng) -> np.ndarray:
+def inputs(name: str, batch: int, rng: np.random.Generator) -> np.ndarray:
     if name == "m1":
         return rng.normal(0, 1, (batch, T, 32)).astype(np.float32)
     return rng.integers(0, 5000, (batch, T)).astype(np.int32)
 
 
-def matmul_floor(name: str, model, batch: int) -> float:
+def matmul_floor(name: str, weights: list[np.ndarray], batch: int):
     """The model's matrix products alone: input projections once, recurrent products per step."""
-    w = model.get_weights()
     if name == "m1":
-        k1, r1, _, k2, r2, _, d, _ = w
+        k1, r1, _, k2, r2, _, d, _ = weights
         x = np.ones((batch * T, 32), np.float32)
         h = np.ones((batch, 128), np.float32)
         y1 = np.ones((batch * T, 128), np.float32)
@@ -87,115 +110,308 @@ def matmul_floor(name: str, model, batch: int) -> float:
                 h @ r2
             h @ d
 
-    else:
-        _, k, r, _, d, _ = w
-        x = np.ones((batch * T, 64), np.float32)
-        h = np.ones((batch, 256), np.float32)
+        return run
+    _, k, r, _, d, _ = weights
+    x = np.ones((batch * T, 64), np.float32)
+    h = np.ones((batch, 256), np.float32)
 
-        def run():
-            x @ k
-            for _ in range(T):
-                h @ r
-            h @ d
+    def run():
+        x @ k
+        for _ in range(T):
+            h @ r
+        h @ d
 
-    return median_ms(run, 20)
-
-
-def cold_start(bundle: Path, name: str) -> tuple[float, float]:
-    code = f"""
-import time, numpy as np
-t0 = time.perf_counter()
-from rnnconvert.runtime import load
-m = load({str(bundle)!r})
-x = {"np.zeros((1, 100, 32), np.float32)" if name == "m1" else "np.zeros((1, 100), np.int32)"}
-m.predict(x)
-hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM")][0].split()[1]
-print(time.perf_counter() - t0, int(hwm) / 1024)
-"""
-    t0 = time.perf_counter()
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
-    wall = time.perf_counter() - t0
-    return wall, float(out[1])
+    return run
 
 
 def onnx_session(model, name: str, tmp: Path):
+    """An onnxruntime session for ``model`` via tf2onnx, or (None, why)."""
     try:
         import onnxruntime as ort
         import tensorflow as tf
         import tf2onnx
-    except ImportError:
-        return None
+    except ImportError as exc:
+        return None, f"not installed ({exc.name})"
     try:
-        spec = (tf.TensorSpec((None, T, 32), tf.float32),) if name == "m1" else (tf.TensorSpec((None, T), tf.int32),)
+        dtype = tf.float32 if name == "m1" else tf.int32
+        spec = [tf.TensorSpec((None, *SHAPES[name]), dtype, name="x")]
+
+        @tf.function(input_signature=spec)
+        def call(x):
+            return model(x, training=False)
+
         path = tmp / f"{name}.onnx"
-        tf2onnx.convert.from_keras(model, input_signature=spec, output_path=str(path))
-        opts = ort.SessionOptions()
-        return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-    except Exception as exc:  # tf2onnx does not support every TF release
-        print(f"  onnxruntime: n/a for {name} ({type(exc).__name__}: {str(exc)[:80]})")
-        return None
+        tf2onnx.convert.from_function(call, input_signature=spec, opset=17, output_path=str(path))
+        return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]), str(path)
+    except Exception as exc:  # tf2onnx does not convert every model with every TF release
+        return None, f"tf2onnx failed: {type(exc).__name__}: {str(exc)[:100]}"
+
+
+# -- measuring ------------------------------------------------------------------------
+def interleaved(fns: dict, rounds: int, min_seconds: float) -> dict[str, float]:
+    """Median ms per call of each function, timed in alternation."""
+    for fn in fns.values():
+        fn()  # warm up
+    times: dict[str, list[float]] = {k: [] for k in fns}
+    start = time.perf_counter()
+    while min(len(v) for v in times.values()) < rounds or time.perf_counter() - start < min_seconds:
+        for k, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            times[k].append(time.perf_counter() - t0)
+        if len(times[next(iter(times))]) >= 20 * rounds:
+            break
+    return {k: statistics.median(v) * 1e3 for k, v in times.items()}
+
+
+COLD_CODE = {
+    "rnnconvert": """
+from rnnconvert.runtime import load
+m = load(ARG)
+m.predict(X)
+""",
+    "keras": """
+import os
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+import keras
+m = keras.saving.load_model(ARG, compile=False)
+m.predict(X, verbose=0)
+""",
+    "onnxruntime": """
+import onnxruntime as ort
+s = ort.InferenceSession(ARG, providers=["CPUExecutionProvider"])
+s.run(None, {s.get_inputs()[0].name: X})
+""",
+}
+
+
+def cold_start(kind: str, arg: str, name: str, repeat: int) -> tuple[float, float]:
+    """Median seconds from process launch to the first prediction, and the peak RSS (MiB)."""
+    x = "np.zeros((1, 100, 32), np.float32)" if name == "m1" else "np.zeros((1, 100), np.int32)"
+    code = (
+        "import time, numpy as np\nX = " + x + "\nARG = " + repr(arg) + COLD_CODE[kind] + "print(time.time())\n"
+        "print([l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1])\n"
+    )
+    walls, peaks = [], []
+    for _ in range(repeat):
+        t0 = time.time()
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+        walls.append(float(out[-2]) - t0)
+        peaks.append(int(out[-1]) / 1024)  # VmHWM: this process's own peak, not inherited
+    return statistics.median(walls), max(peaks)
+
+
+def blas_info() -> str:
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "BLAS: (install threadpoolctl to name the kernel)"
+    libs = [i for i in threadpool_info() if i.get("user_api") == "blas"]
+    return "BLAS: " + "; ".join(
+        f"{i.get('internal_api')} {i.get('version')} kernel {i.get('architecture')}, {i.get('num_threads')} threads"
+        for i in libs
+    )
+
+
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def dir_size(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.iterdir())
+
+
+# -- workers: each contender is timed in its own fresh process ---------------------------
+# (TensorFlow's and onnxruntime's thread pools keep spinning after a call; sharing a process
+# with them would slow NumPy's BLAS threads and misstate everyone's numbers.)
+def worker_numpy(work: Path, rounds: int, min_seconds: float) -> dict:
+    from rnnconvert.runtime import load
+
+    out: dict = {}
+    for name in ("m1", "m2"):
+        ours = load(work / f"{name}-float32")
+        with np.load(work / f"{name}-weights.npz") as npz:
+            weights = [npz[f"w{i}"] for i in range(len(npz.files))]
+        for batch in (1, 64):
+            x = np.load(work / f"{name}-x{batch}.npy")
+            y = np.load(work / f"{name}-keras-y{batch}.npy")
+            err = float(np.max(np.abs(ours.predict(x) - y)))
+            fns = {"ours": lambda: ours.predict(x), "floor": matmul_floor(name, weights, batch)}
+            t = interleaved(fns, rounds if batch == 1 else max(5, rounds // 3), min_seconds)
+            out[f"{name}/{batch}"] = {**t, "err": err}
+        # streaming: one timestep per call, batch 1, from a fresh state
+        seq = np.load(work / f"{name}-x1.npy")
+        state = ours.initial_state(1)
+        times = []
+        for k in range(5 * T):
+            x_t = seq[:, k % T]
+            t0 = time.perf_counter()
+            _, state = ours.step(x_t, state)
+            times.append(time.perf_counter() - t0)
+        out[f"{name}/step_us"] = statistics.median(times[T:]) * 1e6
+    return out
+
+
+def worker_onnx(work: Path, rounds: int, min_seconds: float) -> dict:
+    import onnxruntime as ort
+
+    out: dict = {}
+    for name in ("m1", "m2"):
+        path = work / f"{name}.onnx"
+        if not path.exists():
+            continue
+        sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        for batch in (1, 64):
+            x = np.load(work / f"{name}-x{batch}.npy")
+            y = np.load(work / f"{name}-keras-y{batch}.npy")
+            feed = {sess.get_inputs()[0].name: x}
+            err = float(np.max(np.abs(sess.run(None, feed)[0] - y)))
+            t = interleaved(
+                {"onnx": lambda: sess.run(None, feed)}, rounds if batch == 1 else max(5, rounds // 3), min_seconds
+            )
+            out[f"{name}/{batch}"] = {**t, "err_onnx": err}
+    return out
+
+
+def worker_keras(work: Path, rounds: int, min_seconds: float) -> dict:
+    import keras
+
+    out: dict = {}
+    for name in ("m1", "m2"):
+        model = keras.saving.load_model(work / f"{name}.keras", compile=False)
+        for batch in (1, 64):
+            x = np.load(work / f"{name}-x{batch}.npy")
+            t = interleaved({"keras": lambda: model.predict(x, verbose=0)}, max(3, rounds // 5), min_seconds / 2)
+            out[f"{name}/{batch}"] = t
+    return out
+
+
+WORKERS = {"numpy": worker_numpy, "onnx": worker_onnx, "keras": worker_keras}
+
+
+def run_worker(kind: str, work: Path, rounds: int, min_seconds: float) -> dict:
+    cmd = [sys.executable, __file__, "--worker", kind, str(work), str(rounds), str(min_seconds)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{kind} worker failed:\n{proc.stderr[-2000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+# -- main -------------------------------------------------------------------------------
+def prepare(work: Path, no_onnx: bool) -> tuple[dict, dict, dict]:
+    """Build, save and convert the models; inputs and Keras's outputs for the workers."""
+    from rnnconvert.converter import convert
+
+    rng = np.random.default_rng(0)
+    sizes: dict = {}
+    qerr: dict = {}
+    onnx_notes: dict = {}
+    for name, model in build_models().items():
+        src = work / f"{name}.keras"
+        model.save(src)
+        sizes[name] = {"source .keras": src.stat().st_size}
+        qerr[name] = {}
+        for dtype in ("float32", "float16", "int8"):
+            result = convert(src, work / f"{name}-{dtype}", dtype=dtype)
+            sizes[name][f"bundle {dtype}"] = dir_size(work / f"{name}-{dtype}")
+            if dtype != "float32":
+                qerr[name][dtype] = max(result.doc["test_vectors"]["quantization_error"])
+        np.savez(work / f"{name}-weights.npz", **{f"w{i}": w for i, w in enumerate(model.get_weights())})
+        for batch in (1, 64):
+            x = inputs(name, batch, rng)
+            np.save(work / f"{name}-x{batch}.npy", x)
+            np.save(work / f"{name}-keras-y{batch}.npy", model.predict(x, verbose=0))
+        if no_onnx:
+            onnx_notes[name] = "skipped (--no-onnx)"
+        else:
+            sess, note = onnx_session(model, name, work)
+            onnx_notes[name] = None if sess is not None else note
+    return sizes, qerr, onnx_notes
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--quick", action="store_true", help="fewer repetitions")
+    if len(sys.argv) > 1 and sys.argv[1] == "--worker":
+        kind, work, rounds, min_seconds = sys.argv[2], Path(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])
+        print(json.dumps(WORKERS[kind](work, rounds, min_seconds)))
+        return
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="fewer rounds (noisier)")
+    ap.add_argument("--no-cold", action="store_true", help="skip the fresh-process cold-start measurements")
+    ap.add_argument("--no-onnx", action="store_true", help="skip onnxruntime even if installed")
+    ap.add_argument("--keep-openblas-env", action="store_true", help="keep OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE")
     args = ap.parse_args()
-    from rnnconvert.converter import convert
-    from rnnconvert.runtime import load
 
-    rng = np.random.default_rng(0)
-    reps = 5 if args.quick else 20
+    rounds, min_seconds = (8, 1.0) if args.quick else (30, 3.0)
+    load0 = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"rnnconvert benchmark — {time.strftime('%Y-%m-%d %H:%M %Z')}")
     print(
-        f"rnnconvert benchmark — {time.strftime('%Y-%m-%d')}, {platform.machine()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}, NumPy {np.__version__}, T={T}, float32"
+        f"machine: {cpu_name()}, {os.cpu_count()} cores, {platform.machine()}, {platform.system()}; "
+        f"Python {platform.python_version()}, NumPy {np.__version__}"
     )
-    rows = []
+    print(blas_info())
+    if DROPPED_ENV:
+        print(f"unset for this run: {', '.join(DROPPED_ENV)}")
+    print(f"T={T}, float32; each contender timed in its own process; load average at start {load0:.2f}")
+
     with tempfile.TemporaryDirectory() as tmpd:
-        tmp = Path(tmpd)
-        for name, model in build_models().items():
-            model.save(tmp / f"{name}.keras")
-            convert(tmp / f"{name}.keras", tmp / name)
-            ours = load(tmp / name)
-            sess = onnx_session(model, name, tmp)
-            size_src = (tmp / f"{name}.keras").stat().st_size
-            size_bundle = sum(p.stat().st_size for p in (tmp / name).iterdir())
-            for batch in (1, 64):
-                x = inputs(name, batch, rng)
-                y_ours = ours.predict(x)
-                y_keras = model.predict(x, verbose=0)
-                err = float(np.max(np.abs(y_ours - y_keras)))
-                t_ours = median_ms(lambda: ours.predict(x), reps)
-                t_keras = median_ms(lambda: model.predict(x, verbose=0), max(3, reps // 4))
-                t_floor = matmul_floor(name, model, batch)
-                t_onnx = None
-                if sess is not None:
-                    feed = {sess.get_inputs()[0].name: x}
-                    t_onnx = median_ms(lambda: sess.run(None, feed), reps)
-                rows.append((name, batch, t_ours, t_keras, t_onnx, t_floor, err))
-            cold, rss = cold_start(tmp / name, name)
-            state = ours.initial_state(1)
-            x_t = inputs(name, 1, rng)[:, 0]
+        work = Path(tmpd)
+        sizes, qerr, onnx_notes = prepare(work, args.no_onnx)
+        res = run_worker("numpy", work, rounds, min_seconds)
+        keras_t = run_worker("keras", work, rounds, min_seconds)
+        onnx_t = run_worker("onnx", work, rounds, min_seconds) if any(v is None for v in onnx_notes.values()) else {}
+        cold: dict = {}
+        if not args.no_cold:
+            for name in ("m1", "m2"):
+                cold[name] = {"rnnconvert": cold_start("rnnconvert", str(work / f"{name}-float32"), name, 5)}
+                cold[name]["Keras"] = cold_start("keras", str(work / f"{name}.keras"), name, 1)
+                if onnx_notes[name] is None:
+                    cold[name]["onnxruntime"] = cold_start("onnxruntime", str(work / f"{name}.onnx"), name, 3)
 
-            def one_step():
-                nonlocal state
-                _, state = ours.step(x_t, state)
-
-            step_us = median_ms(one_step, 200) * 1e3
-            print(
-                f"{name}: cold start {cold * 1e3:.0f} ms, peak RSS {rss:.0f} MiB; streaming step {step_us:.0f} µs; "
-                f"bundle {size_bundle / 1e6:.2f} MB vs source {size_src / 1e6:.2f} MB"
-            )
     print()
     print(
-        "| model | batch | rnnconvert ms | Keras predict ms | onnxruntime ms | matmul floor ms | ours/floor | Keras/ours | max |Δ| vs Keras |"
+        "| model | batch | rnnconvert ms | Keras predict ms | onnxruntime ms | matmul floor ms "
+        "| ours / floor | Keras / ours | onnxruntime / ours | max |Δ| vs Keras |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
-    for name, batch, t_ours, t_keras, t_onnx, t_floor, err in rows:
-        onnx = f"{t_onnx:.2f}" if t_onnx is not None else "n/a"
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for name in ("m1", "m2"):
+        for batch in (1, 64):
+            t = res[f"{name}/{batch}"]
+            k = keras_t[f"{name}/{batch}"]["keras"]
+            o = onnx_t.get(f"{name}/{batch}", {}).get("onnx")
+            onnx = f"{o:.2f}" if o is not None else "n/a"
+            onnx_ratio = f"{o / t['ours']:.2f}×" if o is not None else "n/a"
+            print(
+                f"| {name} | {batch} | {t['ours']:.2f} | {k:.1f} | {onnx} | {t['floor']:.2f} "
+                f"| {t['ours'] / t['floor']:.2f}× | {k / t['ours']:.0f}× | {onnx_ratio} | {t['err']:.1e} |"
+            )
+    print()
+    for name in ("m1", "m2"):
+        line = f"{name}: streaming one timestep (batch 1) {res[f'{name}/step_us']:.0f} µs per step"
+        if onnx_notes[name] is not None:
+            line += f"; onnxruntime n/a: {onnx_notes[name]}"
+        else:
+            errs = [onnx_t[f"{name}/{b}"]["err_onnx"] for b in (1, 64)]
+            line += f"; onnxruntime max |Δ| vs Keras {max(errs):.1e}"
+        print(line)
+        if cold:
+            print(
+                f"{name}: cold start (fresh process -> first prediction) / peak RSS: "
+                + ", ".join(f"{k} {s * 1e3:.0f} ms / {m:.0f} MiB" for k, (s, m) in cold[name].items())
+            )
         print(
-            f"| {name} | {batch} | {t_ours:.2f} | {t_keras:.1f} | {onnx} | {t_floor:.2f} | {t_ours / t_floor:.2f}× | "
-            f"{t_keras / t_ours:.0f}× | {err:.1e} |"
+            f"{name}: sizes "
+            + ", ".join(f"{k} {v / 1e6:.2f} MB" for k, v in sizes[name].items())
+            + "; storage error (max |Δ| vs the float32 outputs) "
+            + ", ".join(f"{k} {v:.1e}" for k, v in qerr[name].items())
         )
+    load1 = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"load average at end {load1:.2f}")
 
 
 if __name__ == "__main__":
