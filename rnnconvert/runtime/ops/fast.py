@@ -130,6 +130,18 @@ class _Projection:
         return np.matmul(self.WT1, xa)  # (n, G, B)
 
 
+def _put_outputs(y: np.ndarray, s: int, hs: np.ndarray) -> None:
+    """``y[:, s + k] = hs[k].T`` for a chunk's outputs ``hs`` (n, H, B) -> ``y`` (B, T, H).
+
+    One (H, B) -> (B, H) transpose per step: each fits in cache, where one strided copy of
+    the whole chunk reads every value from a different cache line (3-5x slower)."""
+    if y.shape[0] == 1:
+        y[0, s : s + hs.shape[0]] = hs[:, :, 0]
+        return
+    for k in range(hs.shape[0]):
+        y[:, s + k] = hs[k].T
+
+
 class _Recurrent:
     """The chunked scan shared by the prepared recurrent ops.
 
@@ -210,7 +222,7 @@ class _Recurrent:
             xs = self.proj(x[:, s : s + n])  # (n, G, B)
             self._chunk(xs, n, slots, buf, row)
             if y is not None:
-                y[:, s : s + n] = slots[1 : n + 1].transpose(2, 0, 1)
+                _put_outputs(y, s, slots[1 : n + 1])
             if s + n < T:
                 slots[0] = slots[n]
         h = np.ascontiguousarray(slots[n].T)  # (B, H)
@@ -303,7 +315,7 @@ class _LSTM(_Recurrent):
                 tanh(c, out=t)
                 mul(o, t, out=hs[k + 1])
             if y is not None:
-                y[:, s : s + n] = hs[1 : n + 1].transpose(2, 0, 1)
+                _put_outputs(y, s, hs[1 : n + 1])
         h = np.ascontiguousarray(hs[n].T)
         return [y if y is not None else h.copy(), h, np.ascontiguousarray(c.T)]
 
