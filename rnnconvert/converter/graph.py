@@ -233,8 +233,13 @@ class _Walker:
         cfg = lc.get("config")
         inner_name = cfg.get("name", name) if isinstance(cfg, dict) else name
         sub = _Walker(
-            self.source, self.era, self.b, self.converters,
-            weights=self.weights.nested(name, inner_name), prefix=f"{self.prefix}{name}/", parent=self,
+            self.source,
+            self.era,
+            self.b,
+            self.converters,
+            weights=self.weights.nested(name, inner_name),
+            prefix=f"{self.prefix}{name}/",
+            parent=self,
         )
         if cls == "Sequential":
             return _walk_sequential(sub, cfg, inner_name, bound=inputs)
@@ -263,7 +268,9 @@ class _Walker:
             from .keras1 import normalize
 
             try:
-                cfg, wnames, warrays = normalize(cls, cfg, wnames, warrays)
+                cfg, wnames, warrays = normalize(
+                    cls, cfg, wnames, warrays, backend=self.source.backend, version=self.era.version
+                )
             except Unsupported as exc:
                 self.problems.append((name, cls, str(exc)))
                 return [self._placeholder(name)]
@@ -399,18 +406,33 @@ def _sequential_layers(cfg: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     raise FormatError("Sequential config has no 'layers' list")
 
 
+def _merges_models(lc: dict[str, Any]) -> bool:
+    cfg = lc.get("config")
+    return lc.get("class_name") == "Merge" and isinstance(cfg, dict) and isinstance(cfg.get("layers"), list)
+
+
 def _walk_sequential(w: _Walker, cfg: Any, model_name: str, bound: list[Tensor] | None = None) -> list[Tensor]:
     """``bound``: the tensors a nested Sequential is called on (else graph inputs are made)."""
     layers, model_cfg = _sequential_layers(cfg)
     if not layers:
         raise FormatError("Sequential model has no layers")
     first = layers[0]
-    if bound is not None:
+    if bound is None and _merges_models(first):
+        # Keras 1 (and Keras 2.0-2.1's legacy layer): Sequential([Merge([model_a, model_b…]), …])
+        # -- one graph input per merged model, in order.
+        branches = first["config"]["layers"]
+        ins = []
+        for br in branches:  # each input is named after its model's first layer, as Keras 1 named it
+            br_layers, _ = _sequential_layers(br.get("config"))
+            ins += _walk_sequential(w, br.get("config"), _layer_name(br_layers[0]) if br_layers else "merged")
+        x = w.call(first, ins, {}, 0)[0]
+        layers = layers[1:]
+    elif bound is not None:
         x = bound[0]
         layers = [lc for lc in layers if lc.get("class_name") != "InputLayer"]
     elif first.get("class_name") == "InputLayer":
         c = first.get("config", {})
-        spec = _input_spec(c.get("batch_shape") or c.get("batch_input_shape"), c.get("dtype"))
+        spec = _input_spec(c.get("batch_shape") or c.get("batch_input_shape"), c.get("dtype") or c.get("input_dtype"))
         x = w.b.add_input(_layer_name(first), *spec)
         layers = layers[1:]
     else:
@@ -515,7 +537,7 @@ def _walk_functional(w: _Walker, cfg: dict[str, Any], bound: list[Tensor] | None
             produced[(name, 0)] = [bound[k]]
             continue
         c = lc.get("config", {})
-        spec = _input_spec(c.get("batch_shape") or c.get("batch_input_shape"), c.get("dtype"))
+        spec = _input_spec(c.get("batch_shape") or c.get("batch_input_shape"), c.get("dtype") or c.get("input_dtype"))
         produced[(name, 0)] = [w.b.add_input(name, *spec)]
     # Every (layer, call) with its inputs; run each as soon as its inputs exist.
     pending: list[tuple[dict[str, Any], int, list[_HistoryT], dict[str, Any]]] = []

@@ -10,7 +10,18 @@ Keras 1 differs in three ways this module undoes (rules as in Keras 2.2's legacy
   columns i, f, c, o; GRU ``W_z, U_z, b_z, W_r, U_r, b_r, W_h, U_h, b_h`` become z, r, h
   with ``reset_after=False`` (Keras 1's GRU). ``consume_less='gpu'`` layers already store
   the three fused arrays;
-* ``Bidirectional`` stores ``forward_*`` then ``backward_*`` arrays of its inner layer.
+* ``Bidirectional`` stores ``forward_*`` then ``backward_*`` arrays of its inner layer;
+* the layers around RNNs: ``Convolution1D`` / ``AtrousConvolution1D`` (``nb_filter``,
+  ``filter_length``, ``border_mode``, ``subsample_length``, ``atrous_rate``; kernel
+  stored (K, 1, D, F), or (F, D, K, 1) before Keras 1.1 -- Keras 2.2's rule -- and
+  flipped along K when Theano trained it: Theano convolves, TensorFlow correlates),
+  ``BatchNormalization`` (``mode`` 0 only; ``running_std`` holds the moving variance
+  from Keras 1.0.6 on, and before that the value whose sum with epsilon divides),
+  ``TimeDistributedDense`` (a Dense on every step). Pooling, padding, upsampling and
+  the legacy ``Merge`` layer read their Keras 1 keys in their own converters.
+
+Theano files are recognised by the ``backend`` attribute where Keras wrote one, else
+by their weight names: TensorFlow variables always end in ``:0``, Theano's never do.
 
 Weights are recognised by their names (``lstm_1_W_i:0``, Theano files without ``:0``),
 never by position alone.
@@ -58,11 +69,91 @@ def _rename(cfg: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def normalize(
-    cls: str, cfg: dict[str, Any], names: list[str], arrays: list[np.ndarray]
+def _by_ending(names: list[str], arrays: list[np.ndarray], endings: list[str], where: str) -> list[np.ndarray]:
+    """The arrays whose names end (before ``:0``) in each of ``endings``, in that order."""
+    out = []
+    for end in endings:
+        hits = [a for n, a in zip(names, arrays) if n.split("/")[-1].split(":")[0].endswith(end)]
+        if len(hits) != 1:
+            raise Unsupported(f"Keras 1 {where} weights {names} have no single '{end}'")
+        out.append(hits[0])
+    return out
+
+
+def _theano(names: list[str], backend: str | None) -> bool:
+    if backend:
+        return backend == "theano"
+    return bool(names) and all(":" not in n for n in names)
+
+
+def _old_batchnorm(version: str | None) -> bool:
+    """Keras 1.0.0-1.0.5 divided by (running_std + epsilon), without a square root."""
+    parts = (version or "").split(".")
+    return len(parts) >= 3 and parts[:2] == ["1", "0"] and parts[2].isdigit() and int(parts[2]) <= 5
+
+
+def _conv1d(
+    cfg: dict[str, Any], names: list[str], arrays: list[np.ndarray], backend: str | None
 ) -> tuple[dict[str, Any], list[str], list[np.ndarray]]:
-    """Return (config, weight names, arrays) in Keras 2 form for one Keras 1 layer."""
+    cfg = dict(cfg)
+    for old, new in (
+        ("nb_filter", "filters"),
+        ("filter_length", "kernel_size"),
+        ("subsample_length", "strides"),
+        ("border_mode", "padding"),
+        ("atrous_rate", "dilation_rate"),
+    ):
+        if old in cfg:
+            cfg[new] = cfg.pop(old)
+    size, filters = int(cfg.get("kernel_size", 0)), int(cfg.get("filters", 0))
+    by = {_suffix(n): a for n, a in zip(names, arrays)}
+    if "W" not in by:
+        raise Unsupported(f"Keras 1 convolution weights {names} have no W")
+    w = by["W"]
+    if w.ndim == 4:
+        if w.shape[:2] != (size, 1) or w.shape[3] != filters:
+            if w.shape[0] != filters or w.shape[2:] != (size, 1):
+                raise Unsupported(f"Keras 1 convolution kernel of shape {w.shape} fits neither layout")
+            w = np.transpose(w, (2, 3, 1, 0))  # Keras 1.0: (F, D, K, 1) -> (K, 1, D, F)
+        w = w[:, 0]  # (K, D, F)
+    if _theano(names, backend):
+        if cfg.get("padding") == "same" and (size % 2 == 0 or int(cfg.get("strides", 1)) != 1):
+            raise Unsupported("a Theano 'same' convolution with an even kernel or strides pads unlike TensorFlow")
+        w = w[::-1]  # Theano convolves: the kernel runs reversed in time
+    out = [np.ascontiguousarray(w)] + ([by["b"]] if "b" in by else [])
+    return cfg, ["kernel", "bias"][: len(out)], out
+
+
+def normalize(
+    cls: str,
+    cfg: dict[str, Any],
+    names: list[str],
+    arrays: list[np.ndarray],
+    *,
+    backend: str | None = None,
+    version: str | None = None,
+) -> tuple[dict[str, Any], list[str], list[np.ndarray]]:
+    """Return (config, weight names, arrays) in Keras 2 form for one Keras 1 layer.
+    ``backend`` and ``version`` are what the file records (None if nothing)."""
+    if cls in ("Convolution1D", "AtrousConvolution1D"):
+        return _conv1d(_rename(cfg), names, arrays, backend)
     cfg = _rename(cfg)
+    if cls == "BatchNormalization":
+        if int(cfg.get("mode", 0)) != 0:
+            raise Unsupported(f"mode={cfg.get('mode')}: Keras 1 normalizes with each batch's own statistics")
+        gamma, beta, mean, var = _by_ending(names, arrays, ["gamma", "beta", "running_mean", "running_std"], cls)
+        cfg = {**cfg, "center": True, "scale": True}
+        if _old_batchnorm(version):
+            # y = (x - mean) / (running_std + eps): the same as a variance of
+            # (running_std + eps)^2 with no epsilon.
+            var = np.square(var.astype(np.float64) + float(cfg.get("epsilon", 1e-6))).astype(np.float32)
+            cfg["epsilon"] = 0.0
+        return cfg, ["gamma", "beta", "moving_mean", "moving_variance"], [gamma, beta, mean, var]
+    if cls == "TimeDistributedDense":
+        by = {_suffix(n): a for n, a in zip(names, arrays)}
+        if "W" not in by:
+            raise Unsupported(f"Keras 1 TimeDistributedDense weights {names} have no W")
+        return cfg, ["kernel", "bias"][: len(arrays)], [by["W"]] + ([by["b"]] if "b" in by else [])
     if cls in ("LSTM", "GRU"):
         cfg.setdefault("recurrent_activation", "hard_sigmoid")
         cfg.setdefault("activation", "tanh")
@@ -87,7 +178,9 @@ def normalize(
             raise Unsupported("Keras 1 Bidirectional weights are not all forward_/backward_")
         out_names, out_arrays = [], []
         for part in (fw, bw):
-            ncfg, n2, a2 = normalize(str(icls), icfg, [n for n, _ in part], [a for _, a in part])
+            ncfg, n2, a2 = normalize(
+                str(icls), icfg, [n for n, _ in part], [a for _, a in part], backend=backend, version=version
+            )
             out_names += n2
             out_arrays += a2
         cfg["layer"] = {"class_name": icls, "config": ncfg}
@@ -101,7 +194,14 @@ def normalize(
         return cfg, ["embeddings"] if arrays else names, arrays
     if cls in ("TimeDistributed",):
         inner = cfg.get("layer") or {}
-        ncfg, n2, a2 = normalize(str(inner.get("class_name")), dict(inner.get("config") or {}), names, arrays)
+        ncfg, n2, a2 = normalize(
+            str(inner.get("class_name")),
+            dict(inner.get("config") or {}),
+            names,
+            arrays,
+            backend=backend,
+            version=version,
+        )
         cfg["layer"] = {"class_name": inner.get("class_name"), "config": ncfg}
         return cfg, n2, a2
     if cls == "Dropout":

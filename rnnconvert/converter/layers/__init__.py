@@ -23,7 +23,7 @@ from .conv import (
 )
 from .core import convert_activation, convert_dense, convert_embedding, convert_identity, convert_masking
 from .cudnn import convert_cudnn_gru, convert_cudnn_lstm
-from .merge import convert_concatenate, convert_dot, convert_elementwise_merge
+from .merge import convert_concatenate, convert_dot, convert_elementwise_merge, convert_legacy_merge
 from .normalization import (
     convert_batch_normalization,
     convert_elu_layer,
@@ -86,6 +86,11 @@ LAYER_CONVERTERS: dict[str, ConverterFn] = {
     "Maximum": convert_elementwise_merge,
     "Minimum": convert_elementwise_merge,
     "Dot": convert_dot,
+    # Keras 1 layers (their configs and weights are rewritten by converter/keras1.py first).
+    "Merge": convert_legacy_merge,
+    "Convolution1D": convert_conv1d,
+    "AtrousConvolution1D": convert_conv1d,
+    "TimeDistributedDense": convert_dense,
     "Attention": convert_attention,
     "AdditiveAttention": convert_additive_attention,
     # Keras 3's recorded mask operations.

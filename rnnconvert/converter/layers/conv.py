@@ -42,11 +42,24 @@ def convert_conv1d(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
     stride = _int1(call.opt("strides", 1), "strides")
     dilation = _int1(call.opt("dilation_rate", 1), "dilation_rate")
     padding = str(call.opt("padding", "valid")).lower()
-    if padding not in ("valid", "same", "causal"):
+    if padding not in ("valid", "same", "causal", "full"):
         raise Unsupported(f"padding={padding!r}")
     use_bias = bool(call.opt("use_bias", True))
     arrays = expect_weights(call, [(size, x.shape[-1], filters)] + ([(filters,)] if use_bias else []))
     weights = {"kernel": arrays[0], **({"bias": arrays[1]} if use_bias else {})}
+    if padding == "full":
+        # Keras 1's border_mode='full': span - 1 zero steps on both sides, then 'valid'.
+        pad = (size - 1) * dilation
+        length = None if x.shape[1] is None else x.shape[1] + 2 * pad
+        (x,) = b.node(
+            "ZeroPadding1D",
+            name=f"{call.name}/full_padding",
+            inputs=[x],
+            config={"left": pad, "right": pad},
+            outputs=[((x.shape[0], length, x.shape[2]), "float32")],
+            layer=call,
+        )
+        padding = "valid"
     length = _out_len(x.shape[1], size, stride, dilation, padding)
     return b.node(
         "Conv1D",

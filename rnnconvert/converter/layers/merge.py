@@ -3,7 +3,9 @@ Maximum, Minimum (all onto ``Merge``) and Dot."""
 
 from __future__ import annotations
 
-from ..graph import GraphBuilder, LayerCall, Tensor, Unsupported
+from dataclasses import replace
+
+from ..graph import CodeInModel, GraphBuilder, LayerCall, Tensor, Unsupported
 
 _MODES = {"Add": "sum", "Subtract": "sub", "Multiply": "mul", "Average": "ave", "Maximum": "max", "Minimum": "min"}
 
@@ -172,3 +174,59 @@ def convert_dot(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
         outputs=[(shape, "float32")],
         layer=call,
     )
+
+
+_LEGACY_MODES = {"sum": "sum", "mul": "mul", "ave": "ave", "max": "max"}
+
+
+def convert_legacy_merge(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
+    """Keras 1's ``Merge`` layer (also in Keras 2.0-2.1 files as a legacy layer).
+
+    ``mode``: ``sum``, ``mul``, ``ave``, ``max`` (element-wise; masks ANDed, which
+    Keras 1 does for sum/mul/ave and cannot do for max), ``concat`` along
+    ``concat_axis`` (masks as ``Concatenate``), ``dot`` (``batch_dot`` over
+    ``dot_axes``: the ``Dot`` op) and ``cos`` (the dot product of the l2-normalized
+    inputs, ``(B, 1, 1)`` for rank-2 inputs; Keras 1 divides by max(‖x‖·‖y‖, 1e-7)
+    instead of normalizing each input by max(‖·‖², 1e-12), which differs only for
+    inputs of norm below ~1e-4). A mode given as Python code is refused.
+    """
+    mode = call.opt("mode", "sum")
+    if call.opt("mode_type", "raw") != "raw" or not isinstance(mode, str):
+        raise CodeInModel("a Merge whose mode is a Python function holds code; rnnconvert never executes it")
+    if len(call.inputs) < 2:
+        raise Unsupported("Merge takes at least two inputs")
+    if mode in _LEGACY_MODES:
+        if mode == "max" and any(t.mask is not None for t in call.inputs):
+            raise Unsupported("Merge(mode='max') of masked inputs (Keras 1 cannot compute its mask)")
+        (y,) = b.node(
+            "Merge",
+            name=call.name,
+            inputs=list(call.inputs),
+            config={"mode": _LEGACY_MODES[mode], "axis": -1},
+            outputs=[(_broadcast([t.shape for t in call.inputs]), "float32")],
+            layer=call,
+        )
+        y.mask = _merged_mask(call, b)
+        return [y]
+    if mode == "concat":
+        return convert_concatenate(replace(call, config={**call.config, "axis": int(call.opt("concat_axis", -1))}), b)
+    if mode in ("dot", "cos"):
+        if len(call.inputs) != 2:
+            raise Unsupported(f"Merge(mode={mode!r}) takes two inputs")
+        if mode == "cos" and any(t.rank != 2 for t in call.inputs):
+            raise Unsupported("Merge(mode='cos') of inputs of rank other than 2")
+        axes = call.opt("dot_axes", -1)
+        sub = replace(call, config={**call.config, "axes": axes, "normalize": mode == "cos"})
+        (y,) = convert_dot(sub, b)
+        if mode == "dot":
+            return [y]
+        (z,) = b.node(
+            "ExpandDims",
+            name=f"{call.name}/expand",
+            inputs=[y],
+            config={"axis": 1},
+            outputs=[((y.shape[0], 1, *y.shape[1:]), "float32")],
+            layer=call,
+        )
+        return [z]
+    raise Unsupported(f"Merge mode {mode!r}")

@@ -104,7 +104,8 @@ def convert_softmax_layer(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
 def convert_prelu(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
     x = one_input(call)
     shared = call.opt("shared_axes") or []
-    shared = [int(a) for a in (shared if isinstance(shared, (list, tuple)) else [shared])]
+    # Keras 1.2 writes [null] for "no shared axes".
+    shared = [int(a) for a in (shared if isinstance(shared, (list, tuple)) else [shared]) if a is not None]
     shape = tuple(1 if (i + 1) in shared else d for i, d in enumerate(x.shape[1:]))
     if any(d is None for d in shape):
         raise Unsupported(f"PReLU on input {x.shape} needs known non-shared dimensions")
