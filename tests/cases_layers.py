@@ -240,3 +240,41 @@ def _(K, era, rng):
     m = K.Model([a, b], outs)
     randomize(m, rng)
     return m, [PADDED_IDS, PADDED_IDS[::-1].copy()]
+
+
+@case("masks_through_layers_around_rnns")
+def _(K, era, rng):
+    # A padded sequence through each layer around RNNs, then an LSTM: the layers that
+    # pass masks on (normalizations, activations, Dense, Dropout) keep the padding
+    # masked for the LSTM; those that do not (Conv1D, pooling, reshaping) drop it.
+    from keras_zoo import PADDED_IDS
+
+    ids = K.Input((6,), dtype="int32")
+    e = K.layers.Embedding(10, 4, mask_zero=True)(ids)
+    around = [
+        K.layers.BatchNormalization(),
+        K.layers.LayerNormalization(),
+        K.layers.ReLU(),
+        K.layers.LeakyReLU(),
+        K.layers.PReLU(),
+        K.layers.ELU(),
+        K.layers.Activation("tanh"),
+        K.layers.Dropout(0.3),
+        K.layers.Dense(4),
+        K.layers.Conv1D(4, 3, padding="same"),
+        K.layers.MaxPooling1D(2),
+        K.layers.Permute((1, 2)),
+        K.layers.Reshape((3, 8)),
+        K.layers.UpSampling1D(2),
+        K.layers.ZeroPadding1D(1),
+        K.layers.Cropping1D((1, 0)),
+    ]
+    outs = [K.layers.LSTM(2)(layer(e)) for layer in around]
+    m = K.Model(ids, outs)
+    randomize(m, rng)
+    for layer in m.layers:
+        if "batch_normalization" in layer.name:
+            w = layer.get_weights()
+            w[-1] = np.abs(w[-1]) + 0.1
+            layer.set_weights(w)
+    return m, [PADDED_IDS]

@@ -145,7 +145,9 @@ def _serialized(value: Any) -> Any:
     return value
 
 
-def layer_config(cls: str, cfg: dict[str, Any], version: str, *, first: bool = False) -> dict[str, Any]:
+def layer_config(cls: str, cfg: dict[str, Any], version: str, *, first: bool = False) -> Any:
+    if cls in ("Sequential", "Functional", "Model"):  # a nested model: its own get_config
+        return model_config_from(cls, cfg, version)
     if cls not in _KEYS:
         raise KeyError(f"no Keras 2.2.4 key list for {cls}")
     keep = _KEYS[cls] if cls == "InputLayer" else [*_BASE, *_KEYS[cls]]
@@ -166,8 +168,15 @@ def layer_config(cls: str, cfg: dict[str, Any], version: str, *, first: bool = F
 def model_config(model, version: str) -> dict[str, Any]:
     """The ``model_config`` Keras ``version`` would write for this tf_keras model."""
     full = json.loads(model.to_json())
-    cfg = full["config"]
-    if full["class_name"] == "Sequential":
+    return {
+        "class_name": "Sequential" if full["class_name"] == "Sequential" else "Model",
+        "config": model_config_from(full["class_name"], full["config"], version),
+    }
+
+
+def model_config_from(class_name: str, cfg: dict[str, Any], version: str) -> Any:
+    """A Sequential's or Model's ``get_config()`` in Keras ``version``'s dialect, from tf_keras's."""
+    if class_name == "Sequential":
         layers = [lc for lc in cfg["layers"] if lc["class_name"] != "InputLayer"]
         first_shape = cfg["layers"][0]["config"]["batch_input_shape"]
         out = []
@@ -178,26 +187,23 @@ def model_config(model, version: str) -> dict[str, Any]:
             out.append(
                 {"class_name": lc["class_name"], "config": layer_config(lc["class_name"], c, version, first=k == 0)}
             )
-        body: Any = out if _version(version) < (2, 2) else {"name": cfg["name"], "layers": out}
-        return {"class_name": "Sequential", "config": body}
+        return out if _version(version) < (2, 2) else {"name": cfg["name"], "layers": out}
     layers = []
     for lc in cfg["layers"]:
+        cls = "Model" if lc["class_name"] == "Functional" else lc["class_name"]
         layers.append(
             {
                 "name": lc["name"],
-                "class_name": lc["class_name"],
+                "class_name": cls,
                 "config": layer_config(lc["class_name"], lc["config"], version),
                 "inbound_nodes": lc["inbound_nodes"],
             }
         )
     return {
-        "class_name": "Model",
-        "config": {
-            "name": cfg["name"],
-            "layers": layers,
-            "input_layers": cfg["input_layers"],
-            "output_layers": cfg["output_layers"],
-        },
+        "name": cfg["name"],
+        "layers": layers,
+        "input_layers": cfg["input_layers"],
+        "output_layers": cfg["output_layers"],
     }
 
 

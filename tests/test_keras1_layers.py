@@ -263,7 +263,9 @@ def test_keras1_theano_convolution_is_flipped(tmp_path):
     )
     ref.set_weights(_conv2(cv, theano=True) + _conv2(cv2, theano=True) + _lstm2(ls) + _dense2(dn))
     x = rng.normal(0, 1, (4, 9, 3)).astype(np.float32)
-    convert(path, tmp_path / "b")
+    with pytest.warns(Warning, match="Theano"):  # a guess from the weight names: said so
+        result = convert(path, tmp_path / "b")
+    assert sum("Theano" in w for w in result.warnings) == 2
     assert_parity(load(tmp_path / "b").predict(x), ref.predict(x, verbose=0), "Keras 1 Theano Conv1D")
 
 
@@ -308,3 +310,60 @@ def test_keras1_json_config_with_full_model_as_weights(tmp_path):
     with h5py.File(d / "simple_lstm_tf_keras_1_inputs_and_outputs.h5", "r") as f:
         x, expected = f["inputs/lstm_input_1"][()], f["predictions/dense_1"][()]
     assert_parity(load(tmp_path / "b").predict(x), expected, "Keras 1.2.2 json + weights")
+
+
+def test_keras1_nested_sequential_shared_by_two_inputs(tmp_path):
+    """A Keras 1 siamese model: a Sequential used as a layer on two inputs. Keras 1 numbers
+    its calls 1 and 2 (node 0 is its own), and its weights sit in one group with Keras 1
+    names (``lstm_1_W_i:0``), which carry no ``/`` to tell their sublayer."""
+    rng = np.random.default_rng(16)
+    ls, dn, out = k1.lstm(rng, "lstm_1", 3, 4), k1.dense(rng, "dense_1", 4, 2, "tanh"), k1.dense(rng, "dense_2", 2, 1)
+    enc_cfg = k1.sequential_config([ls, dn], (5, 3))
+    enc = k1.K1Layer("Sequential", "sequential_1", {})
+    enc.weights = ls.weights + dn.weights
+    mg = k1.merge("merge_1", "sum")
+    config = {
+        "name": "model_1",
+        "layers": [
+            {
+                "name": "input_1",
+                "class_name": "InputLayer",
+                "config": k1.input_layer("input_1", (5, 3)).config,
+                "inbound_nodes": [],
+            },
+            {
+                "name": "input_2",
+                "class_name": "InputLayer",
+                "config": k1.input_layer("input_2", (5, 3)).config,
+                "inbound_nodes": [],
+            },
+            {
+                "name": "sequential_1",
+                "class_name": "Sequential",
+                "config": enc_cfg,
+                "inbound_nodes": [[["input_1", 0, 0]], [["input_2", 0, 0]]],
+            },
+            {
+                "name": "merge_1",
+                "class_name": "Merge",
+                "config": mg.config,
+                "inbound_nodes": [[["sequential_1", 1, 0], ["sequential_1", 2, 0]]],
+            },
+            {"name": "dense_2", "class_name": "Dense", "config": out.config, "inbound_nodes": [[["merge_1", 0, 0]]]},
+        ],
+        "input_layers": [["input_1", 0, 0], ["input_2", 0, 0]],
+        "output_layers": [["dense_2", 0, 0]],
+    }
+    path = k1.write_model(tmp_path / "m.h5", "Model", config, [enc, out])
+
+    K = _tfk()
+    a, b = K.Input((5, 3)), K.Input((5, 3))
+    lstm, dense = K.layers.LSTM(4, recurrent_activation="hard_sigmoid"), K.layers.Dense(2, activation="tanh")
+    head = K.layers.Dense(1)
+    ref = K.Model([a, b], head(K.layers.Add()([dense(lstm(a)), dense(lstm(b))])))
+    lstm.set_weights(_lstm2(ls))
+    dense.set_weights(_dense2(dn))
+    head.set_weights(_dense2(out))
+    xs = [rng.normal(0, 1, (3, 5, 3)).astype(np.float32) for _ in range(2)]
+    convert(path, tmp_path / "b")
+    assert_parity(load(tmp_path / "b").predict(xs), ref.predict(xs, verbose=0), "Keras 1 nested Sequential")

@@ -252,3 +252,41 @@ def test_name_lists_split_over_several_attributes(keras2_models, tmp_path):
         assert "layer_names0" in f["model_weights"].attrs and "layer_names" not in f["model_weights"].attrs
     convert(path, tmp_path / "b")
     assert_parity(load(tmp_path / "b").predict(xs), expected, "chunked name lists")
+
+
+def _nested(K):
+    # A shared Sequential encoder (siamese) and a Functional head, as Keras 2.x users
+    # nested them; BatchNormalization inside puts non-trainable weights in the group.
+    hs = dict(recurrent_activation="hard_sigmoid")
+    enc = K.Sequential(
+        [
+            K.Input((5, 3)),
+            K.layers.LSTM(4, return_sequences=True, name="lstm_1", **hs),
+            K.layers.BatchNormalization(name="batch_normalization_1"),
+            K.layers.Dense(3, name="dense_1"),
+        ],
+        name="sequential_1",
+    )
+    xi = K.Input((5, 3), name="input_3")
+    gi = K.layers.GRU(2, reset_after=False, name="gru_1", **hs)(xi)
+    head = K.Model(xi, [K.layers.Dense(2, activation="softmax", name="dense_2")(gi), gi], name="model_1")
+    a, b = K.Input((5, 3), name="input_1"), K.Input((5, 3), name="input_2")
+    ea, eb = enc(a), enc(b)
+    p, g = head(K.layers.Add(name="add_1")([ea, eb]))
+    m = K.Model([a, b], [p, g, ea], name="model_2")
+    rng = np.random.default_rng(5)
+    return m, [rng.normal(0, 1, (3, 5, 3)).astype(np.float32) for _ in range(2)]
+
+
+@pytest.mark.parametrize("version", ["2.0.8", "2.2.4"])
+def test_standalone_keras2_nested_models(tmp_path, version):
+    """Keras 2.0-2.2 number a nested model's calls from 1 (Sequential too, unlike
+    tf_keras's Sequential without an InputLayer), list it as one layer whose weights are
+    trainable first, and (2.0-2.1) write nested Sequential configs as lists."""
+    K = _tfk()
+    m, xs = _nested(K)
+    _randomize(m, 6)
+    expected = m.predict(xs, verbose=0)
+    path = write_h5(tmp_path / "m.h5", m, version)
+    convert(path, tmp_path / "b")
+    assert_parity(load(tmp_path / "b").predict(xs), expected, f"Keras {version} nested models")

@@ -92,11 +92,12 @@ def _shape(shape: list[int | None]) -> str:
 
 def build_document(source: KerasSource) -> tuple[dict[str, Any], dict[str, np.ndarray], list[str]]:
     """Convert a read Keras model into the bundle's JSON document and arrays (nothing written)."""
-    notes = list(source.notes)
+    notes: list[str] = []
     era = era_of(source.keras_version, source.config)
     if era.guessed:
         notes.append(f"the file records no Keras version; read as Keras {era.major}.x from its config")
     b, outputs = build(source, era, LAYER_CONVERTERS)
+    notes = list(source.notes) + notes  # the readers' notes, and guesses layer conversions made
     for key, arr in b.arrays.items():
         if not np.all(np.isfinite(arr)):
             notes.append(f"weight {key} contains NaN or Inf")

@@ -237,7 +237,7 @@ class _Walker:
             self.era,
             self.b,
             self.converters,
-            weights=self.weights.nested(name, inner_name),
+            weights=self.weights.nested(name, inner_name, _weight_prefixes(cfg)),
             prefix=f"{self.prefix}{name}/",
             parent=self,
         )
@@ -269,7 +269,13 @@ class _Walker:
 
             try:
                 cfg, wnames, warrays = normalize(
-                    cls, cfg, wnames, warrays, backend=self.source.backend, version=self.era.version
+                    cls,
+                    cfg,
+                    wnames,
+                    warrays,
+                    backend=self.source.backend,
+                    version=self.era.version,
+                    notes=self.source.notes,
                 )
             except Unsupported as exc:
                 self.problems.append((name, cls, str(exc)))
@@ -340,13 +346,36 @@ def _converter_key(lc: dict[str, Any], cls: str) -> str:
     return cls
 
 
+def _weight_prefixes(cfg: Any) -> dict[str, list[str]]:
+    """Keras 1 weight-name prefixes of a nested model's layers: ``<layer>_``, and for a
+    wrapper its inner layer's (``forward_<inner>_`` / ``backward_<inner>_`` in a
+    Bidirectional)."""
+    layers = cfg.get("layers", []) if isinstance(cfg, dict) else cfg if isinstance(cfg, list) else []
+    out: dict[str, list[str]] = {}
+    for lc in layers:
+        if not isinstance(lc, dict):
+            continue
+        name = _layer_name(lc)
+        inner = (lc.get("config") or {}).get("layer") if isinstance(lc.get("config"), dict) else None
+        ps = [f"{name}_"]
+        if isinstance(inner, dict):
+            iname = _layer_name(inner)
+            ps += [f"{iname}_", f"forward_{iname}_", f"backward_{iname}_"]
+        out[name] = ps
+    return out
+
+
 def _first_node_offset(lc: dict[str, Any], era: Era) -> int:
     """A nested graph model's calls are numbered after the internal call that built it
     (on its own Input), so references to its first outer call say node 1: for
     Functional models in tf.keras and Keras 3, and for tf.keras Sequentials that begin
-    with an InputLayer (Keras 3's Sequential keeps no such node)."""
-    if era.major < 2 or lc.get("class_name") not in _MODEL_CLASSES:
+    with an InputLayer (Keras 3's Sequential keeps no such node). Keras 1 and standalone
+    Keras 2 number every nested model so, Sequential or not (``kept_nodes = 1`` for any
+    Container / Network in their ``get_config``)."""
+    if lc.get("class_name") not in _MODEL_CLASSES:
         return 0
+    if era.major == 1 or (era.major == 2 and not era.tf_keras):
+        return 1
     cfg = lc.get("config")
     if lc.get("class_name") != "Sequential":
         return 1

@@ -93,7 +93,7 @@ def _old_batchnorm(version: str | None) -> bool:
 
 
 def _conv1d(
-    cfg: dict[str, Any], names: list[str], arrays: list[np.ndarray], backend: str | None
+    cfg: dict[str, Any], names: list[str], arrays: list[np.ndarray], backend: str | None, notes: list[str]
 ) -> tuple[dict[str, Any], list[str], list[np.ndarray]]:
     cfg = dict(cfg)
     for old, new in (
@@ -120,6 +120,11 @@ def _conv1d(
         if cfg.get("padding") == "same" and (size % 2 == 0 or int(cfg.get("strides", 1)) != 1):
             raise Unsupported("a Theano 'same' convolution with an even kernel or strides pads unlike TensorFlow")
         w = w[::-1]  # Theano convolves: the kernel runs reversed in time
+        if not backend:
+            notes.append(
+                f"{cfg.get('name')}: read as trained by Theano (its weight names lack ':0'; Keras 1 records no"
+                " backend), so its kernel is flipped in time"
+            )
     out = [np.ascontiguousarray(w)] + ([by["b"]] if "b" in by else [])
     return cfg, ["kernel", "bias"][: len(out)], out
 
@@ -132,11 +137,13 @@ def normalize(
     *,
     backend: str | None = None,
     version: str | None = None,
+    notes: list[str] | None = None,
 ) -> tuple[dict[str, Any], list[str], list[np.ndarray]]:
     """Return (config, weight names, arrays) in Keras 2 form for one Keras 1 layer.
-    ``backend`` and ``version`` are what the file records (None if nothing)."""
+    ``backend`` and ``version`` are what the file records (None if nothing); guesses
+    made are appended to ``notes``."""
     if cls in ("Convolution1D", "AtrousConvolution1D"):
-        return _conv1d(_rename(cfg), names, arrays, backend)
+        return _conv1d(_rename(cfg), names, arrays, backend, notes if notes is not None else [])
     cfg = _rename(cfg)
     if cls == "BatchNormalization":
         if int(cfg.get("mode", 0)) != 0:
@@ -179,7 +186,13 @@ def normalize(
         out_names, out_arrays = [], []
         for part in (fw, bw):
             ncfg, n2, a2 = normalize(
-                str(icls), icfg, [n for n, _ in part], [a for _, a in part], backend=backend, version=version
+                str(icls),
+                icfg,
+                [n for n, _ in part],
+                [a for _, a in part],
+                backend=backend,
+                version=version,
+                notes=notes,
             )
             out_names += n2
             out_arrays += a2
@@ -201,6 +214,7 @@ def normalize(
             arrays,
             backend=backend,
             version=version,
+            notes=notes,
         )
         cfg["layer"] = {"class_name": inner.get("class_name"), "config": ncfg}
         return cfg, n2, a2

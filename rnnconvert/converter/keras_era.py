@@ -25,6 +25,15 @@ class Era:
         return minor, v.endswith("-tf")
 
     @property
+    def tf_keras(self) -> bool:
+        """Written by tf.keras / tf_keras ("2.x.y-tf", or 2.4+ where Keras 2 became a tf.keras
+        front end), as opposed to Keras 1 or standalone Keras 2.0-2.3."""
+        if self.major != 2:
+            return False
+        minor, tf = self._v2()
+        return tf or minor >= 4
+
+    @property
     def recurrent_activation_default(self) -> str:
         """LSTM/GRU ``recurrent_activation`` when a config leaves it out: hard_sigmoid in
         Keras 1 and standalone Keras 2.0-2.2; sigmoid from Keras 2.3 (standalone and

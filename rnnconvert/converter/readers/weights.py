@@ -83,12 +83,15 @@ class WeightStore:
         self.layout = layout  # "legacy" | "keras3"
         self._nested = nested or {}
 
-    def nested(self, layer: str, model_name: str) -> WeightStore:
+    def nested(self, layer: str, model_name: str, prefixes: dict[str, list[str]] | None = None) -> WeightStore:
         """The weights of a model used as a layer, by its own sublayers' names.
 
         Keras 3 files keep a sub-tree per nested model; legacy files list the nested
         model as one layer whose weight names start with the sublayer's name (Keras 3's
-        legacy writer puts the model's name first).
+        legacy writer puts the model's name first). Keras 1 names have no ``/``
+        (``lstm_1_W_i:0``): ``prefixes`` maps each sublayer to the name prefixes its
+        weights carry (``lstm_1_``; ``forward_lstm_1_`` for a Bidirectional), and the
+        longest match owns the weight.
         """
         if layer in self._nested:
             return self._nested[layer]
@@ -97,7 +100,11 @@ class WeightStore:
             parts = wname.split("/")
             if len(parts) > 2 and parts[0] == model_name:
                 parts = parts[1:]
-            by_sub.setdefault(parts[0], []).append(("/".join(parts), arr))
+            owner = parts[0]
+            if len(parts) == 1 and prefixes:
+                hits = [(len(p), sub) for sub, ps in prefixes.items() for p in ps if wname.startswith(p)]
+                owner = max(hits)[1] if hits else owner
+            by_sub.setdefault(owner, []).append(("/".join(parts), arr))
         return WeightStore(by_sub, self.layout)
 
     def has(self, layer: str) -> bool:
