@@ -268,6 +268,8 @@ class _LSTM(_Recurrent):
         initial_output: np.ndarray | None = None,
         **_: Any,
     ) -> list[np.ndarray]:
+        if x.shape[1] == 1 and x.dtype == _f32:  # streaming: straight to the one-step path
+            return self._one_step(x[:, 0], self._states_in(x.shape[0], initial_state))
         if x.shape[0] > 1 and x.shape[1] > 1:
             return self._interleaved(x if x.dtype == _f32 else x.astype(_f32), initial_state)
         return super().__call__(x, initial_state=initial_state, initial_output=initial_output)
