@@ -14,9 +14,14 @@ process -> first prediction) and peak memory of each runtime; the per-step laten
 streaming one timestep at a time; bundle sizes (float32, float16, int8) against the
 source file, with the error the smaller storage costs.
 
-Timing: the contenders are timed in interleaved rounds (ours, floor, onnxruntime, ours,
-...) so that load from other processes hits them alike; the table shows medians. The
-machine's load average is printed: on a shared machine, read ratios, not absolutes.
+Our runtime and the floor are each run with BLAS's default threads and with one thread
+(OPENBLAS_NUM_THREADS=1); the table keeps the faster, and both are printed below it.
+
+Timing: each contender (our runtime, the matmul floor, onnxruntime, Keras) runs in its own
+fresh process -- TensorFlow's and onnxruntime's thread pools, and OpenBLAS's own threads,
+keep spinning for a while after a call and would tax whoever runs next in the same
+process. The workers run alternately, --repeat times; the table shows, per cell, the best
+of their medians. The load average is printed: on a shared machine, read ratios.
 
 BLAS: the header names the BLAS library and the kernel it runs (via threadpoolctl, when
 installed -- a benchmark-only tool, never a runtime dependency). OPENBLAS_CORETYPE and
@@ -192,10 +197,18 @@ def cold_start(kind: str, arg: str, name: str, repeat: int) -> tuple[float, floa
         "import time, numpy as np\nX = " + x + "\nARG = " + repr(arg) + COLD_CODE[kind] + "print(time.time())\n"
         "print([l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1])\n"
     )
+    # As after an install: bytecode compiled (into a cache of our own, so the source tree
+    # stays clean and `make`'s PYTHONDONTWRITEBYTECODE does not turn every start into a compile).
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    if kind == "rnnconvert":  # an editable install: its bytecode would land in the source tree
+        env["PYTHONPYCACHEPREFIX"] = str(Path(tempfile.gettempdir()) / "rnnconvert-bench-pycache")
+    subprocess.run([sys.executable, "-c", code], capture_output=True, env=env, check=True)  # warm the cache
     walls, peaks = [], []
     for _ in range(repeat):
         t0 = time.time()
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+        ).stdout.split()
         walls.append(float(out[-2]) - t0)
         peaks.append(int(out[-1]) / 1024)  # VmHWM: this process's own peak, not inherited
     return statistics.median(walls), max(peaks)
@@ -230,20 +243,19 @@ def dir_size(path: Path) -> int:
 # -- workers: each contender is timed in its own fresh process ---------------------------
 # (TensorFlow's and onnxruntime's thread pools keep spinning after a call; sharing a process
 # with them would slow NumPy's BLAS threads and misstate everyone's numbers.)
-def worker_numpy(work: Path, rounds: int, min_seconds: float) -> dict:
+def worker_ours(work: Path, rounds: int, min_seconds: float) -> dict:
     from rnnconvert.runtime import load
 
     out: dict = {}
     for name in ("m1", "m2"):
         ours = load(work / f"{name}-float32")
-        with np.load(work / f"{name}-weights.npz") as npz:
-            weights = [npz[f"w{i}"] for i in range(len(npz.files))]
         for batch in (1, 64):
             x = np.load(work / f"{name}-x{batch}.npy")
             y = np.load(work / f"{name}-keras-y{batch}.npy")
             err = float(np.max(np.abs(ours.predict(x) - y)))
-            fns = {"ours": lambda: ours.predict(x), "floor": matmul_floor(name, weights, batch)}
-            t = interleaved(fns, rounds if batch == 1 else max(5, rounds // 3), min_seconds)
+            t = interleaved(
+                {"ours": lambda: ours.predict(x)}, rounds if batch == 1 else max(5, rounds // 3), min_seconds
+            )
             out[f"{name}/{batch}"] = {**t, "err": err}
         # streaming: one timestep per call, batch 1, from a fresh state
         seq = np.load(work / f"{name}-x1.npy")
@@ -255,6 +267,19 @@ def worker_numpy(work: Path, rounds: int, min_seconds: float) -> dict:
             _, state = ours.step(x_t, state)
             times.append(time.perf_counter() - t0)
         out[f"{name}/step_us"] = statistics.median(times[T:]) * 1e6
+    return out
+
+
+def worker_floor(work: Path, rounds: int, min_seconds: float) -> dict:
+    out: dict = {}
+    for name in ("m1", "m2"):
+        with np.load(work / f"{name}-weights.npz") as npz:
+            weights = [npz[f"w{i}"] for i in range(len(npz.files))]
+        for batch in (1, 64):
+            run = matmul_floor(name, weights, batch)
+            out[f"{name}/{batch}"] = interleaved(
+                {"floor": run}, rounds if batch == 1 else max(5, rounds // 3), min_seconds
+            )
     return out
 
 
@@ -292,12 +317,29 @@ def worker_keras(work: Path, rounds: int, min_seconds: float) -> dict:
     return out
 
 
-WORKERS = {"numpy": worker_numpy, "onnx": worker_onnx, "keras": worker_keras}
+WORKERS = {"ours": worker_ours, "floor": worker_floor, "onnx": worker_onnx, "keras": worker_keras}
+
+
+def best_of(runs: list[dict]) -> dict:
+    """Per measurement, the lowest median over repeated worker runs (transient load only adds)."""
+    out: dict = {}
+    for run in runs:
+        for key, val in run.items():
+            if isinstance(val, dict):
+                cur = out.setdefault(key, {})
+                for k, v in val.items():
+                    cur[k] = min(cur.get(k, v), v) if not k.startswith("err") else v
+            else:
+                out[key] = min(out.get(key, val), val)
+    return out
 
 
 def run_worker(kind: str, work: Path, rounds: int, min_seconds: float) -> dict:
-    cmd = [sys.executable, __file__, "--worker", kind, str(work), str(rounds), str(min_seconds)]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    cmd = [sys.executable, __file__, "--worker", kind.split(":")[0], str(work), str(rounds), str(min_seconds)]
+    env = dict(os.environ)
+    if kind.endswith(":1thread"):  # the same products with BLAS on one thread
+        env["OPENBLAS_NUM_THREADS"] = env["OMP_NUM_THREADS"] = env["MKL_NUM_THREADS"] = "1"
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if proc.returncode != 0:
         raise RuntimeError(f"{kind} worker failed:\n{proc.stderr[-2000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -345,6 +387,7 @@ def main() -> None:
     ap.add_argument("--no-cold", action="store_true", help="skip the fresh-process cold-start measurements")
     ap.add_argument("--no-onnx", action="store_true", help="skip onnxruntime even if installed")
     ap.add_argument("--keep-openblas-env", action="store_true", help="keep OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE")
+    ap.add_argument("--repeat", type=int, default=2, help="worker runs per contender; the best median is kept")
     args = ap.parse_args()
 
     rounds, min_seconds = (8, 1.0) if args.quick else (30, 3.0)
@@ -357,14 +400,32 @@ def main() -> None:
     print(blas_info())
     if DROPPED_ENV:
         print(f"unset for this run: {', '.join(DROPPED_ENV)}")
-    print(f"T={T}, float32; each contender timed in its own process; load average at start {load0:.2f}")
+    print(
+        f"T={T}, float32; each contender timed in its own process, best median of {args.repeat} runs; "
+        f"load average at start {load0:.2f}"
+    )
 
     with tempfile.TemporaryDirectory() as tmpd:
         work = Path(tmpd)
         sizes, qerr, onnx_notes = prepare(work, args.no_onnx)
-        res = run_worker("numpy", work, rounds, min_seconds)
+        # Separate processes, alternated: ours, floor, onnxruntime, ours, floor, ... (an idle
+        # BLAS thread of one contender still spins for a while and would tax the next).
+        # Ours and the floor: the faster of BLAS's default threads and one thread (on a busy
+        # machine a threaded product can wait milliseconds for its second thread).
+        kinds = ["ours", "ours:1thread", "floor", "floor:1thread"]
+        kinds += ["onnx"] if any(v is None for v in onnx_notes.values()) else []
+        runs: dict[str, list[dict]] = {k: [] for k in kinds}
+        for _ in range(args.repeat):
+            for kind in kinds:
+                runs[kind].append(run_worker(kind, work, rounds, min_seconds))
+        res = best_of(runs["ours"] + runs["ours:1thread"])
+        ours_default, ours_one = best_of(runs["ours"]), best_of(runs["ours:1thread"])
+        floor_t = best_of(runs["floor"] + runs["floor:1thread"])
+        floor_default, floor_one = best_of(runs["floor"]), best_of(runs["floor:1thread"])
+        onnx_t = best_of(runs["onnx"]) if "onnx" in runs else {}
+        for key, val in floor_t.items():
+            res[key].update(val)
         keras_t = run_worker("keras", work, rounds, min_seconds)
-        onnx_t = run_worker("onnx", work, rounds, min_seconds) if any(v is None for v in onnx_notes.values()) else {}
         cold: dict = {}
         if not args.no_cold:
             for name in ("m1", "m2"):
@@ -391,6 +452,14 @@ def main() -> None:
                 f"| {t['ours'] / t['floor']:.2f}× | {k / t['ours']:.0f}× | {onnx_ratio} | {t['err']:.1e} |"
             )
     print()
+    for label, d, o, key in (
+        ("rnnconvert", ours_default, ours_one, "ours"),
+        ("matmul floor", floor_default, floor_one, "floor"),
+    ):
+        print(
+            f"{label}, BLAS default threads / one thread (ms): "
+            + ", ".join(f"{k} {d[k][key]:.2f} / {o[k][key]:.2f}" for k in ("m1/1", "m1/64", "m2/1", "m2/64"))
+        )
     for name in ("m1", "m2"):
         line = f"{name}: streaming one timestep (batch 1) {res[f'{name}/step_us']:.0f} µs per step"
         if onnx_notes[name] is not None:
