@@ -42,6 +42,8 @@ _INT_KEYS = {
     "right",
 }
 _NUM_KEYS = {"value", "mask_value"}
+# Ops whose strides / dilation_rate are lists, one integer per spatial axis.
+_LIST_INT_OPS = {"ConvLSTM"}
 
 
 def _num(v: Any) -> bool:
@@ -83,6 +85,11 @@ def check_node(op: str, config: dict[str, Any], weights: dict[str, np.ndarray], 
             check_activation(value, f"{where} {key}")
         elif key in _BOOL_KEYS and not isinstance(value, bool):
             raise FormatError(f"{where}: config {key} must be true or false, got {value!r}")
+        elif key in _INT_KEYS and op in _LIST_INT_OPS and key in ("strides", "dilation_rate"):
+            if not isinstance(value, list) or not all(
+                isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value
+            ):
+                raise FormatError(f"{where}: config {key} must be a list of positive integers, got {value!r}")
         elif key in _INT_KEYS and (not isinstance(value, int) or isinstance(value, bool)):
             raise FormatError(f"{where}: config {key} must be an integer, got {value!r}")
         elif key in _NUM_KEYS and not _num(value):
@@ -115,6 +122,22 @@ def check_node(op: str, config: dict[str, Any], weights: dict[str, np.ndarray], 
             need(order == ["i", "f", "c", "o"], "LSTM gate_order must be [i, f, c, o]")
         if op == "GRU":
             need(order == ["z", "r", "h"], "GRU gate_order must be [z, r, h]")
+    elif op == "ConvLSTM":
+        k, r, b = weights.get("kernel"), weights.get("recurrent_kernel"), weights.get("bias")
+        need(k is not None and r is not None and 3 <= k.ndim <= 5, "ConvLSTM kernel must be (*K, C, 4F), 1-3 axes K")
+        f = config.get("filters")
+        rank = k.ndim - 2
+        need(
+            isinstance(f, int) and f > 0 and k.shape[-1] == 4 * f and r.shape == (*k.shape[:rank], f, 4 * f),
+            "ConvLSTM kernels must be (*K, C, 4F) and (*K, F, 4F) with F = filters",
+        )
+        need(b is None or b.shape == (4 * f,), "ConvLSTM bias must be (4F,)")
+        need((b is not None) == bool(config.get("use_bias")), "use_bias must match the presence of a bias")
+        for key in ("strides", "dilation_rate"):
+            need(isinstance(config.get(key), list) and len(config[key]) == rank, f"{key} needs {rank} values")
+        need(config.get("padding") in ("valid", "same"), "ConvLSTM padding must be valid or same")
+        need(config.get("data_format") in ("channels_last", "channels_first"), "unknown data_format")
+        need(config.get("gate_order") == ["i", "f", "c", "o"], "ConvLSTM gate_order must be [i, f, c, o]")
     elif op == "Dense":
         k, b = weights.get("kernel"), weights.get("bias")
         need(k is not None and k.ndim == 2 and config.get("units") == k.shape[1], "Dense kernel must be (D, units)")

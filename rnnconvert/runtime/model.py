@@ -144,6 +144,8 @@ class Model:
             )
 
         self._recurrent = [n for n in self._nodes if n.op in RECURRENT_STATE_COUNT]
+        for n in self._recurrent:
+            _state_shape(n, 1)  # a state shape that cannot be known fails here, at load
         self.stateful = any(bool(n.config.get("stateful")) for n in self._recurrent)
         fixed = {i.shape[0] for i in self.inputs if i.shape and i.shape[0] is not None}
         #: The batch size a stateful model is fixed to (from its inputs), None if free.
@@ -329,7 +331,7 @@ class Model:
                     elif y.shape[1]:
                         last = y[:, -1]
                     else:  # an empty chunk
-                        last = kwargs.get("initial_output", np.zeros((y.shape[0], y.shape[2]), np.float32))
+                        last = kwargs.get("initial_output", np.zeros((y.shape[0], *y.shape[2:]), np.float32))
                     finals[node.name].append(last)
         return [env[r[0]][r[1]] for r in self._output_refs], finals
 
@@ -403,8 +405,7 @@ class Model:
 
     @staticmethod
     def _zeros(node: _Node, batch: int) -> list[np.ndarray]:
-        units = int(node.config["units"])
-        return [np.zeros((batch, units), np.float32) for _ in range(RECURRENT_STATE_COUNT[node.op])]
+        return [np.zeros(_state_shape(node, batch), np.float32) for _ in range(RECURRENT_STATE_COUNT[node.op])]
 
     # -- streaming ----------------------------------------------------------------------
     def stream_plan(self) -> StreamPlan:
@@ -426,7 +427,8 @@ class Model:
         The layout (also documented in docs/FORMAT.md, section 7): a dict from the name
         of each recurrent node that reads the streamed sequence to ``[*states,
         last_output]`` -- LSTM ``[h, c, y]``, GRU and SimpleRNN ``[h, y]`` -- each of
-        shape ``(batch_size, units)`` and zero; or ``[]`` for a node whose Keras layer
+        shape ``(batch_size, units)`` (a ``ConvLSTM``'s: its state outputs' shape) and zero;
+        or ``[]`` for a node whose Keras layer
         was given an ``initial_state`` tensor: it takes that on its first step.
         """
         plan = self._check_streamable()
@@ -436,7 +438,7 @@ class Model:
         state: State = {}
         for name in plan.stream_nodes:
             n = nodes[name]
-            zeros = self._zeros(n, int(batch_size)) + [np.zeros((int(batch_size), int(n.config["units"])), np.float32)]
+            zeros = self._zeros(n, int(batch_size)) + [np.zeros(_state_shape(n, int(batch_size)), np.float32)]
             state[name] = [] if n.initial_state else zeros
         return state
 
@@ -516,7 +518,7 @@ class Model:
             n = nodes[name]
             if isinstance(entry, list) and not entry and n.initial_state:
                 continue
-            want = (batch, int(n.config["units"]))
+            want = _state_shape(n, batch)
             count = RECURRENT_STATE_COUNT[n.op] + 1
             if (
                 not isinstance(entry, list)
@@ -534,6 +536,18 @@ class Model:
         return (
             f"<rnnconvert Model format {self.format_version}: {len(self._nodes)} nodes; inputs {ins}; outputs {outs}>"
         )
+
+
+def _state_shape(node: _Node, batch: int) -> tuple[int, ...]:
+    """The shape of each state (and of the last output) of recurrent ``node`` for ``batch``
+    rows: ``(batch, units)``, or a ``ConvLSTM``'s ``(batch, *S', F)`` (channels first:
+    ``(batch, F, *S')``) -- its state outputs' declared shape, which the converter knows."""
+    if "units" in node.config:
+        return (batch, int(node.config["units"]))
+    dims = node.out_shapes[1][1:] if len(node.out_shapes) > 1 else [None]
+    if any(not isinstance(d, int) for d in dims):
+        raise FormatError(f"model.json: node {node.name!r} ({node.op}): its state outputs need a known shape")
+    return (batch, *dims)
 
 
 def _fmt(shape: Sequence[int | None]) -> str:

@@ -21,6 +21,7 @@ from .conv import (
     convert_upsampling1d,
     convert_zero_padding1d,
 )
+from .conv_lstm import convert_conv_lstm
 from .core import convert_activation, convert_dense, convert_embedding, convert_identity, convert_masking
 from .cudnn import convert_cudnn_gru, convert_cudnn_lstm
 from .merge import convert_concatenate, convert_dot, convert_elementwise_merge, convert_legacy_merge
@@ -58,6 +59,9 @@ LAYER_CONVERTERS: dict[str, ConverterFn] = {
     "CuDNNLSTM": convert_cudnn_lstm,
     "CuDNNGRU": convert_cudnn_gru,
     "RNN": convert_rnn,
+    "ConvLSTM1D": convert_conv_lstm,
+    "ConvLSTM2D": convert_conv_lstm,
+    "ConvLSTM3D": convert_conv_lstm,
     "Bidirectional": convert_bidirectional,
     "Conv1D": convert_conv1d,
     "MaxPooling1D": convert_max_pooling1d,

@@ -13,7 +13,7 @@ from typing import Any
 from ..graph import GraphBuilder, LayerCall, Tensor, Unsupported
 from .common import flat_tensors
 
-_RECURRENT = {"LSTM", "GRU", "SimpleRNN", "RNN", "CuDNNLSTM", "CuDNNGRU"}
+_RECURRENT = {"LSTM", "GRU", "SimpleRNN", "RNN", "CuDNNLSTM", "CuDNNGRU", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D"}
 
 
 def _inner(call: LayerCall, spec: Any, key: str) -> tuple[str, dict[str, Any]]:

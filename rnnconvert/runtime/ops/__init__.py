@@ -13,6 +13,7 @@ import numpy as np
 
 from .attention import attention
 from .conv import conv1d, crop1d, global_pool1d, pad1d, pool1d, upsample1d
+from .conv_lstm import conv_lstm
 from .core import (
     activation,
     dense,
@@ -50,6 +51,7 @@ OPS: dict[str, OpFn] = {
     "LSTM": lstm,
     "GRU": gru,
     "SimpleRNN": simple_rnn,
+    "ConvLSTM": conv_lstm,
     "Reverse": reverse,
     "Merge": merge,
     "FoldTime": fold_time,
@@ -75,6 +77,6 @@ OPS: dict[str, OpFn] = {
 }
 
 # Ops that carry state across timesteps: output count = 1 + number of states.
-RECURRENT_STATE_COUNT: dict[str, int] = {"LSTM": 2, "GRU": 1, "SimpleRNN": 1}
+RECURRENT_STATE_COUNT: dict[str, int] = {"LSTM": 2, "GRU": 1, "SimpleRNN": 1, "ConvLSTM": 2}
 
 __all__ = ["OPS", "RECURRENT_STATE_COUNT", "OpFn"]

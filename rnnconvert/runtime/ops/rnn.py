@@ -19,13 +19,13 @@ Step = Callable[[np.ndarray, list[np.ndarray]], tuple[np.ndarray, list[np.ndarra
 def scan(
     step: Step,
     xs: np.ndarray,  # (B, T, G) input already projected for every timestep
-    states: list[np.ndarray],  # each (B, H)
+    states: list[np.ndarray],  # each (B, H), or (B, *S, F) for a convolutional cell
     *,
     mask: np.ndarray | None = None,  # (B, T) bool, True = step is real
     go_backwards: bool = False,
     return_sequences: bool = False,
     zero_output_for_mask: bool = False,
-    units: int,
+    units: int | tuple[int, ...],  # the shape of one step's output without the batch: H or (*S, F)
     initial_output: np.ndarray | None = None,  # (B, H): the output a masked first step repeats
 ) -> tuple[np.ndarray, list[np.ndarray]]:
     """Run ``step`` over axis 1 of ``xs``.
@@ -40,13 +40,14 @@ def scan(
     -- Keras's rule.
     """
     batch, steps = xs.shape[0], xs.shape[1]
+    feat = tuple(units) if isinstance(units, (tuple, list)) else (int(units),)
     order: Sequence[int] = range(steps - 1, -1, -1) if go_backwards else range(steps)
-    prev_out = np.zeros((batch, units), dtype=xs.dtype) if initial_output is None else initial_output
-    seq = np.empty((batch, steps, units), dtype=xs.dtype) if return_sequences else None
+    prev_out = np.zeros((batch, *feat), dtype=xs.dtype) if initial_output is None else initial_output
+    seq = np.empty((batch, steps, *feat), dtype=xs.dtype) if return_sequences else None
     for k, t in enumerate(order):
         out, new_states = step(xs[:, t], states)
         if mask is not None:
-            m = mask[:, t, None]  # (B, 1)
+            m = mask[:, t].reshape((batch,) + (1,) * len(feat))  # (B, 1) or (B, 1, ..., 1)
             states = [np.where(m, n, s) for n, s in zip(new_states, states)]
             out = np.where(m, out, 0 if zero_output_for_mask else prev_out)
         else:
