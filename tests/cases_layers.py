@@ -278,3 +278,61 @@ def _(K, era, rng):
             w[-1] = np.abs(w[-1]) + 0.1
             layer.set_weights(w)
     return m, [PADDED_IDS]
+
+
+@case("layers_between_rnns")
+def _(K, era, rng):
+    # Every layer family between recurrent layers: RNN -> norm/activation -> RNN ->
+    # reshaping and resampling -> RNN -> flatten/repeat -> RNN (an encoder-decoder stack).
+    m = K.Sequential(
+        [
+            K.Input((8, 3)),
+            K.layers.LSTM(6, return_sequences=True),
+            K.layers.LayerNormalization(),
+            K.layers.LeakyReLU(),
+            K.layers.GRU(4, return_sequences=True),
+            K.layers.PReLU(shared_axes=[1]),
+            K.layers.Conv1D(4, 2, padding="causal", dilation_rate=2, activation="elu"),
+            K.layers.Cropping1D((1, 1)),
+            K.layers.ZeroPadding1D((0, 2)),
+            K.layers.UpSampling1D(2),
+            K.layers.AveragePooling1D(3, strides=2, padding="same"),
+            K.layers.SimpleRNN(4, return_sequences=True),
+            K.layers.BatchNormalization(),
+            K.layers.Permute((2, 1)),
+            K.layers.Reshape((-1, 4)),
+            K.layers.LSTM(3),
+            K.layers.ReLU(max_value=1.0),
+            K.layers.RepeatVector(3),
+            K.layers.GRU(2, return_sequences=True),
+            K.layers.Flatten(),
+            K.layers.Dense(2),
+            K.layers.Softmax(),
+        ]
+    )
+    randomize(m, rng)
+    for layer in m.layers:
+        if "batch_normalization" in layer.name:
+            w = layer.get_weights()
+            w[-1] = np.abs(w[-1]) + 0.1
+            layer.set_weights(w)
+    return m, [_seq(rng, 3, 8, 3)]
+
+
+@case("nested_models_deep_and_masked")
+def _(K, era, rng):
+    # Two levels of nesting, a padded sequence flowing into them (masks cross the model
+    # boundaries), attention and a layer shared between the inner and the outer model.
+    from keras_zoo import PADDED_IDS
+
+    inner = K.Sequential([K.Input((6, 4)), K.layers.LSTM(4, return_sequences=True), K.layers.Dense(4)], name="inner")
+    shared = K.layers.Dense(4, activation="tanh", name="shared_dense")
+    mid_in = K.Input((6, 4))
+    h = inner(mid_in)
+    mid = K.Model(mid_in, shared(K.layers.AdditiveAttention()([h, mid_in])), name="mid")
+    ids = K.Input((6,), dtype="int32")
+    e = K.layers.Embedding(10, 4, mask_zero=True)(ids)
+    y = mid(e)
+    m = K.Model(ids, [y, K.layers.GRU(3)(y), K.layers.GRU(2)(shared(e))])
+    randomize(m, rng)
+    return m, [PADDED_IDS]

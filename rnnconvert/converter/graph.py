@@ -224,6 +224,9 @@ class _Walker:
         self.source, self.era, self.b, self.converters = source, era, builder, converters
         self.weights = weights if weights is not None else source.weights
         self.prefix = prefix
+        self.nested = parent is not None
+        # Refs of tensors a nested model returned (they keep their inner masks at run time).
+        self.from_nested: set[tuple[str, int]] = parent.from_nested if parent else set()
         # A nested model's walker reports into its parent's lists.
         self.problems: list[tuple[str, str, str]] = parent.problems if parent else []
         self.code_problems: list[tuple[str, str, str]] = parent.code_problems if parent else []
@@ -237,7 +240,7 @@ class _Walker:
             self.era,
             self.b,
             self.converters,
-            weights=self.weights.nested(name, inner_name, _weight_prefixes(cfg)),
+            weights=self.weights.nested(name, inner_name, _weight_owners(cfg)),
             prefix=f"{self.prefix}{name}/",
             parent=self,
         )
@@ -259,9 +262,14 @@ class _Walker:
             return [self._placeholder(name)]
         if any(t.placeholder for t in inputs):
             return [self._placeholder(name)]
-        inputs, call_masks = _explicit_masks(inputs, kwargs, recorded="__args__" in kwargs)
+        if (self.nested or inputs[0].ref in self.from_nested) and _runtime_masks(kwargs, inputs):
+            call_masks = None  # the layer computes with its input's mask, as propagated
+        else:
+            inputs, call_masks = _explicit_masks(inputs, kwargs, recorded="__args__" in kwargs)
         if cls in _MODEL_CLASSES:
-            return self._call_nested(lc, inputs, name, cls)
+            outs = self._call_nested(lc, inputs, name, cls)
+            self.from_nested.update(t.ref for t in outs)
+            return outs
         cfg = lc.get("config") if isinstance(lc.get("config"), dict) else {}
         wnames, warrays = self.weights.names(name), self.weights.get(name)
         if self.era.major == 1:
@@ -346,41 +354,50 @@ def _converter_key(lc: dict[str, Any], cls: str) -> str:
     return cls
 
 
-def _weight_prefixes(cfg: Any) -> dict[str, list[str]]:
-    """Keras 1 weight-name prefixes of a nested model's layers: ``<layer>_``, and for a
-    wrapper its inner layer's (``forward_<inner>_`` / ``backward_<inner>_`` in a
-    Bidirectional)."""
+def _model_layers(cfg: Any) -> list[dict[str, Any]]:
     layers = cfg.get("layers", []) if isinstance(cfg, dict) else cfg if isinstance(cfg, list) else []
+    return [lc for lc in layers if isinstance(lc, dict)]
+
+
+def _weight_owners(cfg: Any) -> dict[str, list[str]]:
+    """For each layer of a nested model, the names its weights may be filed under in a
+    legacy HDF5 group: its own name, the names of the layers inside it when it is a
+    model itself (tf_keras names a weight after the innermost layer only), and its
+    inner layer's for a wrapper. A Keras 1 weight name (no ``/``) starts with one of
+    them followed by ``_`` (``forward_``/``backward_`` + the inner layer in a Bidirectional)."""
     out: dict[str, list[str]] = {}
-    for lc in layers:
-        if not isinstance(lc, dict):
-            continue
+    for lc in _model_layers(cfg):
         name = _layer_name(lc)
-        inner = (lc.get("config") or {}).get("layer") if isinstance(lc.get("config"), dict) else None
-        ps = [f"{name}_"]
+        names = [name]
+        if lc.get("class_name") in _MODEL_CLASSES:
+            names += [n for ns in _weight_owners(lc.get("config")).values() for n in ns]
+        inner = lc.get("config", {}).get("layer") if isinstance(lc.get("config"), dict) else None
         if isinstance(inner, dict):
             iname = _layer_name(inner)
-            ps += [f"{iname}_", f"forward_{iname}_", f"backward_{iname}_"]
-        out[name] = ps
+            names += [iname, f"forward_{iname}", f"backward_{iname}"]
+        out[name] = names
     return out
 
 
-def _first_node_offset(lc: dict[str, Any], era: Era) -> int:
+def _first_node_offset(lc: dict[str, Any], era: Era, *, output: bool = False) -> int:
     """A nested graph model's calls are numbered after the internal call that built it
     (on its own Input), so references to its first outer call say node 1: for
-    Functional models in tf.keras and Keras 3, and for tf.keras Sequentials that begin
-    with an InputLayer (Keras 3's Sequential keeps no such node). Keras 1 and standalone
-    Keras 2 number every nested model so, Sequential or not (``kept_nodes = 1`` for any
-    Container / Network in their ``get_config``)."""
+    Functional models in tf.keras, and for tf.keras Sequentials that begin with an
+    InputLayer. Keras 1 and standalone Keras 2 number every nested model so, Sequential
+    or not (``kept_nodes = 1`` for any Container / Network in their ``get_config``).
+
+    Keras 3 numbers a nested Functional's calls so only in ``output_layers`` (``output``);
+    its inbound nodes count the model's own calls from 0, as for a Sequential (its
+    ``Functional.get_config`` reindexes the two differently)."""
     if lc.get("class_name") not in _MODEL_CLASSES:
         return 0
     if era.major == 1 or (era.major == 2 and not era.tf_keras):
         return 1
     cfg = lc.get("config")
+    if era.major >= 3:
+        return 1 if output and lc.get("class_name") != "Sequential" else 0
     if lc.get("class_name") != "Sequential":
         return 1
-    if era.major >= 3:
-        return 0
     layers = cfg.get("layers", []) if isinstance(cfg, dict) else cfg
     return 1 if layers and layers[0].get("class_name") == "InputLayer" else 0
 
@@ -415,6 +432,23 @@ def _explicit_masks(
     if "mask" in kwargs and len(out) + _count_tensors({k: v for k, v in kwargs.items() if k != "mask"}) == 1:
         out[0] = replace(out[0], mask=call_masks[0])
     return out, call_masks
+
+
+def _runtime_masks(kwargs: dict[str, Any], inputs: list[Tensor]) -> bool:
+    """A Keras 3 single-tensor call recorded with ``mask: null`` that Keras 3 masks anyway.
+
+    Keras 3 fills a ``None`` mask argument in at run time from the mask the tensor
+    carries. The recorded null is what the tensor carried when the model was built;
+    it differs at run time inside a nested model (recorded on its own unmasked Input,
+    then called on a masked tensor: an LSTM in a nested Sequential is masked) and for a
+    nested model's outputs (they keep the mask the inner layers set, although the
+    model "does not support masking"). The walker applies this rule there."""
+    if "__args__" not in kwargs or "mask" not in kwargs or len(inputs) != 1:
+        return False
+    mask = kwargs["mask"]
+    if isinstance(mask, list):
+        return all(m is None for m in mask)
+    return mask is None and _count_tensors({k: v for k, v in kwargs.items() if k != "mask"}) == 0
 
 
 def _count_tensors(obj: Any) -> int:
@@ -555,6 +589,9 @@ def _walk_functional(w: _Walker, cfg: dict[str, Any], bound: list[Tensor] | None
             raise FormatError(f"two layers are named {n!r}")
         by_name[n] = lc
     produced: dict[tuple[str, int], list[Tensor]] = {}
+    # The same results keyed as output_layers number them (Keras 3 numbers a nested
+    # Functional's calls differently there than in inbound nodes; see _first_node_offset).
+    as_output: dict[tuple[str, int], list[Tensor]] = {}
     model_inputs = _io_list(cfg.get("input_layers"))
     if bound is not None and len(bound) != len(model_inputs):
         raise Unsupported(f"a nested model with {len(model_inputs)} inputs is called on {len(bound)} tensors")
@@ -614,7 +651,9 @@ def _walk_functional(w: _Walker, cfg: dict[str, Any], bound: list[Tensor] | None
                     raise FormatError(
                         f"layer {_layer_name(lc)!r} refers to a tensor index that does not exist"
                     ) from None
-                produced[(_layer_name(lc), k + _first_node_offset(lc, w.era))] = w.call(lc, ins, _resolve(kwargs), k)
+                result = w.call(lc, ins, _resolve(kwargs), k)
+                produced[(_layer_name(lc), k + _first_node_offset(lc, w.era))] = result
+                as_output[(_layer_name(lc), k + _first_node_offset(lc, w.era, output=True))] = result
                 progressed = True
             else:
                 rest.append((lc, k, args, kwargs))
@@ -625,10 +664,11 @@ def _walk_functional(w: _Walker, cfg: dict[str, Any], bound: list[Tensor] | None
             )
             raise FormatError(f"the model graph has dangling or cyclic references: {', '.join(missing[:10])}")
     outs = []
+    as_output.update({key: v for key, v in produced.items() if key not in as_output})  # the inputs
     for name, node, tensor in _io_list(cfg.get("output_layers")):
-        if (name, node) not in produced:
+        if (name, node) not in as_output:
             raise FormatError(f"model output {name!r} is never computed")
-        got = produced[(name, node)]
+        got = as_output[(name, node)]
         if tensor >= len(got):
             if got and got[0].placeholder:
                 outs.append(got[0])

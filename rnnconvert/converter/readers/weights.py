@@ -78,31 +78,44 @@ class WeightStore:
         layers: dict[str, list[tuple[str, np.ndarray]]],
         layout: str,
         nested: dict[str, WeightStore] | None = None,
+        shared: dict[str, list[tuple[str, np.ndarray]]] | None = None,
     ):
         self._layers = layers
         self.layout = layout  # "legacy" | "keras3"
         self._nested = nested or {}
+        # Every layer of the file by name, at any nesting depth: Keras 3 saves a layer
+        # shared between a nested model and its outer model once, where it first meets
+        # it, and leaves the other place without a group.
+        self._shared = shared if shared is not None else {}
 
-    def nested(self, layer: str, model_name: str, prefixes: dict[str, list[str]] | None = None) -> WeightStore:
+    def _items(self, layer: str) -> list[tuple[str, np.ndarray]]:
+        if layer in self._layers:
+            return self._layers[layer]
+        return self._shared.get(layer, [])
+
+    def nested(self, layer: str, model_name: str, owners: dict[str, list[str]] | None = None) -> WeightStore:
         """The weights of a model used as a layer, by its own sublayers' names.
 
-        Keras 3 files keep a sub-tree per nested model; legacy files list the nested
-        model as one layer whose weight names start with the sublayer's name (Keras 3's
-        legacy writer puts the model's name first). Keras 1 names have no ``/``
-        (``lstm_1_W_i:0``): ``prefixes`` maps each sublayer to the name prefixes its
-        weights carry (``lstm_1_``; ``forward_lstm_1_`` for a Bidirectional), and the
-        longest match owns the weight.
+        Keras 3 files keep a sub-tree per nested model. Legacy files list the nested
+        model as one layer whose weight names start with the name of the layer that made
+        them -- the innermost one, a model nested deeper is not named -- after the model's
+        own name in Keras 3's legacy writer. ``owners`` maps each sublayer to the names
+        its weights may start with (see ``graph._weight_owners``); Keras 1 names have no
+        ``/`` (``lstm_1_W_i:0``) and belong to the longest ``<name>_`` prefix.
         """
         if layer in self._nested:
             return self._nested[layer]
+        owners = owners or {}
+        by_first = {n: sub for sub, ns in owners.items() for n in reversed(ns)}
+        by_first.update({sub: sub for sub in owners})  # a sublayer's own name wins
         by_sub: dict[str, list[tuple[str, np.ndarray]]] = {}
         for wname, arr in self._layers.get(layer, []):
             parts = wname.split("/")
             if len(parts) > 2 and parts[0] == model_name:
                 parts = parts[1:]
-            owner = parts[0]
-            if len(parts) == 1 and prefixes:
-                hits = [(len(p), sub) for sub, ps in prefixes.items() for p in ps if wname.startswith(p)]
+            owner = by_first.get(parts[0], parts[0])
+            if len(parts) == 1:
+                hits = [(len(n), sub) for sub, ns in owners.items() for n in ns if wname.startswith(f"{n}_")]
                 owner = max(hits)[1] if hits else owner
             by_sub.setdefault(owner, []).append(("/".join(parts), arr))
         return WeightStore(by_sub, self.layout)
@@ -111,13 +124,13 @@ class WeightStore:
         return layer in self._layers
 
     def names(self, layer: str) -> list[str]:
-        return [n for n, _ in self._layers.get(layer, [])]
+        return [n for n, _ in self._items(layer)]
 
     def get(self, layer: str) -> list[np.ndarray]:
-        return [a for _, a in self._layers.get(layer, [])]
+        return [a for _, a in self._items(layer)]
 
     def named(self, layer: str) -> list[tuple[str, np.ndarray]]:
-        return list(self._layers.get(layer, []))
+        return list(self._items(layer))
 
     def layer_names(self) -> list[str]:
         return list(self._layers)
@@ -203,16 +216,26 @@ def snake_case(name: str) -> str:
     return name
 
 
-def read_keras3_weights(root: Any, layers_config: list[dict[str, Any]], where: str, *, sequential: bool) -> WeightStore:
+def read_keras3_weights(
+    root: Any,
+    layers_config: list[dict[str, Any]],
+    where: str,
+    *,
+    sequential: bool,
+    _budget: _Budget | None = None,
+    _shared: dict[str, list[tuple[str, np.ndarray]]] | None = None,
+) -> WeightStore:
     """Map each configured layer to its group under ``layers/`` and flatten it.
 
     A group's ``vars`` carries the layer's name as an attribute in current Keras 3;
     older files are matched the way Keras names them: snake_case class name plus a
-    counter, in ``model.layers`` order.
+    counter, in ``model.layers`` order (a layer saved elsewhere still takes its number).
+    Nested models are read recursively, sharing the byte budget and the by-name index.
     """
-    budget = _Budget(where)
+    budget = _budget or _Budget(where)
+    shared = _shared if _shared is not None else {}
     if "layers" not in root:
-        return WeightStore({}, "keras3")
+        return WeightStore({}, "keras3", shared=shared)
     groups = root["layers"]
     by_attr: dict[str, str] = {}
     for key in groups.keys():
@@ -234,7 +257,10 @@ def read_keras3_weights(root: Any, layers_config: list[dict[str, Any]], where: s
         if key in groups and cls in ("Sequential", "Functional", "Model") and "layers" in groups[key]:
             inner = lc.get("config") or {}
             inner_layers = inner.get("layers", []) if isinstance(inner, dict) else inner
-            nested[name] = read_keras3_weights(groups[key], inner_layers, where, sequential=cls == "Sequential")
+            nested[name] = read_keras3_weights(
+                groups[key], inner_layers, where, sequential=cls == "Sequential", _budget=budget, _shared=shared
+            )
         elif key in groups:
             layers[name] = _flatten_k3(groups[key], "", budget, _stacked_cell_keys(lc.get("config")))
-    return WeightStore(layers, "keras3", nested)
+            shared.setdefault(name, layers[name])
+    return WeightStore(layers, "keras3", nested, shared)
