@@ -290,3 +290,57 @@ def test_standalone_keras2_nested_models(tmp_path, version):
     path = write_h5(tmp_path / "m.h5", m, version)
     convert(path, tmp_path / "b")
     assert_parity(load(tmp_path / "b").predict(xs), expected, f"Keras {version} nested models")
+
+
+# -- containers: tf_keras .keras zips, misnamed files, extra groups --------------------------------
+
+TF_KERAS_ZIP_CASES = [
+    "stacked_lstm_hard_sigmoid_softmax",
+    "functional_multi_io",
+    "attention_padding_masks",
+    "nested_models_deep_and_masked",
+    "shared_layers",
+    "masked_elementwise_merges",
+    "conv_pool_lstm_pipeline",
+    "normalization_layers",
+    "time_major_rnns",
+]
+
+
+@pytest.mark.parametrize("case", TF_KERAS_ZIP_CASES)
+def test_tf_keras_keras_zip_files(zoo, tmp_path, case):
+    """tf_keras writes ``.keras`` zips too (no layer names on its ``vars`` groups, an
+    empty ``layer/cell`` group beside a Bidirectional's halves)."""
+    built = zoo.get(case, "tf_keras")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        built.model.save(tmp_path / "m.keras")
+    result = convert(tmp_path / "m.keras", tmp_path / "b")
+    assert result.doc["source"]["container"] == "keras-zip"
+    ours = load(tmp_path / "b").predict(built.inputs if len(built.inputs) > 1 else built.inputs[0])
+    assert_parity(ours if isinstance(ours, list) else [ours], built.expected, f"{case} tf_keras .keras")
+
+
+def test_legacy_files_misnamed_and_with_extra_groups(keras2_models, tmp_path):
+    """A Keras 2.2.4 file and a real Keras 1.2.2 file, named ``.keras`` (they are HDF5:
+    read by their bytes) and carrying groups Keras never wrote (ignored)."""
+    import shutil
+    from pathlib import Path
+
+    import h5py
+
+    m, xs, expected = keras2_models["functional"]
+    k2 = write_h5(tmp_path / "k2.keras", m, "2.2.4")
+    k1 = tmp_path / "k1.keras"
+    legacy = Path(__file__).parent / "data" / "legacy" / "k1_dl4j_simple_lstm_tf"
+    shutil.copy(legacy / "simple_lstm_tf_keras_1_model.h5", k1)
+    for p in (k2, k1):
+        with h5py.File(p, "r+") as f:
+            f.create_group("provenance").attrs["note"] = "added by a user"
+            f["model_weights"].create_group("not_a_layer").create_dataset("x", data=np.arange(3.0))
+    convert(k2, tmp_path / "b2")
+    assert_parity(load(tmp_path / "b2").predict(xs), expected, "Keras 2.2.4 file named .keras")
+    convert(k1, tmp_path / "b1")
+    with h5py.File(legacy / "simple_lstm_tf_keras_1_inputs_and_outputs.h5", "r") as f:
+        x, y = f["inputs/lstm_input_1"][()], f["predictions/dense_1"][()]
+    assert_parity(load(tmp_path / "b1").predict(x), y, "Keras 1.2.2 file named .keras")
