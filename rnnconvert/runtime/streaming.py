@@ -42,6 +42,7 @@ STEP_LOCAL_OPS = {
     "LogicalOr",
     "FillLike",
     "ZeroMasked",
+    "MaskedMerge",  # element-wise, each step with its own mask
 }
 
 
