@@ -63,3 +63,69 @@ def _(K, era, rng):
     m = K.Model(ids, [fw, bw, h1, c1, h2])
     randomize(m, rng)
     return m, [PADDED_IDS]
+
+
+@case("rnn_stacked_cells_repeated_bidirectional")
+def _(K, era, rng):
+    # Twelve cells, classes repeated (Keras 3 files name them lstm_cell, lstm_cell_1, …,
+    # lstm_cell_7), with and without biases, both GRU modes, inference-only dropout;
+    # Bidirectional with states, and initial states split half forward, half backward.
+    L = K.layers
+
+    def stack():
+        kinds = [
+            lambda: L.LSTMCell(2, use_bias=False),
+            lambda: L.GRUCell(2, reset_after=False, dropout=0.2),
+            lambda: L.SimpleRNNCell(2, recurrent_dropout=0.3),
+            lambda: L.LSTMCell(2, recurrent_activation="hard_sigmoid"),
+            lambda: L.GRUCell(2, use_bias=False),
+            lambda: L.SimpleRNNCell(2, use_bias=False, activation="relu"),
+        ]
+        return [kinds[k % len(kinds)]() for k in range(12)]
+
+    x = K.Input((5, 3))
+    outs = [L.RNN(stack(), return_sequences=True)(x)]
+    bi = _flat(L.Bidirectional(L.RNN(stack(), return_state=True))(x))
+    outs += bi  # merged output, then 16 forward states, then 16 backward states
+    # Keras takes stacked cells' initial states nested per cell: [h, c] or h.
+    flat, nested = bi[1:], []
+    for k in range(24):
+        if k % 3 == 0:  # an LSTMCell
+            nested.append(flat[:2])
+            flat = flat[2:]
+        else:
+            nested.append(flat[0])
+            flat = flat[1:]
+    bi2 = L.Bidirectional(L.RNN(stack(), return_sequences=True), merge_mode="mul")(x, initial_state=nested)
+    outs.append(bi2)
+    outs += _flat(L.Bidirectional(L.RNN(L.LSTMCell(3), return_state=True, return_sequences=True))(x))
+    m = K.Model(x, outs)
+    randomize(m, rng)
+    return m, [_seq(rng, 3, 5, 3)]
+
+
+@case("rnn_cells_masked_backwards_states")
+def _(K, era, rng):
+    # Masks through stacked cells running backwards, returning states, zeroing masked
+    # outputs, and through Bidirectional stacks.
+    ids = K.Input((6,), dtype="int32")
+    L = K.layers
+    e = L.Embedding(10, 3, mask_zero=True)(ids)
+    outs = [
+        *_flat(L.RNN([L.GRUCell(3), L.LSTMCell(2)], go_backwards=True, return_state=True)(e)),
+        *_flat(
+            L.RNN(
+                [L.SimpleRNNCell(2), L.GRUCell(3, reset_after=False), L.LSTMCell(2)],
+                go_backwards=True,
+                return_sequences=True,
+                return_state=True,
+            )(e)
+        ),
+        L.RNN([L.LSTMCell(2), L.LSTMCell(3)], return_sequences=True, zero_output_for_mask=True)(e),
+        L.RNN(L.GRUCell(3), go_backwards=True, return_sequences=True, zero_output_for_mask=True)(e),
+        L.Bidirectional(L.RNN([L.GRUCell(2), L.SimpleRNNCell(2)], return_sequences=True))(e),
+        *_flat(L.Bidirectional(L.RNN([L.LSTMCell(2), L.GRUCell(2)], return_state=True), merge_mode="ave")(e)),
+    ]
+    m = K.Model(ids, outs)
+    randomize(m, rng)
+    return m, [PADDED_IDS]
