@@ -240,6 +240,8 @@ def write_h5(path: Path, model, version: str, *, backend: str = "tensorflow", ch
         for lyr in layers:
             lg = g.create_group(lyr.name)
             names = weight_names(lyr)
+            if backend == "theano":  # Theano shared variables carry no ':0'
+                names = [n.split(":")[0] for n in names]
             _names_attr(lg, "weight_names", names, chunk_names if len(names) >= chunk_names else 1)
             for n, v in zip(names, lyr.get_weights()):
                 lg.create_dataset(n, data=v)

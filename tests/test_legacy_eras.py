@@ -344,3 +344,30 @@ def test_legacy_files_misnamed_and_with_extra_groups(keras2_models, tmp_path):
     with h5py.File(legacy / "simple_lstm_tf_keras_1_inputs_and_outputs.h5", "r") as f:
         x, y = f["inputs/lstm_input_1"][()], f["predictions/dense_1"][()]
     assert_parity(load(tmp_path / "b1").predict(x), y, "Keras 1.2.2 file named .keras")
+
+
+def test_keras22_theano_file_convolutions_are_flipped(tmp_path):
+    """A Keras 2.2.4 file saved under Theano (``backend='theano'``): Theano convolves,
+    so the same layer computes with its kernel reversed in time -- Keras 2.2 flips it
+    on loading (``conv_utils.convert_kernel``), and so do we."""
+    K = _tfk()
+    m = K.Sequential(
+        [
+            K.Input((9, 3)),
+            K.layers.Conv1D(4, 3, padding="causal", name="conv1d_1"),
+            K.layers.Conv1D(4, 3, padding="same", activation="relu", name="conv1d_2"),
+            K.layers.LSTM(3, recurrent_activation="hard_sigmoid", name="lstm_1"),
+            K.layers.Dense(2, name="dense_1"),
+        ],
+        name="sequential_1",
+    )
+    _randomize(m, 8)
+    x = np.random.default_rng(9).normal(0, 1, (4, 9, 3)).astype(np.float32)
+    expected = m.predict(x, verbose=0)
+    convs = [m.get_layer("conv1d_1"), m.get_layer("conv1d_2")]
+    tf_weights = [c.get_weights() for c in convs]
+    for c, (k, b) in zip(convs, tf_weights):  # what a Theano-trained layer holds
+        c.set_weights([k[::-1], b])
+    path = write_h5(tmp_path / "m.h5", m, "2.2.4", backend="theano")
+    convert(path, tmp_path / "b")
+    assert_parity(load(tmp_path / "b").predict(x), expected, "Keras 2.2.4 Theano Conv1D")

@@ -272,19 +272,22 @@ class _Walker:
             return outs
         cfg = lc.get("config") if isinstance(lc.get("config"), dict) else {}
         wnames, warrays = self.weights.names(name), self.weights.get(name)
-        if self.era.major == 1:
-            from .keras1 import normalize
+        if self.era.major == 1 or self.source.backend == "theano":
+            from .keras1 import normalize, theano_kernels
 
             try:
-                cfg, wnames, warrays = normalize(
-                    cls,
-                    cfg,
-                    wnames,
-                    warrays,
-                    backend=self.source.backend,
-                    version=self.era.version,
-                    notes=self.source.notes,
-                )
+                if self.era.major == 1:
+                    cfg, wnames, warrays = normalize(
+                        cls,
+                        cfg,
+                        wnames,
+                        warrays,
+                        backend=self.source.backend,
+                        version=self.era.version,
+                        notes=self.source.notes,
+                    )
+                else:  # a Keras 2 file trained with Theano
+                    warrays = theano_kernels(cls, cfg, warrays)
             except Unsupported as exc:
                 self.problems.append((name, cls, str(exc)))
                 return [self._placeholder(name)]

@@ -92,6 +92,29 @@ def _old_batchnorm(version: str | None) -> bool:
     return len(parts) >= 3 and parts[:2] == ["1", "0"] and parts[2].isdigit() and int(parts[2]) <= 5
 
 
+def _theano_flip(cfg: dict[str, Any], kernel: np.ndarray) -> np.ndarray:
+    """Theano convolves (``T.nnet.conv2d`` flips its filter), TensorFlow correlates: the
+    same kernel reversed in time (Keras 2.2's ``conv_utils.convert_kernel``). Theano's
+    'same' ('half', cut to length) pads like TensorFlow only for odd kernels, stride 1."""
+    size = kernel.shape[0]
+    if cfg.get("padding") == "same" and (size % 2 == 0 or _first(cfg.get("strides", 1)) != 1):
+        raise Unsupported("a Theano 'same' convolution with an even kernel or strides pads unlike TensorFlow")
+    return np.ascontiguousarray(kernel[::-1])
+
+
+def _first(value: Any) -> int:
+    return int(value[0] if isinstance(value, (list, tuple)) else value)
+
+
+def theano_kernels(cls: str, cfg: dict[str, Any], arrays: list[np.ndarray]) -> list[np.ndarray]:
+    """A Keras 2 file whose ``backend`` attribute says Theano: Conv1D kernels flipped."""
+    if cls == "Conv1D" and arrays:
+        return [_theano_flip(cfg, arrays[0]), *arrays[1:]]
+    if cls == "TimeDistributed" and (cfg.get("layer") or {}).get("class_name") == "Conv1D":
+        raise Unsupported("TimeDistributed(Conv1D) from a Theano file")
+    return arrays
+
+
 def _conv1d(
     cfg: dict[str, Any], names: list[str], arrays: list[np.ndarray], backend: str | None, notes: list[str]
 ) -> tuple[dict[str, Any], list[str], list[np.ndarray]]:
@@ -117,9 +140,7 @@ def _conv1d(
             w = np.transpose(w, (2, 3, 1, 0))  # Keras 1.0: (F, D, K, 1) -> (K, 1, D, F)
         w = w[:, 0]  # (K, D, F)
     if _theano(names, backend):
-        if cfg.get("padding") == "same" and (size % 2 == 0 or int(cfg.get("strides", 1)) != 1):
-            raise Unsupported("a Theano 'same' convolution with an even kernel or strides pads unlike TensorFlow")
-        w = w[::-1]  # Theano convolves: the kernel runs reversed in time
+        w = _theano_flip(cfg, w)
         if not backend:
             notes.append(
                 f"{cfg.get('name')}: read as trained by Theano (its weight names lack ':0'; Keras 1 records no"
