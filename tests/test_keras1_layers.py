@@ -367,3 +367,48 @@ def test_keras1_nested_sequential_shared_by_two_inputs(tmp_path):
     xs = [rng.normal(0, 1, (3, 5, 3)).astype(np.float32) for _ in range(2)]
     convert(path, tmp_path / "b")
     assert_parity(load(tmp_path / "b").predict(xs), ref.predict(xs, verbose=0), "Keras 1 nested Sequential")
+
+
+def _k1_fixture_models(K):
+    hs = dict(recurrent_activation="hard_sigmoid")
+    return {
+        "k1_dl4j_bidirectional_lstm/bidirectional_lstm_tensorflow_1.h5": (
+            K.Sequential([K.Input((4, 10)), K.layers.Bidirectional(K.layers.LSTM(10, return_sequences=True, **hs))]),
+            np.random.default_rng(21).normal(size=(3, 4, 10)).astype(np.float32),
+        ),
+        "k1_dl4j_embedding_lstm/embedding_lstm_tensorflow_1.h5": (
+            K.Sequential(
+                [K.Input((10,), dtype="int32"), K.layers.Embedding(4, 5), K.layers.LSTM(6, return_sequences=True, **hs)]
+            ),
+            np.random.default_rng(22).integers(0, 4, (3, 10)).astype(np.int32),
+        ),
+        "k1_dl4j_simple_rnn_theano/simple_rnn_theano_1.h5": (
+            K.Sequential([K.Input((4, 1)), K.layers.SimpleRNN(6)]),
+            np.random.default_rng(23).normal(size=(5, 4, 1)).astype(np.float32),
+        ),
+        "k1_dl4j_simple_lstm_tf/simple_lstm_tf_keras_1_model.h5": (
+            K.Sequential([K.Input((1, 1)), K.layers.LSTM(50, **hs), K.layers.Dense(1)]),
+            np.random.default_rng(24).normal(size=(6, 1, 1)).astype(np.float32),
+        ),
+    }
+
+
+@pytest.mark.parametrize(
+    "fixture",
+    [
+        "k1_dl4j_bidirectional_lstm/bidirectional_lstm_tensorflow_1.h5",
+        "k1_dl4j_embedding_lstm/embedding_lstm_tensorflow_1.h5",
+        "k1_dl4j_simple_rnn_theano/simple_rnn_theano_1.h5",
+        "k1_dl4j_simple_lstm_tf/simple_lstm_tf_keras_1_model.h5",
+    ],
+)
+def test_real_keras1_files_against_tf_keras_own_keras1_loader(tmp_path, fixture):
+    """The real Keras 1.2.2 files, against tf_keras models that load them with their own
+    ``load_weights`` (a weights group without ``keras_version`` is Keras 1 to tf_keras,
+    which re-fuses the gates itself): Keras's route, not ours."""
+    K = _tfk()
+    ref, x = _k1_fixture_models(K)[fixture]
+    path = Path(__file__).parent / "data" / "legacy" / fixture
+    ref.load_weights(path)
+    convert(path, tmp_path / "b")
+    assert_parity(load(tmp_path / "b").predict(x), ref.predict(x, verbose=0), f"{fixture} vs tf_keras's loader")
