@@ -6,7 +6,9 @@ import numpy as np
 
 
 def flatten(x: np.ndarray) -> list[np.ndarray]:
-    return [x.reshape(x.shape[0], -1)]
+    # The width spelled out: -1 cannot be inferred when the batch is empty (a folded
+    # empty streaming chunk).
+    return [x.reshape(x.shape[0], int(np.prod(x.shape[1:], dtype=np.int64)))]
 
 
 def reshape(x: np.ndarray, *, target_shape: list[int]) -> list[np.ndarray]:
