@@ -130,3 +130,25 @@ def _(K, era, rng):
     m = K.Model([x, ids], outs)
     randomize(m, rng)
     return m, [_frames(rng, 5, 6, 4, 2), PADDED_IDS]
+
+
+@case("conv_lstm_masked_ids")
+def _(K, era, rng):
+    # Token ids made into frames keep their (batch, time) mask through TimeDistributed in
+    # both eras. tf_keras's ConvRNN ignores zero_output_for_mask (even the one Bidirectional
+    # forces): masked steps repeat the previous output there, and are zeroed in Keras 3.
+    L = K.layers
+    ids = K.Input((6,), dtype="int32")
+    e = L.Embedding(10, 4, mask_zero=True)(ids)
+    f1 = L.TimeDistributed(L.Reshape((2, 2)))(e)
+    f2 = L.TimeDistributed(L.Reshape((2, 1, 2)))(e)
+    outs = [
+        L.ConvLSTM1D(2, 2, padding="same", return_sequences=True)(f1),
+        *_flat(L.ConvLSTM1D(2, 2, go_backwards=True, return_sequences=True, return_state=True)(f1)),
+        L.ConvLSTM1D(2, 2, padding="same", return_sequences=True, zero_output_for_mask=True)(f1),
+        L.Bidirectional(L.ConvLSTM1D(2, 2, padding="same", return_sequences=True))(f1),
+        *_flat(L.Bidirectional(L.ConvLSTM2D(2, (2, 1), return_state=True), merge_mode="sum")(f2)),
+    ]
+    m = K.Model(ids, outs)
+    randomize(m, rng)
+    return m, [PADDED_IDS]
