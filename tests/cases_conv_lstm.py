@@ -134,9 +134,11 @@ def _(K, era, rng):
 
 @case("conv_lstm_masked_ids")
 def _(K, era, rng):
-    # Token ids made into frames keep their (batch, time) mask through TimeDistributed in
-    # both eras. tf_keras's ConvRNN ignores zero_output_for_mask (even the one Bidirectional
-    # forces): masked steps repeat the previous output there, and are zeroed in Keras 3.
+    # Token ids made into frames keep their (batch, time) mask through TimeDistributed.
+    # (tf_keras refuses a mask on Reshape; its ConvLSTM masks are tested in
+    # test_conv_lstm_cells.py against tf_keras called eagerly with a mask.)
+    if era != "keras3":
+        pytest.skip("tf_keras's Reshape does not support masking, so no layer makes frames of masked ids")
     L = K.layers
     ids = K.Input((6,), dtype="int32")
     e = L.Embedding(10, 4, mask_zero=True)(ids)

@@ -248,3 +248,33 @@ def test_malformed_conv_lstm_node_fails_at_load(tmp_path, change, match):
     path.write_text(json.dumps(doc))
     with pytest.raises(FormatError, match=match):
         load(tmp_path / "b")
+
+
+def test_tf_keras_conv_lstm_masks_repeat_outputs(tmp_path):
+    """tf_keras's ConvRNN never zeroes masked outputs, not even inside a Bidirectional that
+    sets zero_output_for_mask (an LSTM there would). No tf_keras file can carry a mask into
+    a ConvLSTM without a TF op layer, so the converted bundle is given the mask as an input
+    and compared with the tf_keras layers called eagerly with it."""
+    import tf_keras as K
+
+    rng = np.random.default_rng(34)
+    x_in = K.Input((5, 4, 2))
+    single = K.layers.ConvLSTM1D(2, 2, padding="same", return_sequences=True, zero_output_for_mask=True)
+    bi = K.layers.Bidirectional(K.layers.ConvLSTM1D(2, 2, return_sequences=True, return_state=True))
+    m = K.Model(x_in, [single(x_in), *bi(x_in)])
+    randomize(m, rng)
+    x = rng.normal(0, 1, (3, 5, 4, 2)).astype(np.float32)
+    mask = np.array([[1, 1, 0, 1, 0], [0, 0, 1, 1, 1], [1, 1, 1, 1, 1]], bool)
+    expected = [single(x, mask=mask), *bi(x, mask=mask)]
+    m.save(tmp_path / "m.h5")
+    convert(tmp_path / "m.h5", tmp_path / "b")
+    path = tmp_path / "b" / "model.json"
+    doc = json.loads(path.read_text())
+    doc["inputs"].append({"name": "mask", "shape": [None, 5], "dtype": "bool"})
+    for node in doc["nodes"]:
+        if node["op"] == "ConvLSTM":
+            assert node["config"]["zero_output_for_mask"] is False
+            node["mask"] = ["mask", 0]
+    path.write_text(json.dumps(doc))
+    ours = load(tmp_path / "b").predict([x, mask])
+    assert_parity(ours, [np.asarray(e) for e in expected], "tf_keras masked ConvLSTM")
