@@ -278,3 +278,32 @@ def test_tf_keras_conv_lstm_masks_repeat_outputs(tmp_path):
     path.write_text(json.dumps(doc))
     ours = load(tmp_path / "b").predict([x, mask])
     assert_parity(ours, [np.asarray(e) for e in expected], "tf_keras masked ConvLSTM")
+
+
+ZIP_CASES = [
+    "rnn_single_cells",
+    "rnn_stacked_cells",
+    "rnn_stacked_cells_masked_initial_state",
+    "rnn_stacked_cells_repeated_bidirectional",
+    "rnn_cells_masked_backwards_states",
+    "conv_lstm1d_options",
+    "conv_lstm2d_options",
+    "conv_lstm3d_options",
+    "conv_lstm_bidirectional_stacked",
+    "conv_lstm_initial_state",
+    "recurrent_family_all_in_one",
+]
+
+
+@pytest.mark.parametrize("case", ZIP_CASES)
+def test_tf_keras_keras_zip_files(zoo, tmp_path, case):
+    """tf_keras's own ``.keras`` zips of the cell and ConvLSTM cases (its groups for
+    stacked cells and ConvLSTM cells are laid out by tf_keras, not Keras 3)."""
+    built = zoo.get(case, "tf_keras")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        built.model.save(tmp_path / "m.keras")
+    result = convert(tmp_path / "m.keras", tmp_path / "b")
+    assert result.doc["source"]["container"] == "keras-zip"
+    ours = load(tmp_path / "b").predict(built.inputs if len(built.inputs) > 1 else built.inputs[0])
+    assert_parity(ours if isinstance(ours, list) else [ours], built.expected, f"{case} tf_keras .keras")
