@@ -307,3 +307,44 @@ def test_tf_keras_keras_zip_files(zoo, tmp_path, case):
     assert result.doc["source"]["container"] == "keras-zip"
     ours = load(tmp_path / "b").predict(built.inputs if len(built.inputs) > 1 else built.inputs[0])
     assert_parity(ours if isinstance(ours, list) else [ours], built.expected, f"{case} tf_keras .keras")
+
+
+def test_keras224_conv_lstm2d_file(tmp_path):
+    """A ConvLSTM2D file in standalone Keras 2.2.4's layout (written with h5py from its
+    get_config keys, keras/layers/convolutional_recurrent.py at tag 2.2.4: the ConvRNN2D
+    base keys, then the cell's, hard_sigmoid meaning 0.2x + 0.5) against tf_keras, which
+    computes the same layer."""
+    import keras2_files
+    import tf_keras as K
+
+    keys = [
+        *["return_sequences", "return_state", "go_backwards", "stateful", "unroll"],
+        *["filters", "kernel_size", "strides", "padding", "data_format", "dilation_rate"],
+        *["activation", "recurrent_activation", "use_bias"],
+        *["kernel_initializer", "recurrent_initializer", "bias_initializer", "unit_forget_bias"],
+        *["kernel_regularizer", "recurrent_regularizer", "bias_regularizer", "activity_regularizer"],
+        *["kernel_constraint", "recurrent_constraint", "bias_constraint", "dropout", "recurrent_dropout"],
+    ]
+    rng = np.random.default_rng(35)
+    m = K.Sequential(
+        [
+            K.Input((3, 5, 4, 2)),
+            K.layers.ConvLSTM2D(
+                3, (3, 2), padding="same", strides=(2, 1), return_sequences=True, name="conv_lst_m2d_1"
+            ),
+            K.layers.ConvLSTM2D(2, 2, go_backwards=True, name="conv_lst_m2d_2"),
+        ]
+    )
+    randomize(m, rng)
+    x = rng.normal(0, 1, (2, 3, 5, 4, 2)).astype(np.float32)
+    saved = keras2_files._KEYS.get("ConvLSTM2D")
+    keras2_files._KEYS["ConvLSTM2D"] = keys
+    try:
+        path = keras2_files.write_h5(tmp_path / "m.h5", m, "2.2.4")
+    finally:
+        if saved is None:
+            del keras2_files._KEYS["ConvLSTM2D"]
+        else:
+            keras2_files._KEYS["ConvLSTM2D"] = saved
+    convert(path, tmp_path / "b")
+    assert_parity(load(tmp_path / "b").predict(x), predict(m, [x])[0], "Keras 2.2.4 ConvLSTM2D")

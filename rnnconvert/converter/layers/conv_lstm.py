@@ -39,6 +39,10 @@ def _out_size(n: int, k: int, s: int, d: int, padding: str) -> int:
 
 def convert_conv_lstm(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
     check_dtype_policy(call)
+    if call.era.major == 1:
+        # Keras 1.2's ConvLSTM2D: per-gate arrays (W_i, U_i, b_i, …), nb_filter/nb_row/nb_col,
+        # dim_ordering 'th' by default -- a different layer in all but name.
+        raise Unsupported("Keras 1 ConvLSTM2D files (per-gate weights, dim_ordering) are not converted")
     rank = _RANK[call.class_name]
     if call.opt("time_major", False):
         raise Unsupported("time_major=True is not supported for ConvLSTM layers")
