@@ -88,6 +88,13 @@ def _(K, era, rng):
     outs += _flat(L.Bidirectional(L.ConvLSTM2D(2, (2, 3), padding="same", return_state=True), merge_mode="sum")(x))
     outs += _flat(L.Bidirectional(L.ConvLSTM1D(2, 2, return_sequences=True), merge_mode=None)(L.Reshape((4, 5, 8))(x)))
     outs.append(L.Bidirectional(L.ConvLSTM3D(2, 2, padding="same"), merge_mode="ave")(L.Reshape((4, 5, 4, 1, 2))(x)))
+    # channels_first: Keras concatenates the halves along the last axis all the same.
+    xf = L.Permute((1, 4, 2, 3))(x)
+    outs += _flat(
+        L.Bidirectional(
+            L.ConvLSTM2D(2, 2, padding="same", data_format="channels_first", return_sequences=True, return_state=True)
+        )(xf)
+    )
     m = K.Model(x, outs)
     randomize(m, rng)
     return m, [_frames(rng, 2, 4, 5, 4, 2)]
