@@ -88,11 +88,14 @@ def _broadcast(shapes: list[tuple]) -> tuple:
 
 
 def convert_elementwise_merge(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
-    if len(call.inputs) < 2:
-        raise Unsupported("a merge takes at least two inputs")
     if call.class_name == "Subtract" and len(call.inputs) != 2:
         raise Unsupported("Subtract takes exactly two inputs")
-    mode = _MODES[call.class_name]
+    return _elementwise(call, b, _MODES[call.class_name])
+
+
+def _elementwise(call: LayerCall, b: GraphBuilder, mode: str) -> list[Tensor]:
+    if len(call.inputs) < 2:
+        raise Unsupported("a merge takes at least two inputs")
     shape = _broadcast([t.shape for t in call.inputs])
     masks = [t.mask for t in call.inputs]
     if call.era.major >= 3 and mode in ("mul", "max", "min") and any(m is not None for m in masks):
@@ -176,9 +179,6 @@ def convert_dot(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
     )
 
 
-_LEGACY_MODES = {"sum": "sum", "mul": "mul", "ave": "ave", "max": "max"}
-
-
 def convert_legacy_merge(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
     """Keras 1's ``Merge`` layer (also in Keras 2.0-2.1 files as a legacy layer).
 
@@ -195,19 +195,10 @@ def convert_legacy_merge(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
         raise CodeInModel("a Merge whose mode is a Python function holds code; rnnconvert never executes it")
     if len(call.inputs) < 2:
         raise Unsupported("Merge takes at least two inputs")
-    if mode in _LEGACY_MODES:
+    if mode in ("sum", "mul", "ave", "max"):
         if mode == "max" and any(t.mask is not None for t in call.inputs):
             raise Unsupported("Merge(mode='max') of masked inputs (Keras 1 cannot compute its mask)")
-        (y,) = b.node(
-            "Merge",
-            name=call.name,
-            inputs=list(call.inputs),
-            config={"mode": _LEGACY_MODES[mode], "axis": -1},
-            outputs=[(_broadcast([t.shape for t in call.inputs]), "float32")],
-            layer=call,
-        )
-        y.mask = _merged_mask(call, b)
-        return [y]
+        return _elementwise(call, b, mode)
     if mode == "concat":
         return convert_concatenate(replace(call, config={**call.config, "axis": int(call.opt("concat_axis", -1))}), b)
     if mode in ("dot", "cos"):
