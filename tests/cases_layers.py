@@ -11,6 +11,26 @@ def _seq(rng, b, t, d):
     return rng.normal(0, 1, (b, t, d)).astype(np.float32)
 
 
+def _randomize_with_positive_variances(m, rng) -> None:
+    """randomize(), then BatchNormalization moving variances made |v| + 0.1 (they must be > 0)."""
+    randomize(m, rng)
+    for layer in m.layers:
+        if "batch_normalization" in layer.name:
+            w = layer.get_weights()
+            w[-1] = np.abs(w[-1]) + 0.1
+            layer.set_weights(w)
+
+
+def _two_padded_sequences(K):
+    """Two id inputs, each embedded with mask_zero (different paddings when fed PADDED_IDS
+    and its reverse), and an unmasked sequence computed from the second."""
+    a, b = K.Input((6,), dtype="int32"), K.Input((6,), dtype="int32")
+    ea = K.layers.Embedding(10, 3, mask_zero=True)(a)
+    eb = K.layers.Embedding(10, 3, mask_zero=True)(b)
+    plain = K.layers.Dense(3)(K.layers.Embedding(10, 3)(b))
+    return a, b, ea, eb, plain
+
+
 @case("conv1d_paddings_strides_dilation")
 def _(K, era, rng):
     x = K.Input((13, 3))
@@ -97,13 +117,7 @@ def _(K, era, rng):
     h = K.layers.LSTM(6, return_sequences=True)(K.layers.BatchNormalization()(x))
     outs.append(K.layers.LayerNormalization()(h))
     m = K.Model(x, outs)
-    # Moving variances must stay positive: randomize, then make them |v| + 0.1.
-    randomize(m, rng)
-    for layer in m.layers:
-        if "batch_normalization" in layer.name:
-            w = layer.get_weights()
-            w[-1] = np.abs(w[-1]) + 0.1
-            layer.set_weights(w)
+    _randomize_with_positive_variances(m, rng)
     return m, [_seq(rng, 3, 7, 5)]
 
 
@@ -201,10 +215,7 @@ def _(K, era, rng):
     # Keras 3: none), which the LSTMs after them read.
     from keras_zoo import PADDED_IDS
 
-    a, b = K.Input((6,), dtype="int32"), K.Input((6,), dtype="int32")
-    ea = K.layers.Embedding(10, 3, mask_zero=True)(a)
-    eb = K.layers.Embedding(10, 3, mask_zero=True)(b)
-    plain = K.layers.Dense(3)(K.layers.Embedding(10, 3)(b))
+    a, b, ea, eb, plain = _two_padded_sequences(K)
     sa = K.layers.LSTM(3, return_sequences=True)(ea)
     cat_t = K.layers.Concatenate(axis=1)([sa, eb])
     outs = [cat_t, K.layers.LSTM(2)(cat_t), K.layers.GRU(2)(K.layers.Add()([ea, plain]))]
@@ -225,10 +236,7 @@ def _(K, era, rng):
     # entries drop out of the result; the LSTMs read the merged masks.
     from keras_zoo import PADDED_IDS
 
-    a, b = K.Input((6,), dtype="int32"), K.Input((6,), dtype="int32")
-    ea = K.layers.Embedding(10, 3, mask_zero=True)(a)
-    eb = K.layers.Embedding(10, 3, mask_zero=True)(b)
-    plain = K.layers.Dense(3)(K.layers.Embedding(10, 3)(b))
+    a, b, ea, eb, plain = _two_padded_sequences(K)
     outs = []
     for layer in (K.layers.Multiply, K.layers.Maximum, K.layers.Minimum):
         for k, ins in enumerate(([ea, eb], [ea, plain], [plain, eb], [ea, eb, plain], [ea, plain, eb])):
@@ -271,12 +279,7 @@ def _(K, era, rng):
     ]
     outs = [K.layers.LSTM(2)(layer(e)) for layer in around]
     m = K.Model(ids, outs)
-    randomize(m, rng)
-    for layer in m.layers:
-        if "batch_normalization" in layer.name:
-            w = layer.get_weights()
-            w[-1] = np.abs(w[-1]) + 0.1
-            layer.set_weights(w)
+    _randomize_with_positive_variances(m, rng)
     return m, [PADDED_IDS]
 
 
@@ -310,12 +313,7 @@ def _(K, era, rng):
             K.layers.Softmax(),
         ]
     )
-    randomize(m, rng)
-    for layer in m.layers:
-        if "batch_normalization" in layer.name:
-            w = layer.get_weights()
-            w[-1] = np.abs(w[-1]) + 0.1
-            layer.set_weights(w)
+    _randomize_with_positive_variances(m, rng)
     return m, [_seq(rng, 3, 8, 3)]
 
 
