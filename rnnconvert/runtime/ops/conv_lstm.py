@@ -23,7 +23,9 @@ computes, and moves it back.
 Each convolution is an im2col product: the receptive fields are gathered with
 ``sliding_window_view`` into one (…, K·C) matrix and multiplied by the kernel
 reshaped to (K·C, 4F). The input convolution runs for a block of timesteps at once;
-the recurrent one is one product per step.
+the recurrent one is one gathered matrix per step. Products are issued in row blocks
+small enough for OpenBLAS to keep each on the calling thread (see fast.py): on a busy
+machine a mid-sized product handed to BLAS threads can take 50x longer.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from .activations import activation_fn
+from .fast import SINGLE_THREAD_MNK
 from .rnn import scan
 
 #: Bound on the gathered input windows the input convolution holds at once (16 MiB of float32).
@@ -75,6 +78,15 @@ def _im2col(
     perm = (0, *range(1, r + 1), *range(r + 2, 2 * r + 2), r + 1)  # -> (N, *S', *K, C)
     out_sp = win.shape[1 : r + 1]
     return win.transpose(perm).reshape(xp.shape[0], *out_sp, prod(ksize) * xp.shape[-1])  # the one copy
+
+
+def _product(a: np.ndarray, w: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``out[:] = a @ w`` for a (M, K) and w (K, N), in row blocks of at most
+    SINGLE_THREAD_MNK multiply-adds."""
+    step = max(1, SINGLE_THREAD_MNK // max(1, w.shape[0] * w.shape[1]))
+    for r in range(0, a.shape[0], step):
+        np.matmul(a[r : r + step], w, out=out[r : r + step])
+    return out
 
 
 def conv_lstm(
@@ -118,14 +130,16 @@ def conv_lstm(
     # Input convolution, every timestep: (B, T, *S, C) -> (B, T, *S', 4F), a block of frames at a time.
     w_in = kernel.reshape(prod(ksize) * C, 4 * F)
     frames = x.reshape(B * T, *spatial, C)
-    xs = np.empty((B * T, *out_sp, 4 * F), dtype=np.float32)
-    per_frame = max(prod(out_sp) * prod(ksize) * C, 1)
-    block = max(1, IM2COL_ELEMENTS // per_frame)
+    cells = prod(out_sp)
+    xs = np.empty((B * T * cells, 4 * F), dtype=np.float32)
+    block = max(1, IM2COL_ELEMENTS // max(cells * prod(ksize) * C, 1))
     for s0 in range(0, B * T, block):
         fp = frames[s0 : s0 + block]
         if any(p != (0, 0) for p in pads):
             fp = np.pad(fp, ((0, 0), *pads, (0, 0)))
-        xs[s0 : s0 + block] = _im2col(fp, ksize, st, dil) @ w_in  # (b, *S', 4F)
+        cols = _im2col(fp, ksize, st, dil)  # (b, *S', K·C)
+        rows = slice(s0 * cells, (s0 + fp.shape[0]) * cells)
+        _product(cols.reshape(-1, cols.shape[-1]), w_in, xs[rows])  # (b·S', 4F)
     if bias is not None:
         xs += bias
     xs = xs.reshape(B, T, *out_sp, 4 * F)
@@ -137,11 +151,15 @@ def conv_lstm(
     hp = np.zeros((B, *(n + a + b for n, (a, b) in zip(out_sp, rpads)), F), dtype=np.float32)
     interior = (slice(None), *(slice(a, a + n) for n, (a, _) in zip(out_sp, rpads)), slice(None))
     ones = (1,) * r
+    zbuf = np.empty((B * cells, 4 * F), dtype=np.float32)
+    z = zbuf.reshape(B, *out_sp, 4 * F)
 
     def step(x_t: np.ndarray, states: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
         h, c = states
         hp[interior] = h
-        z = x_t + _im2col(hp, ksize, ones, ones) @ w_rec  # (B, *S', 4F)
+        cols = _im2col(hp, ksize, ones, ones)  # (B, *S', K·F)
+        _product(cols.reshape(B * cells, -1), w_rec, zbuf)
+        z[...] += x_t  # (B, *S', 4F); the gates below are new arrays, so zbuf is reused
         i = ract(z[..., :F])
         f = ract(z[..., F : 2 * F])
         g = act(z[..., 2 * F : 3 * F])
