@@ -40,7 +40,8 @@ from .activations import activation_fn
 from .fast import SINGLE_THREAD_MNK
 from .rnn import scan
 
-#: Bound on the gathered input windows the input convolution holds at once (16 MiB of float32).
+#: Bound on the gathered input windows (and on the projected inputs) the input convolution
+#: holds at once: 16 MiB of float32.
 IM2COL_ELEMENTS = 1 << 22
 
 
@@ -89,6 +90,46 @@ def _product(a: np.ndarray, w: np.ndarray, out: np.ndarray) -> np.ndarray:
     return out
 
 
+class _InputConv:
+    """``xs[:, t]`` = conv(x[:, t], kernel) + bias (B, *S', 4F) for the scan, computed for a
+    block of timesteps at once (as many as fit IM2COL_ELEMENTS) when the scan first asks
+    for one of them; blocks follow the scan's direction."""
+
+    dtype = np.float32
+
+    def __init__(self, x, w_in, bias, ksize, strides, dilation, pads, out_sp) -> None:
+        self.x, self.w_in, self.bias = x, w_in, bias
+        self.ksize, self.strides, self.dilation, self.pads = ksize, strides, dilation, pads
+        self.cells = prod(out_sp)
+        B, T = x.shape[0], x.shape[1]
+        self.shape = (B, T, *out_sp, w_in.shape[1])
+        per_step = B * self.cells * max(w_in.shape[0], w_in.shape[1])
+        self.block = max(1, IM2COL_ELEMENTS // max(per_step, 1))
+        self.t0, self.buf, self.last = 0, None, -1
+
+    def __getitem__(self, key: tuple[slice, int]) -> np.ndarray:
+        _, t = key
+        n = 0 if self.buf is None else self.buf.shape[1]
+        if not self.t0 <= t < self.t0 + n:
+            backwards = t < self.last
+            t0 = max(0, t - self.block + 1) if backwards else t
+            self.t0, self.buf = t0, self._compute(t0, min(t0 + self.block, self.shape[1]))
+        self.last = t
+        return self.buf[:, t - self.t0]
+
+    def _compute(self, t0: int, t1: int) -> np.ndarray:
+        B, n = self.shape[0], t1 - t0
+        frames = self.x[:, t0:t1].reshape(B * n, *self.x.shape[2:])  # (B·n, *S, C)
+        if any(p != (0, 0) for p in self.pads):
+            frames = np.pad(frames, ((0, 0), *self.pads, (0, 0)))
+        cols = _im2col(frames, self.ksize, self.strides, self.dilation)  # (B·n, *S', K·C)
+        out = np.empty((B * n * self.cells, self.w_in.shape[1]), np.float32)
+        _product(cols.reshape(B * n * self.cells, -1), self.w_in, out)  # (B·n·S', 4F)
+        if self.bias is not None:
+            out += self.bias
+        return out.reshape(B, n, *self.shape[2:])  # (B, n, *S', 4F)
+
+
 def conv_lstm(
     x: np.ndarray,  # (B, T, *S, C) channels_last, (B, T, C, *S) channels_first
     *,
@@ -121,28 +162,16 @@ def conv_lstm(
         x = np.moveaxis(x, 2, -1)
         initial_state = [np.moveaxis(s, 1, -1) for s in initial_state] if initial_state else initial_state
         initial_output = np.moveaxis(initial_output, 1, -1) if initial_output is not None else None
-    B, T, spatial, C = x.shape[0], x.shape[1], x.shape[2:-1], x.shape[-1]
+    B, spatial, C = x.shape[0], x.shape[2:-1], x.shape[-1]
     ksize = tuple(kernel.shape[:r])
     st, dil = tuple(int(s) for s in strides), tuple(int(d) for d in dilation_rate)
     out_sp = tuple(conv_out_size(n, k, s, d, padding) for n, k, s, d in zip(spatial, ksize, st, dil))
     pads = [same_pads(n, k, s, d) if padding == "same" else (0, 0) for n, k, s, d in zip(spatial, ksize, st, dil)]
 
-    # Input convolution, every timestep: (B, T, *S, C) -> (B, T, *S', 4F), a block of frames at a time.
-    w_in = kernel.reshape(prod(ksize) * C, 4 * F)
-    frames = x.reshape(B * T, *spatial, C)
+    # Input convolution of every timestep, computed a block of timesteps at a time as the
+    # scan reaches them: memory stays bounded whatever the sequence length.
     cells = prod(out_sp)
-    xs = np.empty((B * T * cells, 4 * F), dtype=np.float32)
-    block = max(1, IM2COL_ELEMENTS // max(cells * prod(ksize) * C, 1))
-    for s0 in range(0, B * T, block):
-        fp = frames[s0 : s0 + block]
-        if any(p != (0, 0) for p in pads):
-            fp = np.pad(fp, ((0, 0), *pads, (0, 0)))
-        cols = _im2col(fp, ksize, st, dil)  # (b, *S', K·C)
-        rows = slice(s0 * cells, (s0 + fp.shape[0]) * cells)
-        _product(cols.reshape(-1, cols.shape[-1]), w_in, xs[rows])  # (b·S', 4F)
-    if bias is not None:
-        xs += bias
-    xs = xs.reshape(B, T, *out_sp, 4 * F)
+    xs = _InputConv(x, kernel.reshape(prod(ksize) * C, 4 * F), bias, ksize, st, dil, pads, out_sp)
 
     # Recurrent convolution: stride 1, no dilation, same padding, on a zero-bordered buffer
     # whose interior is overwritten with h every step.
@@ -174,7 +203,7 @@ def conv_lstm(
         states = [np.zeros((B, *out_sp, F), np.float32), np.zeros((B, *out_sp, F), np.float32)]
     y, (h, c) = scan(
         step,
-        xs,
+        xs,  # duck-typed: scan reads .shape, .dtype and xs[:, t]
         states,
         mask=mask,
         go_backwards=go_backwards,
