@@ -348,3 +348,21 @@ def test_keras224_conv_lstm2d_file(tmp_path):
             keras2_files._KEYS["ConvLSTM2D"] = saved
     convert(path, tmp_path / "b")
     assert_parity(load(tmp_path / "b").predict(x), predict(m, [x])[0], "Keras 2.2.4 ConvLSTM2D")
+
+
+@pytest.mark.parametrize("dtype", ["float16", "int8"])
+def test_conv_lstm_weights_in_reduced_precision(tmp_path, dtype):
+    """ConvLSTM kernels are stored in reduced precision with per-filter-gate scales; the
+    cost is measured against Keras and the bundle checks itself within it."""
+    import keras as K
+
+    rng = np.random.default_rng(36)
+    x = K.Input((4, 6, 5, 2))
+    m = K.Model(x, K.layers.Bidirectional(K.layers.ConvLSTM2D(3, 3, padding="same", return_sequences=True))(x))
+    randomize(m, rng)
+    result = convert(m, tmp_path / "b", dtype=dtype)
+    stored = {k: v["dtype"] for k, v in result.doc["weights"]["arrays"].items() if k.endswith("kernel")}
+    assert set(stored.values()) == {dtype} and len(stored) == 4
+    (err,) = result.doc["test_vectors"]["quantization_error"]
+    assert 0 < err < (1e-3 if dtype == "float16" else 2e-2)
+    load(tmp_path / "b", verify=True)  # within tolerance + 1.1 * the recorded error
