@@ -129,3 +129,28 @@ def _(K, era, rng):
     m = K.Model(ids, outs)
     randomize(m, rng)
     return m, [PADDED_IDS]
+
+
+@case("rnn_cells_unrolled_masked")
+def _(K, era, rng):
+    # Keras's unrolled scan zeroes masked outputs after the loop with the mask in time
+    # order, while a backwards sequence is in processing order (see recurrent.py): for a
+    # stack that applies to the stack's output only, not between its cells.
+    ids = K.Input((6,), dtype="int32")
+    L = K.layers
+    e = L.Embedding(10, 3, mask_zero=True)(ids)
+    outs = [
+        L.Bidirectional(L.RNN([L.GRUCell(2), L.LSTMCell(3)], unroll=True, return_sequences=True))(e),
+        L.Bidirectional(L.RNN(L.LSTMCell(2), unroll=True, return_sequences=True), merge_mode="sum")(e),
+        L.RNN(
+            [L.LSTMCell(2), L.SimpleRNNCell(2)],
+            unroll=True,
+            go_backwards=True,
+            zero_output_for_mask=True,
+            return_sequences=True,
+        )(e),
+        *_flat(L.RNN([L.GRUCell(2), L.GRUCell(2)], unroll=True, go_backwards=True, return_state=True)(e)),
+    ]
+    m = K.Model(ids, outs)
+    randomize(m, rng)
+    return m, [PADDED_IDS]
