@@ -53,6 +53,14 @@ def convert_rnn(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
     go_backwards = bool(call.opt("go_backwards", False))
     seqs = bool(call.opt("return_sequences", False))
     mask = call.call_mask(0)  # what Keras calls the layer with: none in Keras 3 given initial states
+    zero = bool(call.opt("zero_output_for_mask", False))
+    if call.opt("unroll", False) not in (False, True):
+        raise Unsupported("unroll must be a boolean")
+    # Keras's unrolled scan zeroes masked outputs after the loop, with the mask in time
+    # order while a backwards sequence is in processing order (see recurrent.py): that
+    # applies to the stack's output, so it is done once after the last node -- a cell
+    # node doing it would zero real steps of its output before the next cell reads it.
+    late_zero = bool(call.opt("unroll", False)) and go_backwards and zero and seqs and mask is not None
     if go_backwards and mask is not None and len(cells) > 1:
         (rev_mask,) = b.node(
             "Reverse",
@@ -74,7 +82,8 @@ def convert_rnn(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
             "return_state": True,
             "go_backwards": go_backwards if k == 0 else False,
             "stateful": bool(call.opt("stateful", False)),
-            "zero_output_for_mask": bool(call.opt("zero_output_for_mask", False)),
+            "zero_output_for_mask": zero and not late_zero,
+            "unroll": False,  # numerically the loop, except for late_zero, handled here
         }
         inp = replace(seq, mask=mask) if k == 0 else replace(seq, mask=rev_mask)
         sub = LayerCall(
@@ -92,6 +101,16 @@ def convert_rnn(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
         seq = outs[0]
         final_states += outs[1:]
         w0, s0 = w0 + count, s0 + ns
+    if late_zero:
+        assert mask is not None
+        (seq,) = b.node(
+            "ZeroMasked",
+            name=f"{call.name}/unrolled_zero_output",
+            inputs=[seq, mask],
+            config={},
+            outputs=[(seq.shape, "float32")],
+            layer=call,
+        )
     seq.mask = x.mask if seqs else None  # the sequence's own mask flows on
     for t in final_states:
         t.mask = None
