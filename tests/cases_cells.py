@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from keras_zoo import PADDED_IDS, case, randomize
 
 
@@ -154,3 +155,24 @@ def _(K, era, rng):
     m = K.Model(ids, outs)
     randomize(m, rng)
     return m, [PADDED_IDS]
+
+
+@case("rnn_cells_time_major")
+def _(K, era, rng):
+    if era == "keras3":
+        pytest.skip("Keras 3 has no time_major")
+    # Keras sees (T, B, D) with T in the "batch" place: inputs are (T=6, B=3, D=4).
+    L = K.layers
+    x = K.Input((3, 4))
+    masked = L.Masking(mask_value=0.0)(x)
+    outs = [
+        L.RNN(L.LSTMCell(3), time_major=True, return_sequences=True)(x),
+        *_flat(L.RNN([L.GRUCell(2), L.LSTMCell(3)], time_major=True, return_state=True)(x)),
+        L.RNN([L.SimpleRNNCell(2), L.GRUCell(3)], time_major=True, go_backwards=True, return_sequences=True)(masked),
+    ]
+    m = K.Model(x, outs)
+    randomize(m, rng)
+    xs = rng.normal(0, 1, (6, 3, 4)).astype(np.float32)
+    xs[4:, 0] = 0.0  # batch row 0: its last two steps are masked
+    xs[0, 1] = 0.0  # batch row 1: its first step is masked
+    return m, [xs]

@@ -36,6 +36,10 @@ def _cells(spec: Any) -> list[tuple[str, dict[str, Any]]]:
 def convert_rnn(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
     from . import LAYER_CONVERTERS
 
+    if call.opt("time_major", False):  # tf_keras: (T, B, D) in, transposed around the stack
+        from .time_major import convert_time_major
+
+        return convert_time_major(call, b, convert_rnn)
     cells = _cells(call.opt("cell"))
     if not cells:
         raise Unsupported("StackedRNNCells with no cells")
