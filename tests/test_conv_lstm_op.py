@@ -79,3 +79,15 @@ def test_chunks_with_carried_state_equal_one_call(data_format):
     np.testing.assert_allclose(np.concatenate(parts, axis=1), whole[0], rtol=0, atol=1e-6)
     np.testing.assert_allclose(state[0], whole[1], rtol=0, atol=1e-6)
     np.testing.assert_allclose(state[1], whole[2], rtol=0, atol=1e-6)
+
+
+def test_dilation_bomb_is_refused_before_allocating():
+    """A bundle whose dilation would pad one frame to billions of cells raises
+    ResourceError instead of allocating."""
+    from rnnconvert.errors import ResourceError
+
+    x, kw, _ = _setup(2)
+    kw["dilation_rate"] = [1, 10**9]
+    kw["strides"] = [1, 1]
+    with pytest.raises(ResourceError, match="one frame needs"):
+        op.conv_lstm(x, data_format="channels_last", **kw)

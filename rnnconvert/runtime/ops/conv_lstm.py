@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from ...errors import ResourceError
 from .activations import activation_fn
 from .fast import SINGLE_THREAD_MNK
 from .rnn import scan
@@ -43,6 +44,10 @@ from .rnn import scan
 #: Bound on the gathered input windows (and on the projected inputs) the input convolution
 #: holds at once: 16 MiB of float32.
 IM2COL_ELEMENTS = 1 << 22
+#: Bound on one frame's padded input or gathered windows (1 GiB of float32): a bundle whose
+#: dilation or kernel would need more is refused before allocating (a legitimate ConvLSTM is
+#: orders of magnitude below it).
+MAX_FRAME_ELEMENTS = 1 << 28
 
 
 def same_pads(size: int, kernel: int, stride: int, dilation: int) -> tuple[int, int]:
@@ -167,6 +172,15 @@ def conv_lstm(
     st, dil = tuple(int(s) for s in strides), tuple(int(d) for d in dilation_rate)
     out_sp = tuple(conv_out_size(n, k, s, d, padding) for n, k, s, d in zip(spatial, ksize, st, dil))
     pads = [same_pads(n, k, s, d) if padding == "same" else (0, 0) for n, k, s, d in zip(spatial, ksize, st, dil)]
+    per_frame = max(
+        prod(n + a + b for n, (a, b) in zip(spatial, pads)) * C,  # padded input frame
+        prod(out_sp) * prod(ksize) * max(C, F),  # its windows, and the state's
+    )
+    if per_frame > MAX_FRAME_ELEMENTS:
+        raise ResourceError(
+            f"ConvLSTM: one frame needs {per_frame:,} elements (kernel {ksize}, dilation {dil}, "
+            f"frame {tuple(spatial)}), over the bound of {MAX_FRAME_ELEMENTS:,}"
+        )
 
     # Input convolution of every timestep, computed a block of timesteps at a time as the
     # scan reaches them: memory stays bounded whatever the sequence length.
