@@ -207,12 +207,16 @@ def test_refused_options_are_listed_together(tmp_path):
     x = K.Input((3, 5, 2))
     a = K.layers.ConvLSTM1D(2, 2, name="a")(x)
     b = K.layers.ConvLSTM1D(2, 2, name="b")(x)
+    d = K.layers.ConvLSTM1D(2, 2, name="d")(x)
+    e = K.layers.ConvLSTM1D(2, 2, name="e")(x)
     c = K.layers.RNN(K.layers.LSTMCell(2), name="c")(K.layers.Reshape((3, 10))(x))
-    m = K.Model(x, [a, b, c])
+    m = K.Model(x, [a, b, c, d, e])
     (tmp_path / "a.json").write_text(m.to_json())
     m.save_weights(tmp_path / "w.weights.h5")
     _edit_layer(tmp_path / "a.json", "a", padding="causal")
     _edit_layer(tmp_path / "a.json", "b", data_format="channels_middle")
+    _edit_layer(tmp_path / "a.json", "d", kernel_size=[1.5])  # int() would silently make it 1
+    _edit_layer(tmp_path / "a.json", "e", filters=True)
     doc = json.loads((tmp_path / "a.json").read_text())
     for lc in doc["config"]["layers"]:
         if lc["config"].get("name") == "c":
@@ -224,6 +228,8 @@ def test_refused_options_are_listed_together(tmp_path):
     assert "padding='causal'" in problems["a"]
     assert "channels_middle" in problems["b"]
     assert "PeepholeLSTMCell" in problems["c"]
+    assert "kernel_size=[1.5]" in problems["d"] and "integer" in problems["d"]
+    assert "filters=True" in problems["e"]
 
 
 @pytest.mark.parametrize(

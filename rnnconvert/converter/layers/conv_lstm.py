@@ -20,12 +20,10 @@ _RANK = {"ConvLSTM1D": 1, "ConvLSTM2D": 2, "ConvLSTM3D": 3}
 
 def _tuple(call: LayerCall, key: str, rank: int, default: Any) -> list[int]:
     value = call.opt(key, default)
-    if isinstance(value, (list, tuple)):
-        if len(value) != rank:
-            raise Unsupported(f"{key}={list(value)!r}: expected {rank} value(s)")
-        out = [int(v) for v in value]
-    else:
-        out = [int(value)] * rank
+    values = list(value) if isinstance(value, (list, tuple)) else [value] * rank
+    if len(values) != rank or not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        raise Unsupported(f"{key}={value!r}: expected {rank} integer(s)")
+    out = [int(v) for v in values]
     if any(v <= 0 for v in out):
         raise Unsupported(f"{key}={out!r}: every value must be positive")
     return out
@@ -62,9 +60,9 @@ def convert_conv_lstm(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
         )
     spatial = list(x.shape[2:-1] if fmt == "channels_last" else x.shape[3:])
     channels = int(x.shape[-1] if fmt == "channels_last" else x.shape[2])
-    filters = int(call.opt("filters", 0))
-    if filters <= 0:
-        raise Unsupported("filters must be positive")
+    filters = call.opt("filters", 0)
+    if not isinstance(filters, int) or isinstance(filters, bool) or filters <= 0:
+        raise Unsupported(f"filters={filters!r}: must be a positive integer")
     ksize = _tuple(call, "kernel_size", rank, None)
     strides = _tuple(call, "strides", rank, 1)
     dilation = _tuple(call, "dilation_rate", rank, 1)
