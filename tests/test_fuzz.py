@@ -21,6 +21,8 @@ from rnnconvert.runtime import load
 from rnnconvert.runtime.bundle import npz_bytes
 
 GOLDEN = Path(__file__).parent / "data" / "golden" / "1.0.0"
+# The 1.1 golden with int8 weights: ConvLSTM, Attention, stacked cells, masked merges, scales.
+GOLDEN_11 = Path(__file__).parent / "data" / "golden" / "1.1.0" / "bundle-int8"
 
 
 def fuzz(n: int) -> settings:
@@ -49,27 +51,25 @@ def _paths(obj, prefix=()):
 BASE_DOC = json.loads((GOLDEN / "bundle" / "model.json").read_text())
 ALL_PATHS = [p for p in _paths(BASE_DOC) if p]
 INPUTS = np.load(GOLDEN / "expected.npz")["inputs"]
+DOC_11 = json.loads((GOLDEN_11 / "model.json").read_text())
+PATHS_11 = [p for p in _paths(DOC_11) if p]
+_ref11 = np.load(GOLDEN_11.parent / "expected.npz")
+INPUTS_11 = [_ref11["inputs_0"], _ref11["inputs_1"]]
 
 
-def _exercise(bundle: Path) -> None:
+def _exercise(bundle: Path, inputs=INPUTS) -> None:
     try:
         model = load(bundle, max_elements=10_000_000)
-        model.predict(INPUTS)
+        model.predict(inputs)
     except RnnConvertError:
         pass
 
 
-@pytest.fixture(scope="module")
-def workdir(tmp_path_factory):
-    return tmp_path_factory.mktemp("fuzz")
-
-
-@fuzz(1500)
-@given(data=st.data())
-def test_mutated_model_json(workdir, data):
-    doc = copy.deepcopy(BASE_DOC)
+def _mutate(data, base: dict) -> dict:
+    doc = copy.deepcopy(base)
+    paths = ALL_PATHS if base is BASE_DOC else PATHS_11
     for _ in range(data.draw(st.integers(1, 3))):
-        path = data.draw(st.sampled_from(ALL_PATHS))
+        path = data.draw(st.sampled_from(paths))
         parent = doc
         try:
             for k in path[:-1]:
@@ -80,12 +80,36 @@ def test_mutated_model_json(workdir, data):
                 parent[path[-1]] = data.draw(json_values)
         except (KeyError, IndexError, TypeError):
             continue
+    return doc
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    return tmp_path_factory.mktemp("fuzz")
+
+
+@fuzz(1500)
+@given(data=st.data())
+def test_mutated_model_json(workdir, data):
+    doc = _mutate(data, BASE_DOC)
     d = workdir / "json"
     if d.exists():
         shutil.rmtree(d)
     shutil.copytree(GOLDEN / "bundle", d)
     (d / "model.json").write_text(json.dumps(doc))
     _exercise(d)
+
+
+@fuzz(800)
+@given(data=st.data())
+def test_mutated_model_json_of_1_1_ops_and_int8(workdir, data):
+    doc = _mutate(data, DOC_11)
+    d = workdir / "json11"
+    if d.exists():
+        shutil.rmtree(d)
+    shutil.copytree(GOLDEN_11, d)
+    (d / "model.json").write_text(json.dumps(doc))
+    _exercise(d, INPUTS_11)
 
 
 @fuzz(600)

@@ -12,6 +12,7 @@ import pytest
 from conftest import assert_parity
 
 from rnnconvert import schema
+from rnnconvert.converter import convert
 from rnnconvert.errors import FormatError, VersionError
 from rnnconvert.runtime import load
 from rnnconvert.runtime.verify import run_vectors
@@ -24,15 +25,39 @@ def test_every_release_has_a_golden_bundle():
     assert schema.FORMAT_VERSION in RELEASED
 
 
-@pytest.mark.parametrize("version", RELEASED)
-def test_golden_bundle_loads_and_matches_keras(version):
-    d = GOLDEN / version
-    model = load(d / "bundle", verify=True)
+GOLDEN_BUNDLES = [(v, b.name) for v in RELEASED for b in sorted((GOLDEN / v).iterdir()) if b.name.startswith("bundle")]
+
+
+def _expected(d: Path) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """expected.npz: ``inputs``/``outputs``, or ``inputs_<i>``/``outputs_<i>`` for several."""
     ref = np.load(d / "expected.npz")
-    assert_parity(model.predict(ref["inputs"]), ref["outputs"], f"golden {version}")
+    if "inputs" in ref.files:
+        return [ref["inputs"]], [ref["outputs"]]
+
+    def pick(prefix):
+        return [
+            ref[k] for k in sorted((k for k in ref.files if k.startswith(prefix)), key=lambda k: int(k.split("_")[1]))
+        ]
+
+    return pick("inputs_"), pick("outputs_")
+
+
+@pytest.mark.parametrize("version, bundle", GOLDEN_BUNDLES)
+def test_golden_bundle_loads_and_matches_keras(version, bundle):
+    d = GOLDEN / version
+    doc = json.loads((d / bundle / "model.json").read_text())
+    assert doc["format_version"] == version
+    model = load(d / bundle, verify=True)
+    inputs, outputs = _expected(d)
+    got = model.predict(inputs if len(inputs) > 1 else inputs[0])
+    got = got if isinstance(got, list) else [got]
+    if not doc["test_vectors"].get("quantization_error"):
+        assert_parity(got, outputs, f"golden {version}/{bundle}")
+    # else: the cost of quantized weights was measured on the test vectors' inputs only, so
+    # only those are held to it (run_vectors below); other inputs may cost somewhat more.
     report = run_vectors(model)
     assert report is not None and report.ok
-    schema.validate(json.loads((d / "bundle" / "model.json").read_text()))
+    schema.validate(doc)
 
 
 def test_released_schema_is_frozen():
@@ -75,3 +100,45 @@ def test_newer_major_is_refused_with_both_versions(tmp_path):
     with pytest.raises(VersionError) as info:
         load(tmp_path / "b")
     assert "2.0.0" in str(info.value) and schema.FORMAT_VERSION in str(info.value)
+
+
+def test_op_tables_agree_with_runtime_and_schema():
+    from rnnconvert.runtime.ops import OPS
+
+    by_version = [schema.OPS_1_0, *schema.MINOR_ADDITIONS.values()]
+    assert sum(len(v) for v in by_version) == len(set().union(*by_version)), "an op listed in two versions"
+    assert set().union(*by_version) == set(OPS)
+    assert set(OPS) == set(schema.load_schema(1)["$defs"]["node"]["properties"]["op"]["enum"])
+    assert max(schema.MINOR_ADDITIONS, key=schema.parse_version) == schema.FORMAT_VERSION
+
+
+def test_converter_stamps_the_oldest_version_that_reads_the_bundle(tmp_path):
+    """A model needing nothing new is stamped 1.0.0, so 1.0 runtimes still load it."""
+    import keras as K
+
+    x = K.Input((5, 3))
+    plain = K.Model(x, K.layers.Dense(2)(K.layers.LSTM(4)(x)))
+    r = convert(plain, tmp_path / "plain")
+    assert r.doc["format_version"] == "1.0.0" and load(tmp_path / "plain").format_version == "1.0.0"
+    r = convert(plain, tmp_path / "int8", dtype="int8")  # weights with a quantization entry: 1.1
+    assert r.doc["format_version"] == "1.1.0"
+    conv = K.Model(x, K.layers.Conv1D(2, 3)(x))
+    assert convert(conv, tmp_path / "conv").doc["format_version"] == "1.1.0"
+
+
+@pytest.mark.parametrize("bundle", ["conv", "int8"])
+def test_bundle_using_what_its_version_lacks_is_refused(tmp_path, bundle):
+    import keras as K
+
+    x = K.Input((5, 3))
+    if bundle == "conv":
+        convert(K.Model(x, K.layers.Conv1D(2, 3)(x)), tmp_path / "b")
+    else:
+        convert(K.Model(x, K.layers.LSTM(4)(x)), tmp_path / "b", dtype="int8")
+    p = tmp_path / "b" / "model.json"
+    doc = json.loads(p.read_text())
+    doc["format_version"] = "1.0.0"
+    p.write_text(json.dumps(doc))
+    with pytest.raises(FormatError, match="declares format 1.0.0 but uses .*added in format 1.1.0") as info:
+        load(tmp_path / "b")
+    assert ("'Conv1D'" if bundle == "conv" else "reduced precision") in str(info.value)

@@ -68,8 +68,10 @@ def write_bundle(
             for k, a in sorted(arrays.items())
         },
     }
-    from ..schema import validate
+    from ..schema import required_version, validate
 
+    # The oldest version that can read it, so older runtimes of this major load it (FORMAT.md 6.1).
+    doc["format_version"] = required_version(doc)
     validate(doc)  # the converter never writes a bundle that breaks its own schema
     text = dumps(doc)
     parent = out.resolve().parent

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import FormatError, ResourceError, RnnConvertError, SecurityError
-from ..schema import FORMAT_NAME, migrate
+from ..schema import FORMAT_NAME, check_features, migrate
 
 MODEL_JSON = "model.json"
 MAX_JSON_BYTES = 64 << 20  # a model.json this large is not an RNN architecture
@@ -66,7 +66,9 @@ def read_model_json(path: str | os.PathLike[str]) -> tuple[Path, dict[str, Any]]
         raise FormatError(f"{jpath}: must hold a JSON object")
     if doc.get("format") != FORMAT_NAME:
         raise FormatError(f"{jpath}: 'format' is {doc.get('format')!r}, expected {FORMAT_NAME!r}")
-    return directory, migrate(doc)
+    doc = migrate(doc)
+    check_features(doc)
+    return directory, doc
 
 
 def _weights_path(directory: Path, doc: dict[str, Any]) -> Path:

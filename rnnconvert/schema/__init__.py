@@ -16,9 +16,31 @@ from typing import Any
 from ..errors import FormatError, VersionError
 
 FORMAT_NAME = "rnnconvert.bundle"
-FORMAT_VERSION = "1.0.0"
+FORMAT_VERSION = "1.1.0"
 #: Every major version this code can read.
 SUPPORTED_MAJORS = (1,)
+
+#: The ops of format 1.0.0, the first release.
+OPS_1_0 = frozenset(
+    {
+        "Dense", "Activation", "Embedding", "NotEqualMask", "Masking", "ReduceAny", "LogicalAnd",
+        "LSTM", "GRU", "SimpleRNN", "Reverse", "Merge", "FoldTime", "UnfoldTime",
+    }
+)  # fmt: skip
+#: What each later minor version added (FORMAT.md 6.1): its new ops, and whether weights
+#: may be stored in reduced precision from then on.
+MINOR_ADDITIONS: dict[str, frozenset[str]] = {
+    "1.1.0": frozenset(
+        {
+            "LogicalOr", "ExpandDims", "FillLike", "ZeroMasked", "Conv1D", "Pool1D", "GlobalPool1D",
+            "ZeroPadding1D", "Cropping1D", "UpSampling1D", "Flatten", "Reshape", "Permute", "RepeatVector",
+            "BatchNormalization", "LayerNormalization", "PReLU", "Dot", "Attention", "MaskedMerge",
+            "Transpose", "ConvLSTM",
+        }
+    ),
+}  # fmt: skip
+#: The version from which weights may carry a ``quantization`` entry (float16 / int8 storage).
+QUANTIZATION_SINCE = "1.1.0"
 
 
 def parse_version(text: Any) -> tuple[int, int, int]:
@@ -46,8 +68,9 @@ def check_version(text: Any) -> tuple[int, int, int]:
 Migration = Callable[[dict[str, Any]], dict[str, Any]]
 #: One-step migrations: MIGRATIONS[(major, minor)] turns a bundle of that version into
 #: the next version it is migrated to (returning the new document with its new
-#: ``format_version``). Format 1.0.0 is the first release, so none exist yet; a minor
-#: version only adds, so an older 1.x document needs one only if a field changed meaning.
+#: ``format_version``). None exist yet: a minor version only adds (1.1 added ops and
+#: reduced-precision weights, FORMAT.md 6.1), so an older 1.x document needs one only
+#: if a field changed meaning.
 MIGRATIONS: dict[tuple[int, int], Migration] = {}
 
 
@@ -63,6 +86,51 @@ def migrate(doc: dict[str, Any]) -> dict[str, Any]:
             raise FormatError(f"migration from {version} did not advance the format version")
         version, steps = new, steps + 1
     return doc
+
+
+def _ops_of(doc: dict[str, Any]) -> set[str]:
+    nodes = doc.get("nodes")
+    return (
+        {n["op"] for n in nodes if isinstance(n, dict) and isinstance(n.get("op"), str)}
+        if isinstance(nodes, list)
+        else set()
+    )
+
+
+def required_version(doc: dict[str, Any]) -> str:
+    """The oldest format version that has every op and feature ``doc`` uses.
+
+    The converter stamps this rather than its own newest version, so a bundle that
+    needs nothing new still loads in runtimes of older minor versions (FORMAT.md 6.1).
+    Ops no release knows add nothing here (the runtime refuses them by name).
+    """
+    needed = "1.0.0"
+    ops = _ops_of(doc)
+    for version, added in MINOR_ADDITIONS.items():
+        if ops & added:
+            needed = max(needed, version, key=parse_version)
+    weights = doc.get("weights")
+    arrays = weights.get("arrays") if isinstance(weights, dict) else None
+    if isinstance(arrays, dict) and any(isinstance(a, dict) and "quantization" in a for a in arrays.values()):
+        needed = max(needed, QUANTIZATION_SINCE, key=parse_version)
+    return needed
+
+
+def check_features(doc: dict[str, Any]) -> None:
+    """Refuse a bundle that uses an op or feature added after the version it declares.
+
+    Such a bundle would be mis-stamped by its writer; an older runtime trusting its
+    version would fail on it later with a less clear error.
+    """
+    declared = check_version(doc.get("format_version"))
+    needed = required_version(doc)
+    if parse_version(needed) > declared:
+        later = {op for v, added in MINOR_ADDITIONS.items() if parse_version(v) > declared for op in added}
+        newer = sorted(_ops_of(doc) & later)
+        what = ", ".join(repr(op) for op in newer) or "weights stored in reduced precision"
+        raise FormatError(
+            f"model.json declares format {doc.get('format_version')} but uses {what}, added in format {needed}"
+        )
 
 
 @cache
@@ -108,6 +176,10 @@ __all__ = [
     "SUPPORTED_MAJORS",
     "parse_version",
     "check_version",
+    "required_version",
+    "check_features",
+    "OPS_1_0",
+    "MINOR_ADDITIONS",
     "load_schema",
     "validate",
 ]
