@@ -13,7 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..graph import GraphBuilder, LayerCall, Shape, Tensor, Unsupported
-from .common import activation, check_dtype_policy, expect_weights, flat_tensors, passthrough_mask
+from .common import activation, check_dtype_policy, expect_weights, flat_tensors
+from .recurrent import emit_recurrent_node
 
 _RANK = {"ConvLSTM1D": 1, "ConvLSTM2D": 2, "ConvLSTM3D": 3}
 
@@ -108,28 +109,6 @@ def convert_conv_lstm(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
     }
     state: Shape = (x.shape[0], *out_sp, filters) if fmt == "channels_last" else (x.shape[0], filters, *out_sp)
     out_shape: Shape = (state[0], x.shape[1], *state[1:]) if seqs else state
-    outs = b.node(
-        "ConvLSTM",
-        name=call.name,
-        inputs=[x],
-        config=config,
-        weights=weights,
-        outputs=[(out_shape, "float32"), (state, "float32"), (state, "float32")],
-        mask=mask,
-        initial_state=init or None,
-        layer=call,
+    return emit_recurrent_node(
+        call, b, "ConvLSTM", x, config, weights, out_shape, [state, state], mask, init, late_zero=late_zero
     )
-    if late_zero:
-        assert mask is not None
-        (y,) = b.node(
-            "ZeroMasked",
-            name=f"{call.name}/unrolled_zero_output",
-            inputs=[outs[0], mask],
-            config={},
-            outputs=[(out_shape, "float32")],
-            layer=call,
-        )
-        outs = [y, *outs[1:]]
-    passthrough_mask(outs[:1], x.mask if seqs else None)
-    passthrough_mask(outs[1:], None)
-    return outs if call.opt("return_state", False) else outs[:1]

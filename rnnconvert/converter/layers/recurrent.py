@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ..graph import GraphBuilder, LayerCall, Tensor, Unsupported
+from ..graph import GraphBuilder, LayerCall, Shape, Tensor, Unsupported
 from .common import activation, check_dtype_policy, expect_weights, flat_tensors, passthrough_mask
 
 # op type -> (gates per unit, number of states, gate order)
@@ -104,13 +104,35 @@ def convert_recurrent(
         raise Unsupported(f"initial_state has {len(init)} tensors; {op} takes {n_states}")
     out_shape = (x.shape[0], x.shape[1], units) if seq["return_sequences"] else (x.shape[0], units)
     state_shape = (x.shape[0], units)
+    return emit_recurrent_node(
+        call, b, op, x, config, wmap, out_shape, [state_shape] * n_states, mask, init, late_zero=late_zero
+    )
+
+
+def emit_recurrent_node(
+    call: LayerCall,
+    b: GraphBuilder,
+    op: str,
+    x: Tensor,
+    config: dict[str, Any],
+    weights: dict[str, Any],
+    out_shape: Shape,
+    state_shapes: list[Shape],
+    mask: Tensor | None,
+    init: list[Tensor] | None,
+    *,
+    late_zero: bool,
+) -> list[Tensor]:
+    """The recurrent node, then what every recurrent layer does around it: Keras's
+    after-the-loop zeroing of an unrolled backward scan (``late_zero``), the masks its
+    outputs carry, and ``[output, *states]`` only with ``return_state``."""
     outs = b.node(
         op,
         name=call.name,
         inputs=[x],
         config=config,
-        weights=wmap,
-        outputs=[(out_shape, "float32")] + [(state_shape, "float32")] * n_states,
+        weights=weights,
+        outputs=[(out_shape, "float32")] + [(s, "float32") for s in state_shapes],
         mask=mask,
         initial_state=init or None,
         layer=call,
@@ -126,7 +148,8 @@ def convert_recurrent(
             layer=call,
         )
         outs = [y, *outs[1:]]
-    passthrough_mask(outs[:1], x.mask if seq["return_sequences"] else None)
+    passthrough_mask(outs[:1], x.mask if config["return_sequences"] else None)
+    passthrough_mask(outs[1:], None)
     # Keras returns [output, *states] only with return_state; the node always has them.
     return outs if call.opt("return_state", False) else outs[:1]
 
