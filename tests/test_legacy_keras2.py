@@ -84,9 +84,10 @@ def _predict_with_gates(bundle: Path, x: np.ndarray, gates: dict) -> np.ndarray:
 
 
 def test_keras213_lstm_reproduces_keras_own_predictions(tmp_path):
-    """dl4j's script fed one-step sequences (batch_input_shape [25, 1, 1]; the fixed batch
-    of 25 is kept, as Keras 2's placeholder kept it), so this checks the gates, hard_sigmoid
-    and the weight layout; the recurrence is checked by the loader cases below."""
+    """dl4j's script fed one-step sequences (batch_input_shape [25, 1, 1]), so this checks
+    the gates, hard_sigmoid and the weight layout; the recurrence is checked by the loader
+    cases below. The model is not stateful, so the file's batch of 25 binds nothing (as in
+    Keras's own predict): any number of rows runs."""
     d = DATA / "k2_dl4j_simple_lstm_keras213"
     result = convert(d / "simple_flatten_lstm_tf_keras_2_model.h5", tmp_path / "b")
     assert (result.doc["source"]["keras_version"], result.doc["source"]["backend"]) == ("2.1.3", "tensorflow")
@@ -94,6 +95,8 @@ def test_keras213_lstm_reproduces_keras_own_predictions(tmp_path):
     assert lstm["config"]["recurrent_activation"] == KERAS2_HARD_SIGMOID
     x, expected = _stored(d / "simple_flatten_lstm_tf_keras_2_inputs_and_outputs.h5", "lstm_1_input", "dense_1")
     assert_parity(load(tmp_path / "b").predict(x), expected, "Keras 2.1.3 stored predictions")
+    assert result.doc["inputs"][0]["shape"] == [None, 1, 1]
+    assert_parity(load(tmp_path / "b").predict(x[:7]), expected[:7], "Keras 2.1.3, 7 of the 25 rows")
     # The file tells the two hard_sigmoids apart: read with Keras 3's meaning it misses.
     keras3 = _predict_with_gates(tmp_path / "b", x, {"type": "hard_sigmoid", "slope": 1.0 / 6.0, "offset": 0.5})
     assert np.max(np.abs(keras3 - expected)) > 100 * tolerance(expected)

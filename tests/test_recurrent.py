@@ -149,3 +149,25 @@ def test_stateful_test_vectors_are_a_sequence_of_calls_from_keras(era, tmp_path)
 
     report = run_vectors(model)
     assert report.ok, report.lines()
+
+
+@pytest.mark.parametrize("era", ERAS)
+def test_fixed_batch_of_a_stateless_model_binds_nothing(era, tmp_path):
+    """Input(batch_shape=(25, ...)) without a stateful layer: Keras's predict takes any batch,
+    so the bundle leaves the batch free; a stateful model keeps it (test above)."""
+    K = keras_module(era)
+    rng = np.random.default_rng(8)
+    x = K.Input(batch_shape=(25, 6, 4))
+    ids = K.Input(batch_shape=(25, 6), dtype="int32")
+    h = K.layers.LSTM(5, return_sequences=True)(x)
+    e = K.layers.GRU(5, return_sequences=True)(K.layers.Embedding(9, 3, mask_zero=True)(ids))
+    m = K.Model([x, ids], K.layers.TimeDistributed(K.layers.Dense(2))(K.layers.Concatenate()([h, e])))
+    randomize(m, rng)
+    fmt = "model.keras" if era == "keras3" else "model.h5"
+    m.save(tmp_path / fmt)
+    doc = convert(tmp_path / fmt, tmp_path / "b").doc
+    assert [i["shape"][0] for i in doc["inputs"]] == [None, None]
+    ours = load(tmp_path / "b")
+    for batch in (1, 7, 40):
+        inputs = [rng.normal(0, 1, (batch, 6, 4)).astype(np.float32), rng.integers(0, 9, (batch, 6)).astype(np.int32)]
+        assert_parity(ours.predict(inputs), m.predict(inputs, verbose=0), f"{era} batch {batch}")

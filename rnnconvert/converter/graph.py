@@ -81,7 +81,9 @@ ConverterFn = Callable[[LayerCall, "GraphBuilder"], list[Tensor]]
 class GraphBuilder:
     """Accumulates the bundle's nodes, inputs, outputs and weight arrays."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, free_batch: bool = False) -> None:
+        #: Write every input's batch dimension as free (see ``build``).
+        self.free_batch = free_batch
         self.inputs: list[dict[str, Any]] = []
         self.nodes: list[dict[str, Any]] = []
         self.arrays: dict[str, np.ndarray] = {}
@@ -99,6 +101,8 @@ class GraphBuilder:
 
     def add_input(self, name: str, shape: Shape, dtype: str) -> Tensor:
         name = self.unique(name)
+        if self.free_batch and shape:
+            shape = (None, *shape[1:])
         self.inputs.append({"name": name, "shape": list(shape), "dtype": dtype})
         return Tensor((name, 0), tuple(shape), dtype)
 
@@ -681,6 +685,19 @@ def _walk_functional(w: _Walker, cfg: dict[str, Any], bound: list[Tensor] | None
     return outs
 
 
+def _mentions_stateful(config: Any, depth: int = 0) -> bool:
+    """Whether any layer config, at any nesting depth, says ``stateful: true``."""
+    if depth > 200:
+        return True  # keep what the file says rather than recurse without end
+    if isinstance(config, dict):
+        if config.get("stateful") is True:
+            return True
+        return any(_mentions_stateful(v, depth + 1) for v in config.values())
+    if isinstance(config, list):
+        return any(_mentions_stateful(v, depth + 1) for v in config)
+    return False
+
+
 def build(
     source: KerasSource, era: Era, converters: dict[str, ConverterFn]
 ) -> tuple[GraphBuilder, list[tuple[str, Tensor]]]:
@@ -688,7 +705,10 @@ def build(
     top = source.config
     cls = top.get("class_name")
     cfg = top.get("config")
-    b = GraphBuilder()
+    # A batch size fixed in the file (batch_input_shape [25, ...]) binds nothing unless a
+    # layer is stateful: Keras's own predict and call take any batch then (Keras 3 and
+    # tf_keras alike), so the bundle leaves it free too.
+    b = GraphBuilder(free_batch=not _mentions_stateful(top))
     w = _Walker(source, era, b, converters)
     if cls == "Sequential":
         model_name = cfg.get("name", "sequential") if isinstance(cfg, dict) else "sequential"
