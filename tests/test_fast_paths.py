@@ -11,6 +11,7 @@ directly, without Keras, within the parity tolerance. No timing asserts.
 from __future__ import annotations
 
 import itertools
+import warnings
 import zlib
 
 import numpy as np
@@ -184,3 +185,22 @@ def test_memory_is_bounded_in_the_sequence_length(op, monkeypatch):
         # the chunk's projection and slots (4096 floats each) plus O(B * H) buffers, whatever T
         assert peaks[(4000, B)] <= peaks[(1000, B)] + 1024, (op, B, peaks)
         assert peaks[(4000, B)] < 3 * 4 * 4096 + 64 * 1024, (op, B, peaks)
+
+
+def test_one_row_softmax_with_non_finite_values():
+    """A one-row softmax (the streaming case) takes whole-array reductions; rows with inf
+    or NaN fall back to the reference's arithmetic and give the same values."""
+    from rnnconvert.runtime.ops.activations import softmax
+
+    run = fast._inplace_activation({"type": "softmax", "axis": -1})
+    inf, nan = np.inf, np.nan
+    rows = ([1, 2, 3, 4, 5], [inf, 0, 1, 2, 3], [-inf, 0, 1, 2, 3], [inf, inf, 0, 0, 0], [nan, 0, 1, 2, 3])
+    for row in rows:
+        x = np.array([row], np.float32)
+        want = softmax(x)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # no RuntimeWarning escapes, as from the reference
+            got = run(x.copy())
+        np.testing.assert_array_equal(got, want, err_msg=str(row))
+    x = np.random.default_rng(11).normal(0, 30, (1, 5)).astype(np.float32)  # exp would overflow unshifted
+    _close([run(x.copy())], [softmax(x)], "large logits")

@@ -75,6 +75,8 @@ def _row_matmul(W: np.ndarray) -> Callable[..., np.ndarray]:
 
 
 _f32 = np.float32
+_HALF, _ONE, _ZERO = _f32(0.5), _f32(1.0), _f32(0.0)
+_INF = float("inf")
 
 
 def _gate_fold(spec: dict[str, Any]) -> tuple[str, float, float] | None:
@@ -128,6 +130,25 @@ class _Projection:
         xa[:, : self.D] = xc.transpose(1, 2, 0)  # (n, D, B)
         xa[:, self.D] = 1.0
         return np.matmul(self.WT1, xa)  # (n, G, B)
+
+
+def _stacked(kernel: np.ndarray, rec: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
+    """``[kernel; rec; bias]`` (D + H (+ 1), G): one timestep's whole pre-activation as
+    ``[x_t, h, 1] @ W`` -- the bias folded into the product instead of a separate add."""
+    parts = [kernel, rec] if bias is None else [kernel, rec, np.asarray(bias, _f32)[None]]
+    return np.ascontiguousarray(np.concatenate(parts), dtype=_f32)
+
+
+_ONE_ROW = np.ones((1, 1), _f32)
+_ONE_ROW.flags.writeable = False
+
+
+def _joined(x_t: np.ndarray, h: np.ndarray, ones: bool) -> np.ndarray:
+    """``[x_t, h]`` or ``[x_t, h, 1]`` (B, D + H (+ 1)) for :func:`_stacked` weights."""
+    if not ones:
+        return np.concatenate((x_t, h), axis=1)
+    one = _ONE_ROW if x_t.shape[0] == 1 else np.ones((x_t.shape[0], 1), _f32)
+    return np.concatenate((x_t, h, one), axis=1)
 
 
 def _put_outputs(y: np.ndarray, s: int, hs: np.ndarray) -> None:
@@ -253,7 +274,7 @@ class _LSTM(_Recurrent):
         self.proj = _Projection(kernel, bias)
         self.R = np.ascontiguousarray(rec)  # (H, 4H)
         self.RT = np.ascontiguousarray(rec.T)  # (4H, H)
-        self.WR = np.ascontiguousarray(np.concatenate([kernel, rec]))  # (D + H, 4H): [x_t, h] @ WR
+        self.WR = _stacked(kernel, rec, bias)  # [x_t, h, 1] @ WR (bias row only with a bias)
         self.mm_R, self.mm_WR = _row_matmul(self.R), _row_matmul(self.WR)
         # B > 1: one product per step over [h; x_t; 1] (4H, H + D + 1) -- no separate input
         # projection, no per-step add (see _interleaved).
@@ -324,10 +345,8 @@ class _LSTM(_Recurrent):
     def _one_step(self, x_t: np.ndarray, states: list[np.ndarray]) -> list[np.ndarray]:
         H = self.H
         h0, c0 = states
-        xh = np.concatenate((x_t, h0), axis=1)
+        xh = _joined(x_t, h0, self.proj.b is not None)
         z = (self.mm_WR if xh.shape[0] == 1 else np.matmul)(xh, self.WR)  # (B, 4H): c~, f, i, o
-        if self.proj.b is not None:
-            np.add(z, self.proj.b, out=z)
         gates, cand = z[:, H:], z[:, :H]
         if self.kind == "tanh":
             np.tanh(z, out=z)
@@ -427,7 +446,11 @@ class _GRU(_Recurrent):
 
     def _alloc(self, B: int) -> dict[str, Any]:
         H = self.H
-        return {"inner": np.empty((3 * H, B), _f32), "t": np.empty((H, B), _f32)}
+        buf: dict[str, Any] = {"inner": np.empty((3 * H, B), _f32), "t": np.empty((H, B), _f32)}
+        if self.bh is not None:
+            # (H, B), not (H, 1): a broadcast add along the contiguous axis costs ~3x a plain one
+            buf["bh"] = np.ascontiguousarray(np.broadcast_to(self.bh, (H, B)))
+        return buf
 
     def _one_step(self, x_t: np.ndarray, states: list[np.ndarray]) -> list[np.ndarray]:
         H = self.H
@@ -478,7 +501,7 @@ class _GRU(_Recurrent):
             np.minimum,
             np.maximum,
         )
-        sig, bh, reset_after = self.kind == "tanh", self.bh, self.reset_after
+        sig, bh, reset_after = self.kind == "tanh", buf.get("bh"), self.reset_after
         half = _f32(0.5)
         if row:
             hr = slots.reshape(slots.shape[0], 1, H)
@@ -533,7 +556,7 @@ class _SimpleRNN(_Recurrent):
         self.proj = _Projection(np.asarray(weights["kernel"], _f32), weights.get("bias"))
         rec = np.asarray(weights["recurrent_kernel"], _f32)
         self.R, self.RT = np.ascontiguousarray(rec), np.ascontiguousarray(rec.T)
-        self.WR = np.ascontiguousarray(np.concatenate([self.proj.W, rec]))  # (D + H, H)
+        self.WR = _stacked(self.proj.W, rec, self.proj.b)  # [x_t, h, 1] @ WR
         self.mm_R, self.mm_WR = _row_matmul(self.R), _row_matmul(self.WR)
         spec = config["activation"]
         self.tanh = spec.get("type") == "tanh"
@@ -544,10 +567,8 @@ class _SimpleRNN(_Recurrent):
         return {"z": np.empty((self.H, B), _f32)}
 
     def _one_step(self, x_t: np.ndarray, states: list[np.ndarray]) -> list[np.ndarray]:
-        xh = np.concatenate((x_t, states[0]), axis=1)
+        xh = _joined(x_t, states[0], self.proj.b is not None)
         z = (self.mm_WR if xh.shape[0] == 1 else np.matmul)(xh, self.WR)  # (B, H)
-        if self.proj.b is not None:
-            np.add(z, self.proj.b, out=z)
         h = np.tanh(z, out=z) if self.tanh else self.act(z)
         return [self._out(h), h]
 
@@ -606,6 +627,13 @@ def _inplace_activation(spec: dict[str, Any]) -> Callable[[np.ndarray], np.ndarr
 
         def softmax(y: np.ndarray) -> np.ndarray:
             # exp(y - max) / sum, as the reference; the max keeps exp from overflowing.
+            if y.ndim == 2 and y.shape[0] == 1:  # one row (streaming): whole-array reductions, ~2x cheaper
+                m = y.max()
+                if -_INF < m < _INF:  # finite: y - m raises no invalid-value warning to silence
+                    np.subtract(y, m, out=y)
+                    np.exp(y, out=y)
+                    np.divide(y, y.sum(), out=y)
+                    return y
             with np.errstate(invalid="ignore"):
                 np.subtract(y, np.maximum.reduce(y, axis=-1, keepdims=True), out=y)
                 np.exp(y, out=y)
