@@ -24,8 +24,13 @@ ArrayLike = Any
 #: an empty list for a node not started yet that takes its initial state from the graph.
 State = dict[str, list[np.ndarray]]
 
+_MISSING = object()
+
 #: Default bound for Model.max_elements: 2**30 float32 values = 4 GiB.
 DEFAULT_MAX_ELEMENTS = 1 << 30
+#: Default Model.time_chunk_elements: a streamable model whose call would hold more than
+#: 2**24 values (64 MiB of float32) runs through time in chunks of about that size.
+DEFAULT_TIME_CHUNK_ELEMENTS = 1 << 24
 
 
 @dataclass
@@ -41,6 +46,7 @@ class _Node:
     initial_state: list[Ref] = field(default_factory=list)
     out_shapes: list[tuple[int | None, ...]] = field(default_factory=list)
     fast: OpFn | None = None  # a prepared fast path for unmasked calls (ops/fast.py)
+    n_states: int = 0  # recurrent ops: how many states follow the output (RECURRENT_STATE_COUNT)
 
 
 @dataclass(frozen=True)
@@ -82,10 +88,21 @@ class Model:
         >>> y = model.predict(x)                       # doctest: +SKIP
     """
 
-    def __init__(self, bundle: Bundle, *, max_elements: int = DEFAULT_MAX_ELEMENTS):
+    def __init__(
+        self,
+        bundle: Bundle,
+        *,
+        max_elements: int = DEFAULT_MAX_ELEMENTS,
+        time_chunk_elements: int = DEFAULT_TIME_CHUNK_ELEMENTS,
+    ):
         #: Bound on the number of array elements one call may hold (every node output,
         #: with the call's batch and free lengths filled in); checked before computing.
         self.max_elements = int(max_elements)
+        #: A model that streams (see :meth:`stream_plan`) and is not stateful runs a call
+        #: whose tensors would exceed this many elements (or ``max_elements``, if smaller)
+        #: through time in chunks that fit, carrying its states: memory then holds the
+        #: inputs, the outputs and one chunk, whatever the sequence length. 0 disables.
+        self.time_chunk_elements = int(time_chunk_elements)
         self.path = bundle.path
         self.doc = bundle.doc
         self.vector_arrays = {k: v for k, v in bundle.arrays.items() if k.startswith("__vectors__/")}
@@ -153,6 +170,9 @@ class Model:
         self._states: dict[str, list[np.ndarray]] = {}
         self._plan: StreamPlan | None = None  # how the model streams; computed on first use
         self._node_shapes = [n.out_shapes for n in self._nodes]
+        # Per input, the (axis, size) pairs the bundle fixes: what _coerce_inputs checks.
+        self._fixed_dims = [[(a, d) for a, d in enumerate(i.shape) if d is not None] for i in self.inputs]
+        self._budget_cache: dict[tuple[tuple[int, ...], ...], int] = {}
 
     # -- loading checks ---------------------------------------------------------------
     @staticmethod
@@ -226,7 +246,8 @@ class Model:
         produced[name] = len(outs)
         prepare = FAST_PATHS.get(op)
         fast = prepare(config, weights) if prepare is not None else None
-        return _Node(name, op, fn, refs, weights, config, len(outs), mask, init_refs, out_shapes, fast)
+        n_states = RECURRENT_STATE_COUNT.get(op, 0)
+        return _Node(name, op, fn, refs, weights, config, len(outs), mask, init_refs, out_shapes, fast, n_states)
 
     # -- predicting ---------------------------------------------------------------------
     def _coerce_inputs(
@@ -250,20 +271,24 @@ class Model:
             raise InputError(f"the model takes {n} input(s) {[i.name for i in self.inputs]}, got {len(values)}")
         arrays = []
         batch = None
-        for info, value in zip(self.inputs, values):
-            try:
-                a = np.asarray(value)
-            except Exception as exc:  # ragged lists and the like
-                raise InputError(f"input {info.name!r}: cannot be read as an array ({exc})") from None
+        for info, fixed, value in zip(self.inputs, self._fixed_dims, values):
+            if type(value) is np.ndarray:
+                a = value
+            else:
+                try:
+                    a = np.asarray(value)
+                except Exception as exc:  # ragged lists and the like
+                    raise InputError(f"input {info.name!r}: cannot be read as an array ({exc})") from None
             if a.dtype.kind not in "biuf":
                 raise InputError(f"input {info.name!r}: dtype {a.dtype} is not numeric; expected {info.dtype}")
             if a.ndim != len(info.shape):
                 raise InputError(
                     f"input {info.name!r}: expected shape {_fmt(info.shape)} (rank {len(info.shape)}), got {a.shape}"
                 )
-            for axis, (want, got) in enumerate(zip(info.shape, a.shape)):
-                free = (axis == 1 and info.name in chunked) or (axis == 0 and self.stateful)
-                if want is not None and want != got and not free:
+            for axis, want in fixed:
+                if a.shape[axis] != want and not (
+                    (axis == 1 and info.name in chunked) or (axis == 0 and self.stateful)
+                ):
                     raise InputError(
                         f"input {info.name!r}: expected shape {_fmt(info.shape)}, got {a.shape} (axis {axis})"
                     )
@@ -274,7 +299,9 @@ class Model:
             if not info.dtype.startswith("int") or a.dtype.kind == "b":
                 # float inputs compute in float32 as Keras does; int inputs (ids) stay ints,
                 # and float ids are truncated by the op that reads them, as Keras casts them.
-                a = a.astype(np.float32 if not info.dtype.startswith("int") else np.int64, copy=False)
+                target = np.float32 if not info.dtype.startswith("int") else np.int64
+                if a.dtype != target:
+                    a = a.astype(target)
             arrays.append(a)
         return arrays
 
@@ -296,23 +323,26 @@ class Model:
         env: dict[str, list[np.ndarray]] = {info.name: [a] for info, a in zip(self.inputs, arrays)}
         finals: dict[str, list[np.ndarray]] = {}
         for node in self._nodes:
-            args = [env[r[0]][r[1]] for r in node.inputs]
-            kwargs: dict[str, Any] = {}
-            if node.mask is not None:
-                kwargs["mask"] = env[node.mask[0]][node.mask[1]]
-            carried = states.get(node.name) if states is not None else None
-            if node.initial_state and not (carry_outputs and carried):
-                kwargs["initial_state"] = [env[r[0]][r[1]] for r in node.initial_state]
-            elif carried:
-                n_states = RECURRENT_STATE_COUNT[node.op]
-                kwargs["initial_state"] = list(states[node.name][:n_states])
-                if carry_outputs:
-                    kwargs["initial_output"] = states[node.name][n_states]
+            args = [env[n][i] for n, i in node.inputs]
+            n_states = node.n_states
             try:
-                if node.fast is not None and "mask" not in kwargs:
-                    outs = node.fast(*args, **kwargs)
+                if not n_states and node.mask is None and node.fast is not None:
+                    outs = node.fast(*args)  # the common stateless node, without the kwargs below
                 else:
-                    outs = node.fn(*args, **node.weights, **node.config, **kwargs)
+                    kwargs: dict[str, Any] = {}
+                    if node.mask is not None:
+                        kwargs["mask"] = env[node.mask[0]][node.mask[1]]
+                    carried = states.get(node.name) if states is not None else None
+                    if node.initial_state and not (carry_outputs and carried):
+                        kwargs["initial_state"] = [env[n][i] for n, i in node.initial_state]
+                    elif carried:
+                        kwargs["initial_state"] = carried[:n_states]
+                        if carry_outputs:
+                            kwargs["initial_output"] = carried[n_states]
+                    if node.fast is not None and node.mask is None:
+                        outs = node.fast(*args, **kwargs)
+                    else:
+                        outs = node.fn(*args, **node.weights, **node.config, **kwargs)
             except (InputError, ResourceError):
                 raise
             except MemoryError:
@@ -322,8 +352,8 @@ class Model:
                 # inputs and bundles they could not anticipate, named rather than raw.
                 raise FormatError(f"node {node.name!r} ({node.op}) cannot run on these inputs: {exc}") from None
             env[node.name] = outs
-            if node.op in RECURRENT_STATE_COUNT and states is not None:
-                finals[node.name] = list(outs[1:])
+            if n_states and states is not None:
+                final = outs[1:]
                 if carry_outputs:  # the last output, which a masked next step repeats
                     y = outs[0]
                     if not node.config.get("return_sequences"):
@@ -332,37 +362,42 @@ class Model:
                         last = y[:, -1]
                     else:  # an empty chunk
                         last = kwargs.get("initial_output", np.zeros((y.shape[0], *y.shape[2:]), np.float32))
-                    finals[node.name].append(last)
-        return [env[r[0]][r[1]] for r in self._output_refs], finals
+                    final.append(last)
+                finals[node.name] = final
+        return [env[n][i] for n, i in self._output_refs], finals
 
     def _check_budget(self, arrays: list[np.ndarray]) -> None:
         """Refuse, before allocating, a call whose tensors would exceed ``max_elements``."""
-        batch = arrays[0].shape[0] if arrays and arrays[0].ndim else 1
-        free = 1
-        for info, a in zip(self.inputs, arrays):
-            for axis, want in enumerate(info.shape[1:], start=1):
-                if want is None and axis < a.ndim:
-                    free = max(free, a.shape[axis])
-        # The node total depends on (batch, free) only: cached, as streaming asks it every step.
-        cache: dict[tuple[int, int], int] = self.__dict__.setdefault("_budget_cache", {})
-        nodes_total = cache.get((batch, free))
-        if nodes_total is None:
-            nodes_total = 0
-            for shapes in self._node_shapes:
-                for shape in shapes:
-                    n = 1
-                    for axis, d in enumerate(shape):
-                        n *= d if d is not None else (batch if axis == 0 else free)
-                    nodes_total += n
-            if len(cache) >= 64:
-                cache.clear()
-            cache[(batch, free)] = nodes_total
-        total = sum(int(a.size) for a in arrays) + nodes_total
+        total = self._call_elements(arrays)
         if total > self.max_elements:
             raise ResourceError(
                 f"this call needs about {total:,} array elements, over max_elements={self.max_elements:,}; "
                 "split the batch or the sequence, or load(..., max_elements=N) to raise the bound"
             )
+
+    def _call_elements(self, arrays: list[np.ndarray]) -> int:
+        """The elements a call on ``arrays`` holds: its inputs and every node output, with
+        the call's batch and free lengths filled in."""
+        key = tuple(a.shape for a in arrays)
+        total = self._budget_cache.get(key)  # streaming asks every step, with the same shapes
+        if total is None:
+            batch = arrays[0].shape[0] if arrays and arrays[0].ndim else 1
+            free = 1
+            for info, a in zip(self.inputs, arrays):
+                for axis, want in enumerate(info.shape[1:], start=1):
+                    if want is None and axis < a.ndim:
+                        free = max(free, a.shape[axis])
+            total = sum(int(a.size) for a in arrays)
+            for shapes in self._node_shapes:
+                for shape in shapes:
+                    n = 1
+                    for axis, d in enumerate(shape):
+                        n *= d if d is not None else (batch if axis == 0 else free)
+                    total += n
+            if len(self._budget_cache) >= 64:
+                self._budget_cache.clear()
+            self._budget_cache[key] = total
+        return total
 
     def predict(self, x: ArrayLike | Sequence[ArrayLike] | dict[str, ArrayLike]) -> np.ndarray | list[np.ndarray]:
         """Run the model like Keras's ``model.predict``.
@@ -378,6 +413,10 @@ class Model:
         A stateful model (any recurrent node with ``stateful``) starts each call
         from the states the previous call ended with, until :meth:`reset_states`;
         its batch size is fixed.
+
+        A long call of a model that streams runs through time in chunks (see
+        ``time_chunk_elements``), which holds its memory to the inputs, the outputs and
+        one chunk; the numbers are those of the whole sequence.
         """
         arrays = self._coerce_inputs(x)
         if self.stateful:
@@ -395,9 +434,73 @@ class Model:
             outs, finals = self._run(arrays, states)
             self._states = {n.name: finals[n.name] for n in self._recurrent if n.config.get("stateful")}
         else:
-            outs, _ = self._run(arrays)
+            chunk = self._time_chunk(arrays)
+            outs = self._run_chunked(arrays, chunk) if chunk else self._run(arrays)[0]
         outs = [np.asarray(o) for o in outs]
         return outs[0] if len(outs) == 1 else outs
+
+    # -- long sequences: through time a chunk at a time ------------------------------------
+    def _time_chunk(self, arrays: list[np.ndarray]) -> int:
+        """Timesteps per chunk for a call whose intermediate tensors would exceed
+        ``time_chunk_elements`` on the whole sequence, or 0 to run it whole.
+
+        Only models that stream (``stream_plan()``) are chunked: they give, chunk by
+        chunk with carried states, exactly what they give on the whole sequence."""
+        if self.time_chunk_elements <= 0:
+            return 0
+        limit = min(self.time_chunk_elements, self.max_elements)
+        plan = self.stream_plan()
+        if plan.error or self.stateful:
+            return 0
+        timed = self._timed_inputs(plan)
+        lengths = {a.shape[1] for info, a in zip(self.inputs, arrays) if info.name in timed}
+        if len(lengths) != 1:
+            return 0
+        (length,) = lengths
+        total = self._call_elements(arrays)
+        if total <= limit or length < 2:
+            return 0
+        # total = fixed + per_step * T (the inputs and every node output are affine in T)
+        one = self._call_elements([a[:, :1] if i.name in timed else a for i, a in zip(self.inputs, arrays)])
+        per_step = max(1, (total - one) // (length - 1))
+        chunk = max(1, (limit - (one - per_step)) // per_step)
+        return chunk if chunk < length else 0
+
+    def _run_chunked(self, arrays: list[np.ndarray], chunk: int) -> list[np.ndarray]:
+        """``_run`` on the whole sequence, computed ``chunk`` timesteps at a time with the
+        streaming states carried (see :meth:`step`): the call holds the inputs, the
+        outputs, and one chunk's intermediate tensors -- whatever the sequence length."""
+        plan = self.stream_plan()
+        timed = self._timed_inputs(plan)
+        is_timed = [info.name in timed for info in self.inputs]
+        length = next(a.shape[1] for a, t in zip(arrays, is_timed) if t)
+        state = self.initial_state(arrays[0].shape[0])
+        outs: list[np.ndarray] = []
+        for s in range(0, length, chunk):
+            part = [a[:, s : s + chunk] if t else a for a, t in zip(arrays, is_timed)]
+            got, finals = self._run(part, state, carry_outputs=True)
+            state = {name: finals[name] for name in plan.stream_nodes}
+            if not s:  # the whole outputs, allocated once the first chunk tells their shapes
+                outs = [self._full_output(o, kind, length) for o, kind in zip(got, plan.output_kinds)]
+            for k, (o, kind) in enumerate(zip(got, plan.output_kinds)):
+                if kind == TIMED:
+                    outs[k][:, s : s + o.shape[1]] = o
+                else:  # a running or static value: what it is after the sequence so far
+                    outs[k] = o
+        return outs
+
+    def _full_output(self, first: np.ndarray, kind: str, length: int) -> np.ndarray:
+        first = np.asarray(first)
+        if kind != TIMED:
+            return first
+        shape = (first.shape[0], length, *first.shape[2:])
+        size = int(np.prod(shape, dtype=np.int64))
+        if size > self.max_elements:
+            raise ResourceError(
+                f"this call's output of shape {shape} has {size:,} elements, over max_elements="
+                f"{self.max_elements:,}; split the batch or the sequence, or load(..., max_elements=N)"
+            )
+        return np.empty(shape, first.dtype)
 
     def reset_states(self) -> None:
         """Forget the states a stateful model carries between ``predict`` calls (back to zeros)."""
@@ -469,11 +572,11 @@ class Model:
         """
         plan = self._check_streamable()
         values = self._input_values(x)
-        timed = set(plan.timed_inputs)
+        timed = self._timed_inputs(plan)
         singles = set()
         for k, info in enumerate(self.inputs):
             if info.name in timed:
-                v = np.asarray(values[k]) if not isinstance(values[k], np.ndarray) else values[k]
+                v = values[k] if isinstance(values[k], np.ndarray) else np.asarray(values[k])
                 single = v.ndim == len(info.shape) - 1
                 singles.add(single)
                 # (B, ...) -> (B, 1, ...); indexing is ~10x cheaper than np.expand_dims
@@ -485,11 +588,17 @@ class Model:
         batch = arrays[0].shape[0]
         self._check_state(state, plan, batch)
         outs, finals = self._run(arrays, state, carry_outputs=True)
-        outs = [np.asarray(o) for o in outs]
+        outs = [o if type(o) is np.ndarray else np.asarray(o) for o in outs]
         if single:
             outs = [o[:, 0] if kind == TIMED else o for o, kind in zip(outs, plan.output_kinds)]
         new_state = {name: finals[name] for name in plan.stream_nodes}
         return (outs[0] if len(outs) == 1 else outs), new_state
+
+    def _timed_inputs(self, plan: StreamPlan) -> frozenset[str]:
+        cached = self.__dict__.get("_timed_set")
+        if cached is None:
+            cached = self._timed_set = frozenset(plan.timed_inputs)
+        return cached
 
     def _input_values(self, x: ArrayLike | Sequence[ArrayLike] | dict[str, ArrayLike]) -> list[Any]:
         """``x`` as a list in input order (the forms ``predict`` accepts)."""
@@ -510,16 +619,14 @@ class Model:
     def _check_state(self, state: Any, plan: StreamPlan, batch: int) -> None:
         if not isinstance(state, dict):
             raise InputError("state must be the dict from model.initial_state(batch) or the previous step")
-        nodes = {n.name: n for n in self._recurrent}
-        for name in plan.stream_nodes:
-            if name not in state:
+        for name, n in self._stream_nodes(plan):
+            entry = state.get(name, _MISSING)
+            if entry is _MISSING:
                 raise InputError(f"state lacks recurrent node {name!r}; start from model.initial_state(batch)")
-            entry = state[name]
-            n = nodes[name]
             if isinstance(entry, list) and not entry and n.initial_state:
                 continue
             want = _state_shape(n, batch)
-            count = RECURRENT_STATE_COUNT[n.op] + 1
+            count = n.n_states + 1
             if (
                 not isinstance(entry, list)
                 or len(entry) != count
@@ -529,6 +636,14 @@ class Model:
                     f"state[{name!r}] must be {count} arrays of shape {want} ([*states, last_output]) "
                     f"for a batch of {batch}; start from model.initial_state({batch})"
                 )
+
+    def _stream_nodes(self, plan: StreamPlan) -> list[tuple[str, _Node]]:
+        """The plan's stream nodes with their nodes (looked up once; ``step`` asks every call)."""
+        cached = self.__dict__.get("_stream_node_list")
+        if cached is None:
+            nodes = {n.name: n for n in self._recurrent}
+            cached = self._stream_node_list = [(name, nodes[name]) for name in plan.stream_nodes]
+        return cached
 
     def __repr__(self) -> str:
         ins = ", ".join(f"{i.name}{_fmt(i.shape)}" for i in self.inputs)
@@ -559,6 +674,7 @@ def load(
     *,
     max_weight_bytes: int = MAX_WEIGHT_BYTES,
     max_elements: int = DEFAULT_MAX_ELEMENTS,
+    time_chunk_elements: int = DEFAULT_TIME_CHUNK_ELEMENTS,
     verify: bool = False,
 ) -> Model:
     """Load a bundle directory written by the converter.
@@ -577,7 +693,7 @@ def load(
     bundle = read_bundle(path, max_weight_bytes=max_weight_bytes)
     if verify:
         _validate_schema_if_available(bundle.doc)
-    model = Model(bundle, max_elements=max_elements)
+    model = Model(bundle, max_elements=max_elements, time_chunk_elements=time_chunk_elements)
     if verify:
         from .verify import run_vectors
 
