@@ -12,7 +12,9 @@ onnxruntime (a tf2onnx conversion; "n/a" when onnxruntime/tf2onnx are not instal
 cannot convert) and the matmul floor, with the ratios between them; cold start (fresh
 process -> first prediction) and peak memory of each runtime; the per-step latency of
 streaming one timestep at a time; bundle sizes (float32, float16, int8) against the
-source file, with the error the smaller storage costs.
+source file, with the error the smaller storage costs; the peak memory one predict
+allocates as the sequence grows (T = 100, 1,000, 10,000), and what 10,000 streaming
+steps retain.
 
 Our runtime and the floor are each run with BLAS's default threads and with one thread
 (OPENBLAS_NUM_THREADS=1); the table keeps the faster, and both are printed below it.
@@ -317,7 +319,51 @@ def worker_keras(work: Path, rounds: int, min_seconds: float) -> dict:
     return out
 
 
-WORKERS = {"ours": worker_ours, "floor": worker_floor, "onnx": worker_onnx, "keras": worker_keras}
+def worker_memory(work: Path, rounds: int, min_seconds: float) -> dict:
+    """Peak memory NumPy allocates in one ``predict`` (tracemalloc sees NumPy's buffers),
+    as the sequence grows, and across a long run of streaming steps."""
+    import tracemalloc
+
+    from rnnconvert.runtime import load
+
+    rng = np.random.default_rng(1)
+    out: dict = {}
+    for name in ("m1", "m2"):
+        model = load(work / f"{name}-float32")
+        for batch in (1, 64):
+            for length in (100, 1000, 10000):
+                if name == "m1":
+                    x = rng.normal(0, 1, (batch, length, 32)).astype(np.float32)
+                else:
+                    x = rng.integers(0, 5000, (batch, length)).astype(np.int32)
+                model.predict(x[:, :10])  # first-call caches out of the measurement
+                tracemalloc.start()
+                y = model.predict(x)
+                _, peak = tracemalloc.get_traced_memory()
+                tracemalloc.stop()
+                out[f"{name}/{batch}/T{length}"] = {"peak_mib": peak / 2**20, "in_mib": x.nbytes / 2**20}
+                del x, y
+        seq = rng.normal(0, 1, (1, 32)).astype(np.float32) if name == "m1" else np.array([7], np.int32)
+        state = model.initial_state(1)
+        tracemalloc.start()
+        for _ in range(2000):  # NumPy's and Python's small-object caches fill up here
+            _, state = model.step(seq, state)
+        base = tracemalloc.get_traced_memory()[0]
+        for _ in range(10000):
+            _, state = model.step(seq, state)
+        current, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        out[f"{name}/stream"] = {"growth_kib": (current - base) / 1024, "peak_kib": (peak - base) / 1024}
+    return out
+
+
+WORKERS = {
+    "ours": worker_ours,
+    "floor": worker_floor,
+    "onnx": worker_onnx,
+    "keras": worker_keras,
+    "memory": worker_memory,
+}
 
 
 def best_of(runs: list[dict]) -> dict:
@@ -426,6 +472,7 @@ def main() -> None:
         for key, val in floor_t.items():
             res[key].update(val)
         keras_t = run_worker("keras", work, rounds, min_seconds)
+        memory = run_worker("memory", work, rounds, min_seconds)
         cold: dict = {}
         if not args.no_cold:
             for name in ("m1", "m2"):
@@ -478,6 +525,21 @@ def main() -> None:
             + ", ".join(f"{k} {v / 1e6:.2f} MB" for k, v in sizes[name].items())
             + "; storage error (max |Δ| vs the float32 outputs) "
             + ", ".join(f"{k} {v:.1e}" for k, v in qerr[name].items())
+        )
+    print()
+    print("Memory: peak NumPy allocation of one predict (tracemalloc), by sequence length T (input size in brackets)")
+    for name in ("m1", "m2"):
+        for batch in (1, 64):
+            cells = [
+                f"T={n}: {memory[f'{name}/{batch}/T{n}']['peak_mib']:.1f} MiB "
+                f"[{memory[f'{name}/{batch}/T{n}']['in_mib']:.1f}]"
+                for n in (100, 1000, 10000)
+            ]
+            print(f"  {name} batch {batch}: " + ", ".join(cells))
+        st = memory[f"{name}/stream"]
+        print(
+            f"  {name} streaming: over 10,000 steps (after 2,000), {st['growth_kib']:+.1f} KiB retained, "
+            f"{st['peak_kib']:.1f} KiB peak above the start"
         )
     load1 = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"load average at end {load1:.2f}")

@@ -172,6 +172,8 @@ class Model:
         self._node_shapes = [n.out_shapes for n in self._nodes]
         # Per input, the (axis, size) pairs the bundle fixes: what _coerce_inputs checks.
         self._fixed_dims = [[(a, d) for a, d in enumerate(i.shape) if d is not None] for i in self.inputs]
+        # ... and the dtype each computes in: float32, or int64 ids for an int input.
+        self._input_dtypes = [np.int64 if i.dtype.startswith("int") else np.float32 for i in self.inputs]
         self._budget_cache: dict[tuple[tuple[int, ...], ...], int] = {}
 
     # -- loading checks ---------------------------------------------------------------
@@ -271,7 +273,7 @@ class Model:
             raise InputError(f"the model takes {n} input(s) {[i.name for i in self.inputs]}, got {len(values)}")
         arrays = []
         batch = None
-        for info, fixed, value in zip(self.inputs, self._fixed_dims, values):
+        for info, fixed, target, value in zip(self.inputs, self._fixed_dims, self._input_dtypes, values):
             if type(value) is np.ndarray:
                 a = value
             else:
@@ -296,12 +298,10 @@ class Model:
                 batch = a.shape[0]
             elif a.shape[0] != batch:
                 raise InputError(f"input {info.name!r}: batch size {a.shape[0]} differs from the first input's {batch}")
-            if not info.dtype.startswith("int") or a.dtype.kind == "b":
+            if a.dtype != target and (target is np.float32 or a.dtype.kind == "b"):
                 # float inputs compute in float32 as Keras does; int inputs (ids) stay ints,
                 # and float ids are truncated by the op that reads them, as Keras casts them.
-                target = np.float32 if not info.dtype.startswith("int") else np.int64
-                if a.dtype != target:
-                    a = a.astype(target)
+                a = a.astype(target)
             arrays.append(a)
         return arrays
 
@@ -627,11 +627,13 @@ class Model:
                 continue
             want = _state_shape(n, batch)
             count = n.n_states + 1
-            if (
-                not isinstance(entry, list)
-                or len(entry) != count
-                or any(not isinstance(a, np.ndarray) or a.shape != want for a in entry)
-            ):
+            ok = isinstance(entry, list) and len(entry) == count
+            if ok:
+                for a in entry:
+                    if not isinstance(a, np.ndarray) or a.shape != want:
+                        ok = False
+                        break
+            if not ok:
                 raise InputError(
                     f"state[{name!r}] must be {count} arrays of shape {want} ([*states, last_output]) "
                     f"for a batch of {batch}; start from model.initial_state({batch})"
