@@ -423,6 +423,32 @@ def prepare(work: Path, no_onnx: bool) -> tuple[dict, dict, dict]:
     return sizes, qerr, onnx_notes
 
 
+def _targets(res: dict, keras_t: dict, onnx_t: dict, cold: dict) -> list[str]:
+    """The performance targets the runtime is held to, each with this run's number."""
+
+    def mark(ok: bool | None) -> str:
+        return "n/a" if ok is None else ("met" if ok else "NOT met")
+
+    lines = []
+    for batch, bound in ((1, 2.0), (64, 1.2)):
+        r = res[f"m1/{batch}"]["ours"] / res[f"m1/{batch}"]["floor"]
+        lines.append(f"m1 B={batch} <= {bound}x the matmul floor: {r:.2f}x, {mark(r <= bound)}")
+    for batch in (1, 64):
+        o = onnx_t.get(f"m2/{batch}", {}).get("onnx")
+        ours = res[f"m2/{batch}"]["ours"]
+        got = f"{ours:.2f} vs {o:.2f} ms" if o is not None else f"{ours:.2f} ms, onnxruntime n/a"
+        lines.append(f"m2 B={batch} faster than onnxruntime: {got}, {mark(None if o is None else ours < o)}")
+    for name in ("m1", "m2"):
+        r = keras_t[f"{name}/1"]["keras"] / res[f"{name}/1"]["ours"]
+        lines.append(f"{name} B=1 >= 35x faster than Keras predict: {r:.0f}x, {mark(r >= 35)}")
+    if cold:
+        s, mib = cold["m1"]["rnnconvert"]
+        lines.append(f"m1 cold start <= 0.3 s and <= 60 MiB: {s:.2f} s, {mib:.0f} MiB, {mark(s <= 0.3 and mib <= 60)}")
+    step = res["m1/step_us"]
+    lines.append(f"m1 streaming step <= 25 us: {step:.0f} us, {mark(step <= 25)}")
+    return lines
+
+
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--worker":
         kind, work, rounds, min_seconds = sys.argv[2], Path(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])
@@ -541,6 +567,10 @@ def main() -> None:
             f"  {name} streaming: over 10,000 steps (after 2,000), {st['growth_kib']:+.1f} KiB retained, "
             f"{st['peak_kib']:.1f} KiB peak above the start"
         )
+    print()
+    print("Issue 6 targets (this run):")
+    for line in _targets(res, keras_t, onnx_t, cold):
+        print("  " + line)
     load1 = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"load average at end {load1:.2f}")
 
