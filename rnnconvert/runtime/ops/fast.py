@@ -20,7 +20,8 @@ Folded into the weights at load (exactly, or within float32 rounding -- see FORM
   gate of a step and, for LSTM, the candidate as well;
 * ``hard_sigmoid``: the slope is folded into the gate columns and the offset into their
   bias, leaving ``clip(z', 0, 1)``;
-* the input bias joins the input projection (B > 1: a constant-one input row);
+* the input bias joins the products as the weight of a constant-one input: the input
+  projection at B > 1, and the one-timestep product ``[x_t, h, 1] @ [W; U; b]``;
 * LSTM gate columns are reordered i,f,c,o -> c,f,i,o inside one buffer ``[c | c~ f i o]``:
   the sigmoid gates are contiguous, and ``[f, i] * [c, c~]`` is one multiply.
 
@@ -75,7 +76,6 @@ def _row_matmul(W: np.ndarray) -> Callable[..., np.ndarray]:
 
 
 _f32 = np.float32
-_HALF, _ONE, _ZERO = _f32(0.5), _f32(1.0), _f32(0.0)
 _INF = float("inf")
 
 
