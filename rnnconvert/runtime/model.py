@@ -169,6 +169,9 @@ class Model:
         self.batch_size: int | None = fixed.pop() if len(fixed) == 1 else None
         self._states: dict[str, list[np.ndarray]] = {}
         self._plan: StreamPlan | None = None  # how the model streams; computed on first use
+        # ... and, with it, what step() and chunked predict look up on every call:
+        self._timed: frozenset[str] = frozenset()  # the streamed inputs' names
+        self._stream_pairs: list[tuple[str, _Node]] = []  # (name, node) of each stream node
         self._node_shapes = [n.out_shapes for n in self._nodes]
         # Per input, the (axis, size) pairs the bundle fixes: what _coerce_inputs checks.
         self._fixed_dims = [[(a, d) for a, d in enumerate(i.shape) if d is not None] for i in self.inputs]
@@ -452,7 +455,7 @@ class Model:
         plan = self.stream_plan()
         if plan.error or self.stateful:
             return 0
-        timed = self._timed_inputs(plan)
+        timed = self._timed
         lengths = {a.shape[1] for info, a in zip(self.inputs, arrays) if info.name in timed}
         if len(lengths) != 1:
             return 0
@@ -471,7 +474,7 @@ class Model:
         streaming states carried (see :meth:`step`): the call holds the inputs, the
         outputs, and one chunk's intermediate tensors -- whatever the sequence length."""
         plan = self.stream_plan()
-        timed = self._timed_inputs(plan)
+        timed = self._timed
         is_timed = [info.name in timed for info in self.inputs]
         length = next(a.shape[1] for a, t in zip(arrays, is_timed) if t)
         state = self.initial_state(arrays[0].shape[0])
@@ -515,7 +518,11 @@ class Model:
         """How this model streams (see :mod:`rnnconvert.runtime.streaming`): which inputs
         are fed chunk by chunk, which recurrent nodes carry state, or why it cannot."""
         if self._plan is None:
-            self._plan = plan_stream(self.inputs, self._nodes, self._output_refs)
+            plan = plan_stream(self.inputs, self._nodes, self._output_refs)
+            nodes = {n.name: n for n in self._recurrent}
+            self._timed = frozenset(plan.timed_inputs)
+            self._stream_pairs = [(name, nodes[name]) for name in plan.stream_nodes]
+            self._plan = plan
         return self._plan
 
     def _check_streamable(self) -> StreamPlan:
@@ -572,7 +579,7 @@ class Model:
         """
         plan = self._check_streamable()
         values = self._input_values(x)
-        timed = self._timed_inputs(plan)
+        timed = self._timed
         singles = set()
         for k, info in enumerate(self.inputs):
             if info.name in timed:
@@ -586,19 +593,13 @@ class Model:
         single = singles.pop()
         arrays = self._coerce_inputs(values, chunked=timed)
         batch = arrays[0].shape[0]
-        self._check_state(state, plan, batch)
+        self._check_state(state, batch)
         outs, finals = self._run(arrays, state, carry_outputs=True)
         outs = [o if type(o) is np.ndarray else np.asarray(o) for o in outs]
         if single:
             outs = [o[:, 0] if kind == TIMED else o for o, kind in zip(outs, plan.output_kinds)]
         new_state = {name: finals[name] for name in plan.stream_nodes}
         return (outs[0] if len(outs) == 1 else outs), new_state
-
-    def _timed_inputs(self, plan: StreamPlan) -> frozenset[str]:
-        cached = self.__dict__.get("_timed_set")
-        if cached is None:
-            cached = self._timed_set = frozenset(plan.timed_inputs)
-        return cached
 
     def _input_values(self, x: ArrayLike | Sequence[ArrayLike] | dict[str, ArrayLike]) -> list[Any]:
         """``x`` as a list in input order (the forms ``predict`` accepts)."""
@@ -616,10 +617,11 @@ class Model:
             return [x[0]]
         return [x]
 
-    def _check_state(self, state: Any, plan: StreamPlan, batch: int) -> None:
+    def _check_state(self, state: Any, batch: int) -> None:
+        """``state`` fits the stream nodes (call after stream_plan(), which lists them)."""
         if not isinstance(state, dict):
             raise InputError("state must be the dict from model.initial_state(batch) or the previous step")
-        for name, n in self._stream_nodes(plan):
+        for name, n in self._stream_pairs:
             entry = state.get(name, _MISSING)
             if entry is _MISSING:
                 raise InputError(f"state lacks recurrent node {name!r}; start from model.initial_state(batch)")
@@ -638,14 +640,6 @@ class Model:
                     f"state[{name!r}] must be {count} arrays of shape {want} ([*states, last_output]) "
                     f"for a batch of {batch}; start from model.initial_state({batch})"
                 )
-
-    def _stream_nodes(self, plan: StreamPlan) -> list[tuple[str, _Node]]:
-        """The plan's stream nodes with their nodes (looked up once; ``step`` asks every call)."""
-        cached = self.__dict__.get("_stream_node_list")
-        if cached is None:
-            nodes = {n.name: n for n in self._recurrent}
-            cached = self._stream_node_list = [(name, nodes[name]) for name in plan.stream_nodes]
-        return cached
 
     def __repr__(self) -> str:
         ins = ", ".join(f"{i.name}{_fmt(i.shape)}" for i in self.inputs)
