@@ -162,8 +162,8 @@ def convert(
         raise InputError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
     predictor, kversion = None, None
     if isinstance(source, (str, os.PathLike)):
-        ksrc = read_source(source, weights)
-        doc, arrays, notes = build_document(ksrc)
+        with read_source(source, weights) as ksrc:  # weights are read lazily, then the files closed
+            doc, arrays, notes = build_document(ksrc)
         if verify:
             predictor, kversion = _file_predictor(Path(source), weights, ksrc.keras_version)
     else:
@@ -244,9 +244,9 @@ def _convert_in_memory(model: Any) -> tuple[dict[str, Any], dict[str, np.ndarray
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 model.save(path)
-        ksrc = read_source(path)
-    ksrc.container, ksrc.file, ksrc.sha256 = "in-memory", None, None
-    return build_document(ksrc)
+        with read_source(path) as ksrc:
+            ksrc.container, ksrc.file, ksrc.sha256 = "in-memory", None, None
+            return build_document(ksrc)
 
 
 __all__ = ["convert", "ConversionResult", "RnnConvertWarning", "build_document"]

@@ -9,7 +9,9 @@ Supported containers:
   in either the legacy layout or Keras 3's.
 
 Files are recognised by their bytes, not their names: a ``.keras`` that is
-really HDF5 reads as HDF5.
+really HDF5 reads as HDF5. Only regular files are opened (a FIFO or device given as a
+model would block or never end); HDF5 goes through :mod:`.h5safe`, and the weights stay
+lazy handles on the open file until :meth:`KerasSource.close` (or ``with source:``).
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +47,21 @@ class KerasSource:
     weights_file: str | None = None
     weights_sha256: str | None = None
     notes: list[str] = field(default_factory=list)
+    _closers: list[Callable[[], None]] = field(default_factory=list, repr=False)
+
+    def on_close(self, fn: Callable[[], None]) -> None:
+        self._closers.append(fn)
+
+    def close(self) -> None:
+        """Close the files the lazy weights read from (read what you need first)."""
+        while self._closers:
+            self._closers.pop()()
+
+    def __enter__(self) -> KerasSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def sha256_of(path: Path) -> str:
@@ -53,8 +72,26 @@ def sha256_of(path: Path) -> str:
     return h.hexdigest()
 
 
+def regular_file(path: Path, role: str = "") -> int:
+    """The size of ``path`` if it is a regular file; a FIFO, device, socket or directory is
+    refused before it is opened (opening a FIFO blocks until a writer comes)."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise InputError(f"{path}: is a directory, not a Keras model file")
+    if not stat.S_ISREG(st.st_mode):
+        kind = "a FIFO" if stat.S_ISFIFO(st.st_mode) else "a device or socket"
+        raise InputError(f"{path}: {role or 'the model'} is {kind}, not a regular file; only regular files are read")
+    return st.st_size
+
+
 def sniff(path: Path) -> str:
     """``"hdf5"``, ``"zip"`` or ``"json"`` from the file's first bytes."""
+    regular_file(path)
     try:
         with open(path, "rb") as f:
             head = f.read(1024)
@@ -102,8 +139,7 @@ def read_source(path: str | os.PathLike[str], weights: str | os.PathLike[str] | 
     from . import hdf5, keras_zip
 
     p = Path(path)
-    if not p.exists():
-        raise InputError(f"{p}: no such file")
+    size = regular_file(p, "MODEL")
     kind = sniff(p)
     if weights is not None and kind != "json":
         raise InputError(f"{p}: --weights goes with an architecture JSON file, not a {kind} model file")
@@ -115,15 +151,25 @@ def read_source(path: str | os.PathLike[str], weights: str | os.PathLike[str] | 
         if weights is None:
             raise InputError(f"{p}: an architecture JSON needs its weights file (--weights WEIGHTS_H5)")
         wp = Path(weights)
-        if not wp.exists():
-            raise InputError(f"{wp}: no such file")
+        regular_file(wp, "--weights")
         if sniff(wp) != "hdf5":
             raise FormatError(f"{wp}: weights file is not HDF5")
-        raw = p.read_bytes()
+        if size > MAX_CONFIG_BYTES:  # checked before the file is read whole
+            raise FormatError(f"{p}: model config of {size} bytes is larger than any RNN architecture")
+        with open(p, "rb") as f:
+            raw = f.read(MAX_CONFIG_BYTES + 1)
         cfg = parse_config_json(raw, str(p))
         src = hdf5.read_json_and_weights(cfg, wp)
-        src.weights_file, src.weights_sha256 = wp.name, sha256_of(wp)
-    src.file, src.sha256 = p.name, sha256_of(p)
+        try:
+            src.weights_file, src.weights_sha256 = wp.name, sha256_of(wp)
+        except BaseException:
+            src.close()
+            raise
+    try:
+        src.file, src.sha256 = p.name, sha256_of(p)
+    except BaseException:
+        src.close()
+        raise
     return src
 
 

@@ -9,7 +9,10 @@ Two layouts exist:
   layer under ``layers/``, with numbered datasets under ``vars/`` and nested
   objects (an RNN's ``cell``, a Bidirectional's ``forward_layer``...) as sub-groups.
 
-Both are read eagerly into NumPy arrays, checking dtypes, and then the file is closed.
+Both are read through :mod:`.h5safe`: hard links only, each dataset checked (storage in the
+file, standard filters, numeric dtype) and handed out as a lazy :class:`~.h5safe.H5Array`
+whose values are read only once a layer converter has checked its declared shape. The file
+stays open until the :class:`~..KerasSource` is closed.
 """
 
 from __future__ import annotations
@@ -17,9 +20,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import h5py
 import numpy as np
 
 from ...errors import FormatError, ResourceError
+from .h5safe import H5Array, Visited, child, has, has_path, resolve
 
 MAX_TOTAL_WEIGHT_BYTES = 16 << 30
 
@@ -52,21 +57,16 @@ def names_attr(obj: Any, name: str) -> list[str]:
 
 
 class _Budget:
+    """The declared bytes of every weight handed out, bounded before any is read."""
+
     def __init__(self, where: str, limit: int = MAX_TOTAL_WEIGHT_BYTES):
         self.where, self.limit, self.used = where, limit, 0
 
-    def read(self, dataset: Any, label: str) -> np.ndarray:
-        dt = dataset.dtype
-        if dt.kind not in "fiub" or dt.fields is not None:
-            raise FormatError(f"{self.where}: weight {label!r} has dtype {dt}; only numeric arrays are read")
-        nbytes = int(np.prod(dataset.shape, dtype=np.float64)) * dt.itemsize
-        self.used += nbytes
+    def read(self, dataset: Any, label: str) -> H5Array:
+        arr = H5Array(dataset, label, self.where)
+        self.used += arr.nbytes
         if self.used > self.limit:
             raise ResourceError(f"{self.where}: weights exceed the {self.limit}-byte bound")
-        try:
-            arr = np.asarray(dataset[()])
-        except Exception as exc:  # h5py raises many types for corrupt data
-            raise FormatError(f"{self.where}: cannot read weight {label!r} ({exc})") from None
         return arr
 
 
@@ -141,14 +141,14 @@ def read_legacy_weights(group: Any, where: str) -> WeightStore:
     budget = _Budget(where)
     layers: dict[str, list[tuple[str, np.ndarray]]] = {}
     for lname in names_attr(group, "layer_names"):
-        if lname not in group:
+        if not has_path(group, lname):
             raise FormatError(f"{where}: layer {lname!r} is listed in layer_names but has no weight group")
-        g = group[lname]
+        g = resolve(group, lname, where)
         items = []
         for wname in names_attr(g, "weight_names"):
-            if wname not in g:
+            if not has_path(g, wname):
                 raise FormatError(f"{where}: layer {lname!r}: weight {wname!r} is listed but missing")
-            items.append((wname, budget.read(g[wname], f"{lname}/{wname}")))
+            items.append((wname, budget.read(resolve(g, wname, f"{where}: layer {lname!r}"), f"{lname}/{wname}")))
         layers[lname] = items
     return WeightStore(layers, "legacy")
 
@@ -188,9 +188,11 @@ def _stacked_cell_keys(cfg: Any) -> list[str] | None:
 
 
 def _flatten_k3(
-    group: Any, prefix: str, budget: _Budget, cells: list[str] | None = None
+    group: Any, prefix: str, budget: _Budget, seen: Visited, cells: list[str] | None = None
 ) -> list[tuple[str, np.ndarray]]:
     out: list[tuple[str, np.ndarray]] = []
+    if not seen.first(group):  # a hard link back to a group already read: each object once
+        raise FormatError(f"{budget.where}: group {prefix!r} is linked from more than one place")
     keys = list(group.keys())
     if cells is not None and prefix.endswith("cells/") and set(keys) == set(cells):
         ordered = list(cells)
@@ -199,12 +201,13 @@ def _flatten_k3(
             (k for k in keys if k not in _CHILD_ORDER), key=_natural
         )
     for key in ordered:
-        item = group[key]
-        if key == "vars":
+        item = child(group, key, f"{budget.where}: {prefix}")
+        if key == "vars" and isinstance(item, h5py.Group):
             for idx in sorted(item.keys(), key=_natural):
-                out.append((f"{prefix}vars/{idx}", budget.read(item[idx], f"{prefix}vars/{idx}")))
-        elif hasattr(item, "keys"):
-            out.extend(_flatten_k3(item, f"{prefix}{key}/", budget, cells))
+                label = f"{prefix}vars/{idx}"
+                out.append((label, budget.read(child(item, idx, f"{budget.where}: {label}"), label)))
+        elif isinstance(item, h5py.Group):
+            out.extend(_flatten_k3(item, f"{prefix}{key}/", budget, seen, cells))
     return out
 
 
@@ -224,6 +227,7 @@ def read_keras3_weights(
     sequential: bool,
     _budget: _Budget | None = None,
     _shared: dict[str, list[tuple[str, np.ndarray]]] | None = None,
+    _seen: Visited | None = None,
 ) -> WeightStore:
     """Map each configured layer to its group under ``layers/`` and flatten it.
 
@@ -234,14 +238,19 @@ def read_keras3_weights(
     """
     budget = _budget or _Budget(where)
     shared = _shared if _shared is not None else {}
-    if "layers" not in root:
+    seen = _seen or Visited()
+    if not has(root, "layers"):
         return WeightStore({}, "keras3", shared=shared)
-    groups = root["layers"]
+    groups = child(root, "layers", where)
+    if not isinstance(groups, h5py.Group):
+        raise FormatError(f"{where}: 'layers' is not a group")
     by_attr: dict[str, str] = {}
     for key in groups.keys():
-        g = groups[key]
-        if "vars" in g and "name" in g["vars"].attrs:
-            by_attr[_text(g["vars"].attrs["name"])] = key
+        g = child(groups, key, f"{where}: layers")
+        if isinstance(g, h5py.Group) and has(g, "vars"):
+            v = child(g, "vars", f"{where}: layers/{key}")
+            if "name" in v.attrs:
+                by_attr[_text(v.attrs["name"])] = key
     counters: dict[str, int] = {}
     layers: dict[str, list[tuple[str, np.ndarray]]] = {}
     nested: dict[str, WeightStore] = {}
@@ -254,13 +263,18 @@ def read_keras3_weights(
         n = counters.get(base, 0)
         counters[base] = n + 1
         key = by_attr.get(name) or (base if n == 0 else f"{base}_{n}")
-        if key in groups and cls in ("Sequential", "Functional", "Model") and "layers" in groups[key]:
+        if not has(groups, key):
+            continue
+        g = child(groups, key, f"{where}: layers")
+        if not isinstance(g, h5py.Group):
+            raise FormatError(f"{where}: layers/{key} is not a group")
+        if cls in ("Sequential", "Functional", "Model") and has(g, "layers"):
             inner = lc.get("config") or {}
             inner_layers = inner.get("layers", []) if isinstance(inner, dict) else inner
             nested[name] = read_keras3_weights(
-                groups[key], inner_layers, where, sequential=cls == "Sequential", _budget=budget, _shared=shared
+                g, inner_layers, where, sequential=cls == "Sequential", _budget=budget, _shared=shared, _seen=seen
             )
-        elif key in groups:
-            layers[name] = _flatten_k3(groups[key], "", budget, _stacked_cell_keys(lc.get("config")))
+        else:
+            layers[name] = _flatten_k3(g, "", budget, seen, _stacked_cell_keys(lc.get("config")))
             shared.setdefault(name, layers[name])
     return WeightStore(layers, "keras3", nested, shared)
