@@ -157,7 +157,7 @@ def convert(
         RnnConvertError: any problem with the input or the output directory;
             nothing is written then.
     """
-    check_target(out_dir, force)
+    check_target(out_dir, force, keep=(source, weights))
     if dtype not in DTYPES:
         raise InputError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
     predictor, kversion = None, None

@@ -1,6 +1,12 @@
 """Test vectors the converter stores in a bundle: inputs chosen to exercise what can go
 wrong (padding for masked models, several calls for stateful ones, every output), with
-expected outputs from Keras when it is at hand, else from our runtime (and marked so)."""
+expected outputs from Keras when it is at hand, else from our runtime (and marked so).
+
+Their size is bounded: free dimensions are small (batch 3, 6 steps), but a model may fix its
+input shape in the file. A free batch is then reduced to 1; if the fixed dimensions alone
+still exceed :data:`MAX_VECTOR_VALUES` values per call, or a fixed sequence axis
+:data:`MAX_VECTOR_STEPS` steps, conversion stops with a :class:`ResourceError` naming the
+input, rather than allocating without bound or stepping for minutes."""
 
 from __future__ import annotations
 
@@ -9,11 +15,40 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import ResourceError
 from ..runtime.bundle import Bundle
 from ..runtime.model import Model
 from ..runtime.verify import VECTOR_PREFIX
 
 SEED = 20240229  # fixed: the same model always gets the same vectors (byte-identical bundles)
+MAX_VECTOR_VALUES = 1 << 22  # per call, over all inputs (16 MiB of float32)
+MAX_VECTOR_STEPS = 1 << 16  # a fixed sequence length above this would step for minutes
+
+
+def vector_shapes(doc: dict[str, Any]) -> list[list[int]]:
+    """Each input's shape in the test vectors: free dims filled small, within the bounds."""
+    fixed = next((i["shape"][0] for i in doc["inputs"] if i["shape"][0] is not None), None)
+
+    def shapes(batch: int) -> list[list[int]]:
+        return [[batch] + [int(d) if d is not None else 6 for d in spec["shape"][1:]] for spec in doc["inputs"]]
+
+    out = shapes(fixed if fixed is not None else 3)
+    if fixed is None and _values(out) > MAX_VECTOR_VALUES:
+        out = shapes(1)
+    total = _values(out)
+    for spec, shape in zip(doc["inputs"], out):
+        steps = shape[1] if len(shape) >= 2 and spec["shape"][1] is not None else 0
+        if total > MAX_VECTOR_VALUES or steps > MAX_VECTOR_STEPS:
+            raise ResourceError(
+                f"input {spec['name']!r}: test vectors at the model's fixed input shape {tuple(spec['shape'])} "
+                f"would need {total:,} values and {steps:,} steps per call, over the bounds "
+                f"({MAX_VECTOR_VALUES:,} values, {MAX_VECTOR_STEPS:,} steps)"
+            )
+    return out
+
+
+def _values(shapes: list[list[int]]) -> int:
+    return sum(int(np.prod(s, dtype=np.float64)) for s in shapes)
 
 
 def _id_range(doc: dict[str, Any], input_name: str) -> int | None:
@@ -36,12 +71,11 @@ def _mask_values(doc: dict[str, Any], input_name: str) -> list[float]:
 
 def make_inputs(doc: dict[str, Any], calls: int) -> list[list[np.ndarray]]:
     rng = np.random.default_rng(SEED)
-    batch = next((i["shape"][0] for i in doc["inputs"] if i["shape"][0] is not None), 3)
+    shapes = vector_shapes(doc)
     out = []
     for _ in range(calls):
         arrays = []
-        for spec in doc["inputs"]:
-            shape = [batch] + [d if d is not None else 6 for d in spec["shape"][1:]]
+        for spec, shape in zip(doc["inputs"], shapes):
             vocab = _id_range(doc, spec["name"])
             if vocab is not None:
                 a = rng.integers(1 if vocab > 1 else 0, max(vocab, 1), shape).astype(np.int32)
