@@ -239,11 +239,12 @@ def test_output_dir_rules_and_atomic_replace(small_keras3, tmp_path, monkeypatch
     # A failure midway (disk full while writing) leaves the old bundle intact and no temp dirs.
     import rnnconvert.converter.writer as writer
 
-    def boom(*a, **k):
+    def boom(path, data):
+        Path(path).write_bytes(data[: len(data) // 2])
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(writer.os, "replace", boom)
-    with pytest.raises(OSError):
+    monkeypatch.setattr(writer, "_write_file", boom)
+    with pytest.raises(OutputError, match="No space left on device"):
         convert(d / "m.h5", out, force=True)
     monkeypatch.undo()
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
@@ -428,3 +429,44 @@ def test_embedding_ids_out_of_range_name_the_input(zoo, tmp_path):
     ids[0, 0] = 50  # vocabulary is 50
     with pytest.raises(InputError, match="out of range"):
         model.predict(ids)
+
+
+# ---------------------------------------------------------------------------------------
+# Test vectors at a fixed input shape from the file (issue 12, item 10)
+
+
+def _doc(*shapes):
+    return {
+        "inputs": [{"name": f"x{i}", "shape": list(s), "dtype": "float32"} for i, s in enumerate(shapes)],
+        "nodes": [],
+    }
+
+
+def test_vectors_at_a_huge_fixed_shape_are_refused_before_allocating():
+    from rnnconvert.converter.vectors import make_inputs
+
+    with pytest.raises(ResourceError, match=r"input 'x0'.*fixed input shape \(None, 100000000, 3\)"):
+        make_inputs(_doc((None, 100_000_000, 3)), 1)
+    with pytest.raises(ResourceError, match="steps"):  # few values, but 10^5 steps would run for minutes
+        make_inputs(_doc((None, 100_000, 1)), 1)
+    with pytest.raises(ResourceError, match="x1"):  # a fixed batch is kept, so it counts in full
+        make_inputs(_doc((2, 4, 3), (2, 60_000, 40)), 1)
+
+
+def test_vectors_reduce_a_free_batch_to_fit():
+    from rnnconvert.converter.vectors import make_inputs
+
+    (x,) = make_inputs(_doc((None, 60_000, 30)), 1)[0]  # batch 3 would be 5.4M values
+    assert x.shape == (1, 60_000, 30)
+    (y,) = make_inputs(_doc((None, None, 3)), 1)[0]
+    assert y.shape == (3, 6, 3)  # the usual small vectors are unchanged
+
+
+def test_convert_refuses_a_model_whose_fixed_shape_makes_vectors_too_big(tmp_path):
+    import keras
+
+    m = keras.Sequential([keras.Input((100_000_000, 3)), keras.layers.SimpleRNN(2, name="rnn")])
+    m.save(tmp_path / "m.keras")
+    with pytest.raises(ResourceError, match="test vectors"):
+        convert(tmp_path / "m.keras", tmp_path / "out")
+    assert not (tmp_path / "out").exists()
