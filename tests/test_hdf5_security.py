@@ -313,7 +313,7 @@ def test_libhdf5_hang_ends_at_the_deadline(files, tmp_path, monkeypatch):
 
     from rnnconvert.converter.readers import h5safe
 
-    monkeypatch.setattr(h5safe, "_probe_child", lambda path, conn: time.sleep(3600))
+    monkeypatch.setattr(h5safe, "_probe_child", lambda path: time.sleep(3600))
     monkeypatch.setenv(h5safe.PROBE_DEADLINE_ENV, "1")
     with pytest.raises(FormatError, match="child process with a deadline"):
         convert(files / "m.h5", tmp_path / "out")
@@ -323,7 +323,7 @@ def test_libhdf5_hang_ends_at_the_deadline(files, tmp_path, monkeypatch):
 def test_probe_reports_a_crash_as_a_format_error(files, tmp_path, monkeypatch):
     from rnnconvert.converter.readers import h5safe
 
-    monkeypatch.setattr(h5safe, "_probe_child", lambda path, conn: os._exit(11))
+    monkeypatch.setattr(h5safe, "_probe_child", lambda path: os._exit(11))
     with pytest.raises(FormatError, match="crashed"):
         convert(files / "m.h5", tmp_path / "out")
 

@@ -244,7 +244,7 @@ def _convert_in_memory(model: Any) -> tuple[dict[str, Any], dict[str, np.ndarray
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 model.save(path)
-        with read_source(path) as ksrc:
+        with read_source(path, trusted=True) as ksrc:
             ksrc.container, ksrc.file, ksrc.sha256 = "in-memory", None, None
             return build_document(ksrc)
 

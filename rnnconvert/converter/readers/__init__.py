@@ -134,8 +134,15 @@ def parse_config_json(raw: bytes | str, where: str) -> dict[str, Any]:
     return cfg
 
 
-def read_source(path: str | os.PathLike[str], weights: str | os.PathLike[str] | None = None) -> KerasSource:
-    """Read a Keras model file (and optional separate weights file)."""
+def read_source(
+    path: str | os.PathLike[str], weights: str | os.PathLike[str] | None = None, *, trusted: bool = False
+) -> KerasSource:
+    """Read a Keras model file (and optional separate weights file).
+
+    ``trusted``: a file this process just wrote (an in-memory model saved by its Keras); the
+    child-process probe of its HDF5 structure is skipped (forking a process that runs
+    TensorFlow's threads is best avoided).
+    """
     from . import hdf5, keras_zip
 
     p = Path(path)
@@ -144,9 +151,9 @@ def read_source(path: str | os.PathLike[str], weights: str | os.PathLike[str] | 
     if weights is not None and kind != "json":
         raise InputError(f"{p}: --weights goes with an architecture JSON file, not a {kind} model file")
     if kind == "zip":
-        src = keras_zip.read_keras_zip(p)
+        src = keras_zip.read_keras_zip(p, probed=trusted)
     elif kind == "hdf5":
-        src = hdf5.read_h5_model(p)
+        src = hdf5.read_h5_model(p, probed=trusted)
     else:
         if weights is None:
             raise InputError(f"{p}: an architecture JSON needs its weights file (--weights WEIGHTS_H5)")
@@ -159,7 +166,7 @@ def read_source(path: str | os.PathLike[str], weights: str | os.PathLike[str] | 
         with open(p, "rb") as f:
             raw = f.read(MAX_CONFIG_BYTES + 1)
         cfg = parse_config_json(raw, str(p))
-        src = hdf5.read_json_and_weights(cfg, wp)
+        src = hdf5.read_json_and_weights(cfg, wp, probed=trusted)
         try:
             src.weights_file, src.weights_sha256 = wp.name, sha256_of(wp)
         except BaseException:

@@ -22,6 +22,9 @@ a file's structure in a child process with a deadline before the converter opens
 from __future__ import annotations
 
 import os
+import select
+import signal
+import time
 import zlib
 from typing import Any
 
@@ -254,7 +257,8 @@ PROBE_DEADLINE_ENV = "RNNCONVERT_HDF5_DEADLINE"
 DEFAULT_DEADLINE = 60.0
 
 
-def _probe_child(path: str, conn: Any) -> None:
+def _probe_child(path: str) -> str:
+    """Open the file and walk its structure; '' if libhdf5 managed, else what it said."""
     try:
         with h5py.File(path, "r") as f:
             f.attrs.keys()
@@ -267,42 +271,67 @@ def _probe_child(path: str, conn: Any) -> None:
                         obj.id.get_num_chunks()
 
             f.visititems(visit)
-        conn.send("")
+        return ""
     except BaseException as exc:  # reported to the parent, which raises FormatError
-        conn.send(f"{type(exc).__name__}: {exc}")
+        return f"{type(exc).__name__}: {exc}" or "error"
 
 
 def probe(path: str | os.PathLike[str], where: str, deadline: float | None = None) -> None:
     """Walk the file's structure in a forked child; a libhdf5 hang or crash becomes a FormatError.
 
-    Without ``fork`` (Windows, macOS spawn) the probe is skipped: nothing would be gained
-    by paying an interpreter start per file. ``RNNCONVERT_HDF5_DEADLINE`` sets the seconds.
+    Costs one ``fork`` (~10-60 ms). Without ``fork`` (Windows) the probe is skipped.
+    ``RNNCONVERT_HDF5_DEADLINE`` sets the seconds (default 60; 0 skips the probe, for
+    files you trust).
     """
-    import multiprocessing as mp
-
-    if "fork" not in mp.get_all_start_methods():
-        return
     if deadline is None:
-        deadline = float(os.environ.get(PROBE_DEADLINE_ENV, DEFAULT_DEADLINE))
-    ctx = mp.get_context("fork")
-    recv, send = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_probe_child, args=(os.fspath(path), send), daemon=True)
-    proc.start()
-    send.close()
+        try:
+            deadline = float(os.environ.get(PROBE_DEADLINE_ENV, DEFAULT_DEADLINE))
+        except ValueError:
+            deadline = DEFAULT_DEADLINE
+    if not hasattr(os, "fork") or not deadline > 0:
+        return
+    from h5py._objects import phil  # held across fork: the child must not inherit it locked by another thread
+
+    rfd, wfd = os.pipe()
+    with phil:
+        pid = os.fork()
+    if pid == 0:  # the child: report and leave at once, running no interpreter teardown
+        code = 0
+        try:
+            os.close(rfd)
+            os.write(wfd, _probe_child(os.fspath(path)).encode("utf-8", "replace")[:4000] + b"\n")
+        except BaseException:
+            code = 1
+        finally:
+            os._exit(code)
+    os.close(wfd)
     try:
-        ready = recv.poll(deadline)
-        msg = recv.recv() if ready else None
-    except EOFError:
-        msg = "the HDF5 library crashed reading it"
+        msg = _await(rfd, deadline)
     finally:
-        if proc.is_alive():
-            proc.kill()
-        proc.join()
-        recv.close()
+        os.close(rfd)
+        if msg is None:
+            os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
     if msg is None:
         raise FormatError(
             f"{where}: the HDF5 library did not finish reading the file's structure within {deadline:g} s "
             f"(read in a child process with a deadline; {PROBE_DEADLINE_ENV} sets it): corrupt HDF5"
         )
-    if msg:
-        raise FormatError(f"{where}: not a readable HDF5 Keras file ({msg})")
+    if not msg.endswith("\n"):
+        raise FormatError(f"{where}: the HDF5 library crashed reading the file's structure: corrupt HDF5")
+    if msg.strip():
+        raise FormatError(f"{where}: not a readable HDF5 Keras file ({msg.strip()})")
+
+
+def _await(fd: int, deadline: float) -> str | None:
+    """Everything the child writes until it closes the pipe; None at the deadline."""
+    end = time.monotonic() + deadline
+    chunks = []
+    while True:
+        left = end - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            return None
+        block = os.read(fd, 65536)
+        if not block:
+            return b"".join(chunks).decode("utf-8", "replace")
+        chunks.append(block)

@@ -45,8 +45,8 @@ def _config_attr(f: h5py.File, path: Path) -> Any:
     return f.attrs["model_config"]
 
 
-def read_h5_model(path: Path) -> KerasSource:
-    f = open_h5(path, str(path))
+def read_h5_model(path: Path, *, probed: bool = False) -> KerasSource:
+    f = open_h5(path, str(path), probed=probed)
     try:
         raw = _config_attr(f, path)
         if raw is None:
@@ -70,10 +70,10 @@ def read_h5_model(path: Path) -> KerasSource:
     return src
 
 
-def read_json_and_weights(cfg: dict[str, Any], wpath: Path) -> KerasSource:
+def read_json_and_weights(cfg: dict[str, Any], wpath: Path, *, probed: bool = False) -> KerasSource:
     version = cfg.get("keras_version")
     backend = cfg.get("backend")
-    f = open_h5(wpath, str(wpath))
+    f = open_h5(wpath, str(wpath), probed=probed)
     try:
         if has_names(f, "layer_names"):
             weights = read_legacy_weights(f, str(wpath))

@@ -85,7 +85,7 @@ def _extract(zf: zipfile.ZipFile, info: zipfile.ZipInfo, dest: Path, path: Path)
         raise FormatError(f"{path}: member {info.filename!r} does not match its declared size")
 
 
-def read_keras_zip(path: Path) -> KerasSource:
+def read_keras_zip(path: Path, *, probed: bool = False) -> KerasSource:
     try:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as exc:
@@ -96,7 +96,7 @@ def read_keras_zip(path: Path) -> KerasSource:
         with zf:
             cfg, meta = _read_configs(zf, path, h5)
         where = f"{path}:model.weights.h5"
-        f = open_h5(h5, where)
+        f = open_h5(h5, where, probed=probed)
         try:
             inner = cfg.get("config", {})
             layers = inner.get("layers", []) if isinstance(inner, dict) else []
