@@ -176,7 +176,7 @@ def test_standard_filters_still_read_exactly(files, tmp_path):
 # Sizes the file declares (item 8)
 
 
-def _peak_bytes(fn) -> int:
+def _peak_bytes(fn) -> tuple[int, Exception]:
     tracemalloc.start()
     try:
         with pytest.raises(RnnConvertError) as info:
