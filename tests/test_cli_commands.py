@@ -7,8 +7,6 @@ import shutil
 import textwrap
 from pathlib import Path
 
-import pytest
-
 from rnnconvert import cli
 
 DATA = Path(__file__).parent / "data"
