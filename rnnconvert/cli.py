@@ -49,14 +49,14 @@ class Command:
     def from_module(cls, module: str, help: str) -> Command:
         """A command living in ``module`` (``add_arguments``, ``run``, ``DESCRIPTION``), imported when used."""
 
-        def load() -> object:
+        def load() -> Any:
             return importlib.import_module(module)
 
         return cls(
             help=help,
-            add_arguments=lambda parser: load().add_arguments(parser),  # type: ignore[attr-defined]
-            run=lambda args: load().run(args),  # type: ignore[attr-defined]
-            description=lambda: load().DESCRIPTION,  # type: ignore[attr-defined]
+            add_arguments=lambda parser: load().add_arguments(parser),
+            run=lambda args: int(load().run(args)),
+            description=lambda: str(load().DESCRIPTION),
         )
 
     def parser(self, prog: str, usage: str | None = None) -> argparse.ArgumentParser:
@@ -90,10 +90,10 @@ def _convert_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _run_convert(args: argparse.Namespace) -> int:
-    from .converter import RnnConvertWarning, convert
+    from .converter import ConversionResult, RnnConvertWarning, convert
     from .converter.keras_import import native_stderr_silenced, quiet_tensorflow_logs
 
-    def go() -> object:
+    def go() -> ConversionResult:
         return convert(
             args.model, args.out_dir, weights=args.weights, force=args.force, verify=args.verify, dtype=args.dtype
         )
@@ -106,7 +106,7 @@ def _run_convert(args: argparse.Namespace) -> int:
                 result = go()
         else:
             result = go()
-    print(result.summary())  # type: ignore[attr-defined]
+    print(result.summary())
     return 0
 
 
