@@ -70,7 +70,9 @@ class Command:
 
 
 def _convert_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("model", metavar="MODEL", help="Keras model file: .keras, .h5, or an architecture .json (with --weights)")
+    p.add_argument(
+        "model", metavar="MODEL", help="Keras model file: .keras, .h5, or an architecture .json (with --weights)"
+    )
     p.add_argument("out_dir", metavar="OUT_DIR", help="bundle directory to write")
     p.add_argument("--weights", metavar="WEIGHTS_H5", help="weights HDF5 for an architecture JSON")
     p.add_argument("--force", action="store_true", help="replace OUT_DIR if it exists and is not empty")
