@@ -126,3 +126,32 @@ def test_graph_file_escapes_names(capsys, hostile_bundle, tmp_path):
     assert code == 0, err
     dot = (tmp_path / "g.dot").read_text()
     assert _clean(dot) and "\x1b" not in dot and '"bidirectional/merge" -> "gru\\\\n' in dot
+
+
+def test_convert_summary_escapes_names(capsys, tmp_path):
+    name = "d\n\x1b[2J"
+    cfg = {
+        "class_name": "Sequential",
+        "config": {
+            "name": "seq",
+            "layers": [
+                {"class_name": "InputLayer", "config": {"batch_input_shape": [None, 3], "name": "inp"}},
+                {"class_name": "Dense", "config": {"name": name, "units": 2, "activation": "linear"}},
+            ],
+        },
+        "keras_version": "2.15.0",
+        "backend": "tensorflow",
+    }
+    (tmp_path / "arch.json").write_text(json.dumps(cfg))
+    with h5py.File(tmp_path / "w.h5", "w") as f:  # the legacy save_weights layout
+        f.attrs["layer_names"] = np.array([name.encode()])
+        f.attrs["keras_version"] = b"2.15.0"
+        g = f.create_group(name)
+        g.attrs["weight_names"] = np.array([f"{name}/kernel:0".encode(), f"{name}/bias:0".encode()])
+        g.create_dataset(f"{name}/kernel:0", data=np.ones((3, 2), np.float32))
+        g.create_dataset(f"{name}/bias:0", data=np.zeros(2, np.float32))
+    code, out, err = run(
+        capsys, str(tmp_path / "arch.json"), str(tmp_path / "out"), "--weights", str(tmp_path / "w.h5")
+    )
+    assert code == 0, err
+    assert _clean(out) and "outputs: d\\n\\x1b[2J(None, 2)" in out

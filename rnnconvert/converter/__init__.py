@@ -178,7 +178,7 @@ def convert(
         predictor, kversion = model_predictor(source), doc["source"]["keras_version"]
     worst = attach_vectors(doc, arrays, keras_predict=predictor, keras_version=kversion)
     for note in notes:
-        warnings.warn(note, RnnConvertWarning, stacklevel=2)
+        warnings.warn(printable(note), RnnConvertWarning, stacklevel=2)  # names from the file, escaped
     stored, qmeta = quantize(doc, arrays, dtype)
     if qmeta:
         doc["test_vectors"]["quantization_error"] = measure_error(doc, stored, qmeta)
