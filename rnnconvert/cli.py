@@ -18,6 +18,7 @@ Adding a command is one entry in :data:`COMMANDS`: a module with
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
 import importlib
 import os
@@ -254,6 +255,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("rnnconvert: interrupted; nothing written", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`rnnconvert inspect out/ | head`): stop quietly
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit flush cannot fail
+        return EXIT_ERROR
 
 
 if __name__ == "__main__":  # pragma: no cover

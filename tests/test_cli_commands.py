@@ -92,3 +92,26 @@ def test_a_command_module_registers_with_one_entry(capsys, tmp_path, monkeypatch
     assert "Say hello to a bundle." in out and "usage: rnnconvert hello" in out
     code, out, _ = run(capsys, "-h")
     assert "  hello    greet a bundle" in out
+
+
+def test_a_closed_pipe_ends_quietly(tmp_path):
+    """`rnnconvert inspect out/ | head -1`: the reader leaves early; no traceback."""
+    import os
+    import subprocess
+    import sys
+
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[1]), os.environ.get("PYTHONPATH", "")]),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rnnconvert", "inspect", str(GOLDEN)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    proc.stdout.close()  # before the child has written anything: its first print meets a closed pipe
+    err = proc.stderr.read().decode()
+    proc.wait(timeout=120)
+    proc.stderr.close()
+    assert "Traceback" not in err and "BrokenPipe" not in err, err
