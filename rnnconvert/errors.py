@@ -4,13 +4,22 @@ Every failure the converter, the runtime or the CLI reports is an instance of
 :class:`RnnConvertError`, so callers can catch one type; the subclasses say
 which kind of problem it is. This module imports nothing but the standard
 library so the runtime can use it.
+
+Messages are escaped as they are made (:func:`rnnconvert.display.printable`): a name
+from a file that holds a newline or a terminal escape cannot split a message in two
+or act on the terminal, wherever the message is printed.
 """
 
 from __future__ import annotations
 
+from .display import printable
+
 
 class RnnConvertError(Exception):
     """Base class of every error rnnconvert raises on purpose."""
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*(printable(a) if isinstance(a, str) else a for a in args))
 
 
 class FormatError(RnnConvertError, ValueError):
@@ -49,6 +58,13 @@ class OutputError(RnnConvertError):
     """The output directory cannot be written (exists and is not empty, no --force...)."""
 
 
+class MissingDependencyError(RnnConvertError, ImportError):
+    """An optional package a feature needs is not installed (h5py to convert, Keras for --verify).
+
+    The message names the ``pip install`` command. It is an ``ImportError`` too.
+    """
+
+
 __all__ = [
     "RnnConvertError",
     "FormatError",
@@ -58,4 +74,5 @@ __all__ = [
     "InputError",
     "ResourceError",
     "OutputError",
+    "MissingDependencyError",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,9 +14,14 @@ import pytest
 pytestmark = pytest.mark.keras
 
 
-def rnnconvert(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def rnnconvert(*args: str, cwd: Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
+    env = dict(os.environ if env is None else env)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])  # this tree's code
     return subprocess.run(
-        [sys.executable, "-m", "rnnconvert", *args], capture_output=True, text=True, cwd=cwd, timeout=300
+        [sys.executable, "-m", "rnnconvert", *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=300
     )
 
 
@@ -50,9 +56,12 @@ def test_existing_output_refused_then_forced(zoo, tmp_path):
 def test_verify_stores_keras_outputs_and_check_detects_tampering(zoo, tmp_path):
     built = zoo.get("mask_zero_embedding_gru", "keras3")
     out = tmp_path / "b"
-    p = rnnconvert(str(built.files["keras"][0]), str(out), "--verify")
+    # As a user runs it, without TF_CPP_MIN_LOG_LEVEL: TensorFlow's C++ logs must not reach stderr (#12.20).
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    p = rnnconvert("convert", str(built.files["keras"][0]), str(out), "--verify", env=env)
     assert p.returncode == 0, p.stderr
     assert "verified against Keras" in p.stdout
+    assert p.stderr == ""
     doc = json.loads((out / "model.json").read_text())
     assert doc["test_vectors"]["origin"] == "keras"
     assert rnnconvert("check", str(out)).returncode == 0
@@ -74,9 +83,8 @@ def test_verify_stores_keras_outputs_and_check_detects_tampering(zoo, tmp_path):
     assert p.returncode == 1 and "MISMATCH" in p.stdout
 
 
-def test_file_named_like_a_command_still_converts(zoo, tmp_path):
-    src = zoo.get("time_length_1", "tf_keras").files["h5"][0]
-    (tmp_path / "check").write_bytes(Path(src).read_bytes())
-    p = rnnconvert("check", "out", cwd=tmp_path)
-    assert p.returncode == 0, p.stderr
-    assert (tmp_path / "out" / "model.json").exists()
+def test_inspect_given_the_keras_file_names_the_convert_command(zoo, tmp_path):
+    src = zoo.get("embedding_lstm", "keras3").files["keras"][0]  # a real .keras file (#12.19)
+    p = rnnconvert("inspect", str(src))
+    assert p.returncode == 1 and p.stderr.count("\n") == 1
+    assert "a Keras model file (.keras zip)" in p.stderr and "rnnconvert convert" in p.stderr

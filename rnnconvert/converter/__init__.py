@@ -21,10 +21,13 @@ from typing import Any
 import numpy as np
 
 from .. import __version__
+from ..display import format_shape, printable
 from ..errors import InputError
+from ..runtime.sniff import saved_model_hint
 from ..schema import FORMAT_NAME, FORMAT_VERSION
 from .graph import build
 from .keras_era import era_of
+from .keras_import import file_predictor, model_predictor, require_converter_dependencies
 from .layers import LAYER_CONVERTERS
 from .quantize import DTYPES, measure_error, quantize
 from .readers import KerasSource, read_source
@@ -56,15 +59,17 @@ class ConversionResult:
         )
 
     def summary(self) -> str:
+        """What the CLI prints; every text from the model file is escaped (display.printable)."""
         src = self.doc["source"]
-        ins = ", ".join(f"{i['name']}{_shape(i['shape'])}" for i in self.doc["inputs"])
-        outs = ", ".join(f"{o['name']}{_shape(o['shape'])}" for o in self.doc["outputs"])
+        ins = ", ".join(f"{printable(i['name'])}{format_shape(i['shape'])}" for i in self.doc["inputs"])
+        outs = ", ".join(f"{printable(o['name'])}{format_shape(o['shape'])}" for o in self.doc["outputs"])
         ops: dict[str, int] = {}
         for n in self.doc["nodes"]:
             ops[n["op"]] = ops.get(n["op"], 0) + 1
         lines = [
-            f"wrote {self.out_dir} (format {self.doc['format_version']})",
-            f"  source: {src.get('file') or 'in-memory model'} (Keras {src.get('keras_version') or 'unknown'}, {src['container']})",
+            f"wrote {printable(self.out_dir)} (format {self.doc['format_version']})",
+            f"  source: {printable(src.get('file') or 'in-memory model')} "
+            f"(Keras {printable(src.get('keras_version') or 'unknown')}, {src['container']})",
             f"  inputs: {ins}",
             f"  outputs: {outs}",
             f"  nodes: {len(self.doc['nodes'])} ({', '.join(f'{k} x{v}' for k, v in sorted(ops.items()))}); "
@@ -82,12 +87,8 @@ class ConversionResult:
                 "?",
             )
             lines.append(f"  weights stored as {scheme}: max |error| vs float32 weights = {max(qerr):.3g}")
-        lines += [f"  warning: {w}" for w in self.warnings]
+        lines += [f"  warning: {printable(w)}" for w in self.warnings]
         return "\n".join(lines)
-
-
-def _shape(shape: list[int | None]) -> str:
-    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"
 
 
 def build_document(source: KerasSource) -> tuple[dict[str, Any], dict[str, np.ndarray], list[str]]:
@@ -157,77 +158,32 @@ def convert(
         RnnConvertError: any problem with the input or the output directory;
             nothing is written then.
     """
+    require_converter_dependencies()  # a runtime-only install: one line naming the pip command
     check_target(out_dir, force, keep=(source, weights))
     if dtype not in DTYPES:
         raise InputError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
     predictor, kversion = None, None
     if isinstance(source, (str, os.PathLike)):
+        hint = saved_model_hint(Path(source))
+        if hint:
+            raise InputError(hint)
         with read_source(source, weights) as ksrc:  # weights are read lazily, then the files closed
             doc, arrays, notes = build_document(ksrc)
         if verify:
-            predictor, kversion = _file_predictor(Path(source), weights, ksrc.keras_version)
+            predictor, kversion = file_predictor(Path(source), weights, ksrc.keras_version)
     else:
         if weights is not None:
             raise InputError("weights= goes with an architecture JSON path, not an in-memory model")
         doc, arrays, notes = _convert_in_memory(source)
-        predictor, kversion = _model_predictor(source), doc["source"]["keras_version"]
+        predictor, kversion = model_predictor(source), doc["source"]["keras_version"]
     worst = attach_vectors(doc, arrays, keras_predict=predictor, keras_version=kversion)
     for note in notes:
-        warnings.warn(note, RnnConvertWarning, stacklevel=2)
+        warnings.warn(printable(note), RnnConvertWarning, stacklevel=2)  # names from the file, escaped
     stored, qmeta = quantize(doc, arrays, dtype)
     if qmeta:
         doc["test_vectors"]["quantization_error"] = measure_error(doc, stored, qmeta)
     out = write_bundle(doc, stored, out_dir, force=force, quantization=qmeta)
     return ConversionResult(out, doc, notes, worst)
-
-
-def _model_predictor(model: Any) -> Any:
-    """Keras's own outputs for a list of calls (stateful models: in order, from reset states)."""
-
-    def run(calls: list[list[np.ndarray]]) -> list[list[np.ndarray]]:
-        for layer in getattr(model, "layers", []):
-            if getattr(layer, "stateful", False) and hasattr(layer, "reset_states"):
-                layer.reset_states()
-        outs = []
-        for ins in calls:
-            y = model.predict(ins if len(ins) > 1 else ins[0], verbose=0)
-            outs.append(list(y) if isinstance(y, (list, tuple)) else [y])
-        return outs
-
-    return run
-
-
-def _file_predictor(path: Path, weights: Any, keras_version: str | None) -> tuple[Any, str | None]:
-    """Load the source file with the Keras that wrote it (Keras 3 or tf_keras), safely."""
-    major = (keras_version or "3").split(".")[0]
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            if major == "3":
-                import keras
-
-                if weights is not None:
-                    model = keras.models.model_from_json(Path(path).read_text())
-                    model.load_weights(weights)
-                else:
-                    model = keras.saving.load_model(path, compile=False, safe_mode=True)
-            elif major == "2":
-                import tf_keras
-
-                if weights is not None:
-                    model = tf_keras.models.model_from_json(Path(path).read_text())
-                    model.load_weights(weights)
-                else:
-                    model = tf_keras.models.load_model(path, compile=False)
-            else:
-                raise InputError(f"--verify: Keras {keras_version} cannot be installed here to verify against")
-    except ImportError as exc:
-        raise InputError(f"--verify needs Keras installed to compare against ({exc})") from None
-    except InputError:
-        raise
-    except Exception as exc:  # Keras's own loading errors
-        raise InputError(f"--verify: Keras could not load {path} ({type(exc).__name__}: {exc})") from None
-    return _model_predictor(model), keras_version
 
 
 def _convert_in_memory(model: Any) -> tuple[dict[str, Any], dict[str, np.ndarray], list[str]]:

@@ -22,6 +22,7 @@ import numpy as np
 
 from ..errors import FormatError, ResourceError, RnnConvertError, SecurityError
 from ..schema import FORMAT_NAME, check_features, migrate
+from .sniff import not_a_bundle
 
 MODEL_JSON = "model.json"
 MAX_JSON_BYTES = 64 << 20  # a model.json this large is not an RNN architecture
@@ -46,6 +47,13 @@ def _sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
+def _refuse_other_kind(path: Path) -> None:
+    """A Keras file, SavedModel or NPZ given where a bundle belongs: say so, and how to convert it."""
+    hint = not_a_bundle(path)
+    if hint:
+        raise FormatError(hint)
+
+
 def read_model_json(path: str | os.PathLike[str]) -> tuple[Path, dict[str, Any]]:
     """Locate and parse ``model.json`` (``path`` is the bundle dir or the file itself)."""
     p = Path(path)
@@ -53,18 +61,23 @@ def read_model_json(path: str | os.PathLike[str]) -> tuple[Path, dict[str, Any]]
         directory, jpath = p, p / MODEL_JSON
     else:
         directory, jpath = p.parent, p
+    if not p.exists():
+        raise FormatError(f"{p}: no such file or directory")
     if not jpath.is_file():
-        raise FormatError(f"{p}: not a bundle (no {MODEL_JSON})")
+        raise FormatError(not_a_bundle(p) or f"{p}: not a bundle (no {MODEL_JSON})")
     size = jpath.stat().st_size
     if size > MAX_JSON_BYTES:
+        _refuse_other_kind(jpath)
         raise ResourceError(f"{jpath}: {size} bytes is larger than the {MAX_JSON_BYTES}-byte bound for model.json")
     try:
         doc = json.loads(jpath.read_bytes().decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        _refuse_other_kind(jpath)
         raise FormatError(f"{jpath}: not valid JSON ({exc})") from None
     if not isinstance(doc, dict):
         raise FormatError(f"{jpath}: must hold a JSON object")
     if doc.get("format") != FORMAT_NAME:
+        _refuse_other_kind(jpath)
         raise FormatError(f"{jpath}: 'format' is {doc.get('format')!r}, expected {FORMAT_NAME!r}")
     doc = migrate(doc)
     check_features(doc)
