@@ -20,19 +20,25 @@ from typing import Any
 
 import numpy as np
 
-from .. import __version__
-from ..display import format_shape, printable
-from ..errors import InputError
-from ..runtime.sniff import saved_model_hint
-from ..schema import FORMAT_NAME, FORMAT_VERSION
-from .graph import build
-from .keras_era import era_of
-from .keras_import import file_predictor, model_predictor, require_converter_dependencies
-from .layers import LAYER_CONVERTERS
-from .quantize import DTYPES, measure_error, quantize
-from .readers import KerasSource, read_source
-from .vectors import attach_vectors
-from .writer import check_target, write_bundle
+from .keras_import import require_converter_dependencies
+
+# A runtime-only install (NumPy and the package) gets one line naming the pip command, not an
+# h5py traceback from the readers imported below.
+require_converter_dependencies()
+
+from .. import __version__  # noqa: E402
+from ..display import format_shape, printable  # noqa: E402
+from ..errors import InputError  # noqa: E402
+from ..runtime.sniff import saved_model_hint  # noqa: E402
+from ..schema import FORMAT_NAME, FORMAT_VERSION  # noqa: E402
+from .graph import build  # noqa: E402
+from .keras_era import era_of  # noqa: E402
+from .keras_import import file_predictor, model_predictor  # noqa: E402
+from .layers import LAYER_CONVERTERS  # noqa: E402
+from .quantize import DTYPES, measure_error, quantize  # noqa: E402
+from .readers import KerasSource, read_source  # noqa: E402
+from .vectors import attach_vectors  # noqa: E402
+from .writer import check_target, write_bundle  # noqa: E402
 
 
 class RnnConvertWarning(UserWarning):
