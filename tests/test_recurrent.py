@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from conftest import assert_parity
+from helpers import reset_states
 from keras_zoo import ERAS, PADDED_IDS, keras_module, predict, randomize
 
 from rnnconvert.converter import convert
@@ -12,12 +13,6 @@ from rnnconvert.errors import InputError
 from rnnconvert.runtime import load
 
 pytestmark = pytest.mark.keras
-
-
-def _reset(model) -> None:
-    for layer in model.layers:
-        if getattr(layer, "stateful", False):
-            layer.reset_states()
 
 
 def _stateful_model(K, rng):
@@ -30,7 +25,7 @@ def _stateful_model(K, rng):
 
 
 @pytest.mark.parametrize("era", ERAS)
-def test_stateful_calls_and_reset(era, tmp_path):
+def test_stateful_calls_andreset_states(era, tmp_path):
     K = keras_module(era)
     rng = np.random.default_rng(7)
     m = _stateful_model(K, rng)
@@ -40,10 +35,10 @@ def test_stateful_calls_and_reset(era, tmp_path):
     ours = load(tmp_path / "b")
     assert ours.stateful and ours.batch_size == 3
     chunks = [rng.normal(0, 1, (3, t, 4)).astype(np.float32) for t in (5, 1, 3, 4)]
-    _reset(m)
+    reset_states(m)
     for k, x in enumerate(chunks):
         if k == 2:  # a reset in the middle of the sequence of calls
-            _reset(m)
+            reset_states(m)
             ours.reset_states()
         assert_parity(ours.predict(x), predict(m, [x]), f"stateful call {k}")
     with pytest.raises(InputError, match="batch size 3"):
