@@ -28,6 +28,7 @@ KERAS_MODULES = {"tensorflow", "keras", "tf_keras"}
 KERAS_NAMES = {
     "keras_module",
     "keras_call",
+    "eager",
     "predict",
     "randomize",
     "Zoo",

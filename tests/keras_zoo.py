@@ -20,6 +20,7 @@ import importlib.metadata
 import inspect
 import json
 import os
+import re
 import shutil
 import sys
 import zlib
@@ -83,6 +84,13 @@ def keras_call(model, inputs: list[np.ndarray]) -> list[np.ndarray]:
     y = model(inputs if len(inputs) > 1 else inputs[0], training=False)
     ys = flat(list(y) if isinstance(y, (list, tuple)) else [y])
     return [np.asarray(a.numpy() if hasattr(a, "numpy") else a, dtype=np.float32) for a in ys]
+
+
+def eager(model, x):
+    """``keras_call`` shaped like ``model.predict(x, verbose=0)``: ``x`` an array or a list of
+    them; one array back for a one-output model, else a list."""
+    ys = keras_call(model, list(x) if isinstance(x, (list, tuple)) else [x])
+    return ys[0] if len(ys) == 1 else ys
 
 
 # ----------------------------------------------------------------------------------------
@@ -193,7 +201,9 @@ class Zoo:
             tmp.rename(d)
         except OSError:  # another process cached it first
             shutil.rmtree(tmp, ignore_errors=True)
-            return self._load(name, era, d, built.model)
+        for old in self.cache.glob(f"{name}-{era}-*"):  # entries of this case under other keys
+            if old != d and re.fullmatch(r"[0-9a-f]{20}", old.name[len(f"{name}-{era}-") :]):
+                shutil.rmtree(old, ignore_errors=True)
         return self._load(name, era, d, built.model)
 
     def _build(self, name: str, era: str, d: Path) -> Built:
@@ -221,6 +231,8 @@ def _write_reference(d: Path, built: Built) -> None:
     files = {fmt: (m.name, w.name if w else None) for fmt, (m, w) in built.files.items()}
     meta = {"case": built.name, "era": built.era, "inputs": len(built.inputs), "outputs": len(built.expected)}
     (d / "meta.json").write_text(json.dumps({**meta, "files": files}, indent=1))
+    for f in d.iterdir():
+        f.chmod(0o444)  # shared by later runs: a test writing to one fails (unless root) instead of poisoning it
 
 
 def _load_case_modules() -> None:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from conftest import assert_parity
 from helpers import convert_every_format, reset_states
-from keras_zoo import ERAS, keras_module, predict, randomize
+from keras_zoo import ERAS, keras_call, keras_module, predict, randomize
 
 from rnnconvert.converter import convert
 from rnnconvert.errors import FormatError, InputError, UnsupportedError
@@ -101,7 +101,7 @@ def test_streaming_conv_lstm_and_cells(era, tmp_path):
     randomize(m, rng)
     data = rng.normal(0, 1, (2, 6, 5, 4, 2)).astype(np.float32)
     data_f = rng.normal(0, 1, (2, 6, 2, 5, 4)).astype(np.float32)
-    full = predict(m, [data, data_f])
+    full = keras_call(m, [data, data_f])
     (_, ours), *_ = convert_every_format(m, era, tmp_path)
     plan = ours.stream_plan()
     assert plan.error is None, plan.error

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from conftest import assert_parity
 from helpers import convert_every_format, reset_states
-from keras_zoo import ERAS, PADDED_IDS, keras_module, predict, randomize
+from keras_zoo import ERAS, PADDED_IDS, keras_call, keras_module, predict, randomize
 
 from rnnconvert.converter import convert
 from rnnconvert.errors import InputError
@@ -111,7 +111,7 @@ def test_streaming_with_conditioning_input(era, tmp_path):
     rng = np.random.default_rng(8)
     m = _captioner(K, rng)
     img = rng.normal(0, 1, (5, 5)).astype(np.float32)
-    full = predict(m, [img, PADDED_IDS])
+    full = keras_call(m, [img, PADDED_IDS])
     for fmt, ours in convert_every_format(m, era, tmp_path, json_for_keras3=False):
         plan = ours.stream_plan()
         assert plan.error is None and plan.timed_inputs == ["tokens"], plan
@@ -141,7 +141,7 @@ def test_streaming_time_distributed_rnn(era, tmp_path):
     m = K.Model(x, [K.layers.TimeDistributed(K.layers.Dense(2))(outer), K.layers.SimpleRNN(2)(outer)])
     randomize(m, rng)
     data = rng.normal(0, 1, (2, 6, 5, 2)).astype(np.float32)
-    full = predict(m, [data])
+    full = keras_call(m, [data])
     (_, ours), *_ = convert_every_format(m, era, tmp_path, json_for_keras3=False)
     state = ours.initial_state(2)
     steps = []
@@ -173,13 +173,13 @@ def test_seq2seq_decoder_streams_from_encoder_states(era, tmp_path):
     (_, our_enc), *_ = convert_every_format(encoder, era, tmp_path / "enc", json_for_keras3=False)
     (_, our_dec), *_ = convert_every_format(decoder, era, tmp_path / "dec", json_for_keras3=False)
     src = rng.normal(0, 1, (3, 7, n_in)).astype(np.float32)
-    k_states = predict(encoder, [src])
+    k_states = keras_call(encoder, [src])
     o_states = our_enc.predict(src)
     assert_parity(o_states, k_states, "encoder states")
     state = our_dec.initial_state(3)
     k_tok = o_tok = np.eye(n_out, dtype=np.float32)[[0, 0, 0]]  # (B, n_out): one timestep
     for step in range(6):
-        k_out, kh, kc = predict(decoder, [k_tok[:, None], *k_states])
+        k_out, kh, kc = keras_call(decoder, [k_tok[:, None], *k_states])
         (o_out, oh, oc), state = our_dec.step([o_tok, *o_states], state)
         assert_parity([o_out, oh, oc], [k_out[:, 0], kh, kc], f"decoder step {step}")
         k_states = [kh, kc]
