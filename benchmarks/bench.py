@@ -449,20 +449,17 @@ def _targets(res: dict, keras_t: dict, onnx_t: dict, cold: dict) -> list[str]:
     return lines
 
 
-def main() -> None:
-    if len(sys.argv) > 1 and sys.argv[1] == "--worker":
-        kind, work, rounds, min_seconds = sys.argv[2], Path(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])
-        print(json.dumps(WORKERS[kind](work, rounds, min_seconds)))
-        return
+def _parse_args() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="fewer rounds (noisier)")
     ap.add_argument("--no-cold", action="store_true", help="skip the fresh-process cold-start measurements")
     ap.add_argument("--no-onnx", action="store_true", help="skip onnxruntime even if installed")
     ap.add_argument("--keep-openblas-env", action="store_true", help="keep OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE")
     ap.add_argument("--repeat", type=int, default=2, help="worker runs per contender; the best median is kept")
-    args = ap.parse_args()
+    return ap.parse_args()
 
-    rounds, min_seconds = (8, 1.0) if args.quick else (30, 3.0)
+
+def _print_header(repeat: int) -> None:
     load0 = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"rnnconvert benchmark — {time.strftime('%Y-%m-%d %H:%M %Z')}")
     print(
@@ -473,41 +470,52 @@ def main() -> None:
     if DROPPED_ENV:
         print(f"unset for this run: {', '.join(DROPPED_ENV)}")
     print(
-        f"T={T}, float32; each contender timed in its own process, best median of {args.repeat} runs; "
+        f"T={T}, float32; each contender timed in its own process, best median of {repeat} runs; "
         f"load average at start {load0:.2f}"
     )
 
+
+def _measure(args: argparse.Namespace, rounds: int, min_seconds: float) -> dict:
+    """Every measurement of the run, by name (see the prints in ``main``)."""
+    r: dict = {}
     with tempfile.TemporaryDirectory() as tmpd:
         work = Path(tmpd)
-        sizes, qerr, onnx_notes = prepare(work, args.no_onnx)
+        r["sizes"], r["qerr"], r["onnx_notes"] = prepare(work, args.no_onnx)
         # Separate processes, alternated: ours, floor, onnxruntime, ours, floor, ... (an idle
         # BLAS thread of one contender still spins for a while and would tax the next).
         # Ours and the floor: the faster of BLAS's default threads and one thread (on a busy
         # machine a threaded product can wait milliseconds for its second thread).
         kinds = ["ours", "ours:1thread", "floor", "floor:1thread"]
-        kinds += ["onnx"] if any(v is None for v in onnx_notes.values()) else []
+        kinds += ["onnx"] if any(v is None for v in r["onnx_notes"].values()) else []
         runs: dict[str, list[dict]] = {k: [] for k in kinds}
         for _ in range(args.repeat):
             for kind in kinds:
                 runs[kind].append(run_worker(kind, work, rounds, min_seconds))
-        res = best_of(runs["ours"] + runs["ours:1thread"])
-        ours_default, ours_one = best_of(runs["ours"]), best_of(runs["ours:1thread"])
+        r["res"] = best_of(runs["ours"] + runs["ours:1thread"])
+        r["ours_default"], r["ours_one"] = best_of(runs["ours"]), best_of(runs["ours:1thread"])
         floor_t = best_of(runs["floor"] + runs["floor:1thread"])
-        floor_default, floor_one = best_of(runs["floor"]), best_of(runs["floor:1thread"])
-        onnx_t = best_of(runs["onnx"]) if "onnx" in runs else {}
+        r["floor_default"], r["floor_one"] = best_of(runs["floor"]), best_of(runs["floor:1thread"])
+        r["onnx_t"] = best_of(runs["onnx"]) if "onnx" in runs else {}
         for key, val in floor_t.items():
-            res[key].update(val)
-        keras_t = run_worker("keras", work, rounds, min_seconds)
-        memory = run_worker("memory", work, rounds, min_seconds)
-        cold: dict = {}
-        if not args.no_cold:
-            for name in ("m1", "m2"):
-                cold[name] = {"rnnconvert": cold_start("rnnconvert", str(work / f"{name}-float32"), name, 5)}
-                cold[name]["Keras"] = cold_start("keras", str(work / f"{name}.keras"), name, 1)
-                if onnx_notes[name] is None:
-                    cold[name]["onnxruntime"] = cold_start("onnxruntime", str(work / f"{name}.onnx"), name, 3)
+            r["res"][key].update(val)
+        r["keras_t"] = run_worker("keras", work, rounds, min_seconds)
+        r["memory"] = run_worker("memory", work, rounds, min_seconds)
+        r["cold"] = {} if args.no_cold else _cold_starts(work, r["onnx_notes"])
+    return r
 
-    print()
+
+def _cold_starts(work: Path, onnx_notes: dict) -> dict:
+    cold: dict = {}
+    for name in ("m1", "m2"):
+        cold[name] = {"rnnconvert": cold_start("rnnconvert", str(work / f"{name}-float32"), name, 5)}
+        cold[name]["Keras"] = cold_start("keras", str(work / f"{name}.keras"), name, 1)
+        if onnx_notes[name] is None:
+            cold[name]["onnxruntime"] = cold_start("onnxruntime", str(work / f"{name}.onnx"), name, 3)
+    return cold
+
+
+def _print_table(r: dict) -> None:
+    res, keras_t, onnx_t = r["res"], r["keras_t"], r["onnx_t"]
     print(
         "| model | batch | rnnconvert ms | Keras predict ms | onnxruntime ms | matmul floor ms "
         "| ours / floor | Keras / ours | onnxruntime / ours | max |Δ| vs Keras |"
@@ -526,13 +534,17 @@ def main() -> None:
             )
     print()
     for label, d, o, key in (
-        ("rnnconvert", ours_default, ours_one, "ours"),
-        ("matmul floor", floor_default, floor_one, "floor"),
+        ("rnnconvert", r["ours_default"], r["ours_one"], "ours"),
+        ("matmul floor", r["floor_default"], r["floor_one"], "floor"),
     ):
         print(
             f"{label}, BLAS default threads / one thread (ms): "
             + ", ".join(f"{k} {d[k][key]:.2f} / {o[k][key]:.2f}" for k in ("m1/1", "m1/64", "m2/1", "m2/64"))
         )
+
+
+def _print_model_notes(r: dict) -> None:
+    res, onnx_t, onnx_notes, cold = r["res"], r["onnx_t"], r["onnx_notes"], r["cold"]
     for name in ("m1", "m2"):
         line = f"{name}: streaming one timestep (batch 1) {res[f'{name}/step_us']:.0f} µs per step"
         if onnx_notes[name] is not None:
@@ -548,11 +560,13 @@ def main() -> None:
             )
         print(
             f"{name}: sizes "
-            + ", ".join(f"{k} {v / 1e6:.2f} MB" for k, v in sizes[name].items())
+            + ", ".join(f"{k} {v / 1e6:.2f} MB" for k, v in r["sizes"][name].items())
             + "; storage error (max |Δ| vs the float32 outputs) "
-            + ", ".join(f"{k} {v:.1e}" for k, v in qerr[name].items())
+            + ", ".join(f"{k} {v:.1e}" for k, v in r["qerr"][name].items())
         )
-    print()
+
+
+def _print_memory(memory: dict) -> None:
     print("Memory: peak NumPy allocation of one predict (tracemalloc), by sequence length T (input size in brackets)")
     for name in ("m1", "m2"):
         for batch in (1, 64):
@@ -567,9 +581,25 @@ def main() -> None:
             f"  {name} streaming: over 10,000 steps (after 2,000), {st['growth_kib']:+.1f} KiB retained, "
             f"{st['peak_kib']:.1f} KiB peak above the start"
         )
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--worker":
+        kind, work, rounds, min_seconds = sys.argv[2], Path(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])
+        print(json.dumps(WORKERS[kind](work, rounds, min_seconds)))
+        return
+    args = _parse_args()
+    rounds, min_seconds = (8, 1.0) if args.quick else (30, 3.0)
+    _print_header(args.repeat)
+    r = _measure(args, rounds, min_seconds)
+    print()
+    _print_table(r)
+    _print_model_notes(r)
+    print()
+    _print_memory(r["memory"])
     print()
     print("Issue 6 targets (this run):")
-    for line in _targets(res, keras_t, onnx_t, cold):
+    for line in _targets(r["res"], r["keras_t"], r["onnx_t"], r["cold"]):
         print("  " + line)
     load1 = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"load average at end {load1:.2f}")

@@ -5,11 +5,8 @@ inside recurrent encoder-decoder models -- in every era and file format."""
 from __future__ import annotations
 
 import numpy as np
+from helpers import seq as _seq
 from keras_zoo import PADDED_IDS, case, randomize
-
-
-def _seq(rng, b, t, d):
-    return rng.normal(0, 1, (b, t, d)).astype(np.float32)
 
 
 @case("attention_score_modes")

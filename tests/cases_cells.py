@@ -4,18 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import flat as _flat
+from helpers import seq as _seq
 from keras_zoo import PADDED_IDS, case, randomize
-
-
-def _flat(xs):
-    out = []
-    for x in xs:
-        out.extend(_flat(x) if isinstance(x, (list, tuple)) else [x])
-    return out
-
-
-def _seq(rng, b, t, d):
-    return rng.normal(0, 1, (b, t, d)).astype(np.float32)
 
 
 @case("rnn_single_cells")

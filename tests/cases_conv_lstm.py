@@ -6,14 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import flat as _flat
 from keras_zoo import PADDED_IDS, case, randomize
-
-
-def _flat(xs):
-    out = []
-    for x in xs if isinstance(xs, (list, tuple)) else [xs]:
-        out.extend(_flat(x) if isinstance(x, (list, tuple)) else [x])
-    return out
 
 
 def _frames(rng, *shape):

@@ -4,11 +4,8 @@ activation layers), alone and inside recurrent models, in every era and file for
 from __future__ import annotations
 
 import numpy as np
+from helpers import seq as _seq
 from keras_zoo import case, randomize
-
-
-def _seq(rng, b, t, d):
-    return rng.normal(0, 1, (b, t, d)).astype(np.float32)
 
 
 def _randomize_with_positive_variances(m, rng) -> None:

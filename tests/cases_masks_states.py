@@ -8,13 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import seq as _seq
 from keras_zoo import PADDED_IDS, case, randomize
 
 RNNS = ["LSTM", "GRU", "SimpleRNN"]
-
-
-def _seq(rng, b, t, d):
-    return rng.normal(0, 1, (b, t, d)).astype(np.float32)
 
 
 @case("masked_seq2seq_initial_state")

@@ -4,14 +4,11 @@ and masks. Registered into keras_zoo.CASES; test_parity.py runs each in every er
 from __future__ import annotations
 
 import numpy as np
+from helpers import seq as _seq
 from keras_zoo import PADDED_IDS, case, randomize
 
 MERGE_MODES = ["concat", "sum", "mul", "ave", None]
 RNNS = ["LSTM", "GRU", "SimpleRNN"]
-
-
-def _seq(rng, b, t, d):
-    return rng.normal(0, 1, (b, t, d)).astype(np.float32)
 
 
 for _rnn in RNNS:

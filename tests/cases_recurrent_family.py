@@ -5,14 +5,8 @@ states, initial states from another branch -- five inputs, dozens of outputs."""
 from __future__ import annotations
 
 import numpy as np
+from helpers import flat as _flat
 from keras_zoo import PADDED_IDS, case, randomize
-
-
-def _flat(xs):
-    out = []
-    for x in xs if isinstance(xs, (list, tuple)) else [xs]:
-        out.extend(_flat(x) if isinstance(x, (list, tuple)) else [x])
-    return out
 
 
 @case("recurrent_family_all_in_one")

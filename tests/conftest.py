@@ -1,15 +1,43 @@
-"""Shared fixtures. Keras is imported once per session and every Keras model is
-built, saved and run once per session (see ``keras_zoo``)."""
+"""Shared fixtures and the ``keras`` marker.
+
+Keras is imported once per session and every Keras model of the zoo is built, saved and run
+once per session, or loaded from the on-disk cache (see ``keras_zoo``).
+
+Every test that needs TensorFlow is marked ``keras`` automatically: one that uses the ``zoo``
+fixture, or whose function, fixtures or the module-level functions they call (followed through
+the module) import ``tensorflow``/``keras``/``tf_keras`` or call the zoo's Keras helpers.
+``pytest -m "not keras"`` (``make test-fast``) runs the rest; there, a test that imports
+TensorFlow anyway fails and names itself.
+"""
 
 from __future__ import annotations
 
+import ast
 import os
+import sys
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 import numpy as np
 import pytest
+
+KERAS_MODULES = {"tensorflow", "keras", "tf_keras"}
+# Names from the test helpers that take or make a live Keras model.
+KERAS_NAMES = {
+    "keras_module",
+    "keras_call",
+    "eager",
+    "predict",
+    "randomize",
+    "Zoo",
+    "save_every_format",
+    "convert_every_format",
+    "reset_states",
+    "reset_layer_states",
+}
+KERAS_FIXTURES = {"zoo"}
 
 
 def tolerance(expected: np.ndarray) -> float:
@@ -37,6 +65,99 @@ def assert_parity(ours, theirs, what: str = "") -> None:
 
 @pytest.fixture(scope="session")
 def zoo(tmp_path_factory):
-    from keras_zoo import Zoo
+    from keras_zoo import Zoo, cache_dir
 
-    return Zoo(tmp_path_factory.mktemp("zoo"))
+    return Zoo(tmp_path_factory.mktemp("zoo"), cache_dir())
+
+
+# ---------------------------------------------------------------------------------------------
+# Auto-marking the tests that need TensorFlow.
+
+
+class _ModuleScan:
+    """Which top-level functions of one source file need Keras (by what they import and call)."""
+
+    def __init__(self, path: Path):
+        tree = ast.parse(path.read_text(), str(path))
+        self.functions = {n.name: n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+        for cls in (n for n in tree.body if isinstance(n, ast.ClassDef)):
+            for n in cls.body:
+                if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    self.functions.setdefault(f"{cls.name}.{n.name}", n)
+        self._memo: dict[str, bool] = {}
+
+    def needs_keras(self, name: str) -> bool:
+        if name not in self._memo:
+            self._memo[name] = False  # recursion guard
+            node = self.functions.get(name)
+            self._memo[name] = node is not None and self._node_needs_keras(node)
+        return self._memo[name]
+
+    def _node_needs_keras(self, node: ast.AST) -> bool:
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Import) and any(a.name.split(".")[0] in KERAS_MODULES for a in sub.names):
+                return True
+            if isinstance(sub, ast.ImportFrom) and (sub.module or "").split(".")[0] in KERAS_MODULES:
+                return True
+            if isinstance(sub, ast.Name) and (
+                sub.id in KERAS_NAMES or (sub.id in self.functions and self.needs_keras(sub.id))
+            ):
+                return True
+        return False
+
+
+_SCANS: dict[Path, _ModuleScan] = {}
+
+
+def _function_needs_keras(func) -> bool:
+    func = getattr(func, "__wrapped__", func)
+    code = getattr(func, "__code__", None)
+    if code is None:
+        return False
+    path = Path(code.co_filename)
+    if path.suffix != ".py" or not path.is_file():
+        return False
+    if path not in _SCANS:
+        _SCANS[path] = _ModuleScan(path)
+    qual = func.__qualname__
+    scan = _SCANS[path]
+    return scan.needs_keras(qual) or scan.needs_keras(qual.rsplit(".", 1)[-1])
+
+
+def needs_keras(item: pytest.Item) -> bool:
+    """Whether ``item`` needs TensorFlow (see the module docstring)."""
+    if not isinstance(item, pytest.Function):
+        return False
+    if KERAS_FIXTURES & set(item.fixturenames) or _function_needs_keras(item.function):
+        return True
+    for name in item.fixturenames:
+        for fixturedef in item._fixtureinfo.name2fixturedefs.get(name, ()):
+            if _function_needs_keras(fixturedef.func):
+                return True
+    return False
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.get_closest_marker("keras") is None and needs_keras(item):
+            item.add_marker(pytest.mark.keras)
+
+
+_BEFORE = pytest.StashKey[frozenset]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item):
+    item.stash[_BEFORE] = frozenset(KERAS_MODULES & set(sys.modules))
+    return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    """A test left unmarked that imports TensorFlow (in its fixtures or its body) fails: the
+    marker must stay honest."""
+    result = yield
+    new = (KERAS_MODULES & set(sys.modules)) - item.stash.get(_BEFORE, frozenset())
+    if new and item.get_closest_marker("keras") is None:
+        pytest.fail(f"{item.nodeid} imported {sorted(new)} but is not marked keras: mark it, or teach conftest.py why")
+    return result

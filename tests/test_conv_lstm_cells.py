@@ -5,12 +5,12 @@ vectors, what is refused, and load-time checks of the ConvLSTM op."""
 from __future__ import annotations
 
 import json
-import warnings
 
 import numpy as np
 import pytest
 from conftest import assert_parity
-from keras_zoo import ERAS, keras_module, predict, randomize
+from helpers import convert_every_format, reset_states
+from keras_zoo import ERAS, keras_call, keras_module, predict, randomize
 
 from rnnconvert.converter import convert
 from rnnconvert.errors import FormatError, InputError, UnsupportedError
@@ -18,51 +18,6 @@ from rnnconvert.runtime import load
 from rnnconvert.schema import validate
 
 pytestmark = pytest.mark.keras
-
-
-def _flat(xs) -> list:
-    return [v for x in xs for v in (_flat(x) if isinstance(x, (list, tuple)) else [x])]
-
-
-def _reset_layer(layer) -> None:
-    halves = [getattr(layer, k, None) for k in ("forward_layer", "backward_layer")]
-    if any(h is not None for h in halves):
-        for h in halves:
-            _reset_layer(h)
-        return
-    if not getattr(layer, "stateful", False):
-        return
-    try:
-        layer.reset_states()
-    except AttributeError:
-        # Keras 3.15's RNN.reset_state assigns to each entry of `states`, which for stacked
-        # cells is a list per cell: reset the variables themselves.
-        for v in _flat(layer.states):
-            v.assign(np.zeros(v.shape, v.dtype))
-
-
-def _reset(model) -> None:
-    for layer in model.layers:
-        _reset_layer(layer)
-
-
-def _bundles(model, era, tmp_path):
-    """Every whole-model file format the era writes, converted and loaded."""
-    files = []
-    tmp_path.mkdir(parents=True, exist_ok=True)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        if era == "keras3":
-            model.save(tmp_path / "m.keras")
-            files.append((tmp_path / "m.keras", None))
-        model.save(tmp_path / "m.h5")
-        files.append((tmp_path / "m.h5", None))
-        (tmp_path / "a.json").write_text(model.to_json())
-        model.save_weights(tmp_path / ("w.weights.h5" if era == "keras3" else "w.h5"))
-        files.append((tmp_path / "a.json", tmp_path / ("w.weights.h5" if era == "keras3" else "w.h5")))
-    for k, (mf, wf) in enumerate(files):
-        convert(mf, tmp_path / f"b{k}", weights=wf)
-        yield mf.name, load(tmp_path / f"b{k}")
 
 
 def _stateful_conv_model(K, rng):
@@ -85,13 +40,13 @@ def test_stateful_conv_lstm_across_calls(era, tmp_path):
     rng = np.random.default_rng(31)
     m = _stateful_conv_model(K, rng)
     calls = [rng.normal(0, 1, (2, t, 5, 4, 2)).astype(np.float32) for t in (3, 1, 4, 2)]
-    for fmt, ours in _bundles(m, era, tmp_path):
+    for fmt, ours in convert_every_format(m, era, tmp_path):
         assert ours.stateful and ours.batch_size == 2
-        _reset(m)
+        reset_states(m)
         ours.reset_states()
         for k, x in enumerate(calls):
             if k == 2:
-                _reset(m)
+                reset_states(m)
                 ours.reset_states()
             assert_parity(ours.predict(x), predict(m, [x]), f"{era}/{fmt} call {k}")
         with pytest.raises(InputError, match="batch size 2"):
@@ -120,8 +75,8 @@ def test_stateful_stacked_cells_masked(era, tmp_path):
         np.array([[0, 7], [6, 0], [0, 0]], np.int32),
         np.array([[1, 0, 3], [0, 0, 0], [4, 5, 6]], np.int32),
     ]
-    for fmt, ours in _bundles(m, era, tmp_path):
-        _reset(m)
+    for fmt, ours in convert_every_format(m, era, tmp_path):
+        reset_states(m)
         ours.reset_states()
         for k, ids in enumerate(calls):
             assert_parity(ours.predict(ids), predict(m, [ids]), f"{era}/{fmt} call {k}")
@@ -146,8 +101,8 @@ def test_streaming_conv_lstm_and_cells(era, tmp_path):
     randomize(m, rng)
     data = rng.normal(0, 1, (2, 6, 5, 4, 2)).astype(np.float32)
     data_f = rng.normal(0, 1, (2, 6, 2, 5, 4)).astype(np.float32)
-    full = predict(m, [data, data_f])
-    (_, ours), *_ = _bundles(m, era, tmp_path)
+    full = keras_call(m, [data, data_f])
+    (_, ours), *_ = convert_every_format(m, era, tmp_path)
     plan = ours.stream_plan()
     assert plan.error is None, plan.error
     state = ours.initial_state(2)
@@ -284,35 +239,6 @@ def test_tf_keras_conv_lstm_masks_repeat_outputs(tmp_path):
     path.write_text(json.dumps(doc))
     ours = load(tmp_path / "b").predict([x, mask])
     assert_parity(ours, [np.asarray(e) for e in expected], "tf_keras masked ConvLSTM")
-
-
-ZIP_CASES = [
-    "rnn_single_cells",
-    "rnn_stacked_cells",
-    "rnn_stacked_cells_masked_initial_state",
-    "rnn_stacked_cells_repeated_bidirectional",
-    "rnn_cells_masked_backwards_states",
-    "conv_lstm1d_options",
-    "conv_lstm2d_options",
-    "conv_lstm3d_options",
-    "conv_lstm_bidirectional_stacked",
-    "conv_lstm_initial_state",
-    "recurrent_family_all_in_one",
-]
-
-
-@pytest.mark.parametrize("case", ZIP_CASES)
-def test_tf_keras_keras_zip_files(zoo, tmp_path, case):
-    """tf_keras's own ``.keras`` zips of the cell and ConvLSTM cases (its groups for
-    stacked cells and ConvLSTM cells are laid out by tf_keras, not Keras 3)."""
-    built = zoo.get(case, "tf_keras")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        built.model.save(tmp_path / "m.keras")
-    result = convert(tmp_path / "m.keras", tmp_path / "b")
-    assert result.doc["source"]["container"] == "keras-zip"
-    ours = load(tmp_path / "b").predict(built.inputs if len(built.inputs) > 1 else built.inputs[0])
-    assert_parity(ours if isinstance(ours, list) else [ours], built.expected, f"{case} tf_keras .keras")
 
 
 def test_keras224_conv_lstm2d_file(tmp_path):

@@ -20,7 +20,7 @@ import keras1_files as k1
 import numpy as np
 import pytest
 from conftest import assert_parity
-from keras_zoo import PADDED_IDS
+from keras_zoo import PADDED_IDS, eager
 
 from rnnconvert.converter import convert
 from rnnconvert.errors import SecurityError
@@ -183,7 +183,7 @@ def functional_k1(tmp_path_factory):
     json_path, w_path = k1.write_json_and_weights(d / "model.json", d / "weights.h5", "Model", config, flat)
     ref = _functional_reference(L)
     xs = [PADDED_IDS, rng.normal(0, 1, (5, 8, 3)).astype(np.float32)]
-    return model_path, (json_path, w_path), xs, ref.predict(xs, verbose=0)
+    return model_path, (json_path, w_path), xs, eager(ref, xs)
 
 
 @pytest.mark.parametrize("fmt", ["h5", "json"])
@@ -220,7 +220,7 @@ def test_keras1_sequential_merging_two_models(tmp_path):
     xs = [rng.normal(0, 1, (3, 5, 3)).astype(np.float32), rng.normal(0, 1, (3, 7, 2)).astype(np.float32)]
     result = convert(path, tmp_path / "b")
     assert [i["shape"] for i in result.doc["inputs"]] == [[None, 5, 3], [None, 7, 2]]
-    assert_parity(load(tmp_path / "b").predict(xs), ref.predict(xs, verbose=0), "Keras 1 Sequential Merge")
+    assert_parity(load(tmp_path / "b").predict(xs), eager(ref, xs), "Keras 1 Sequential Merge")
 
 
 def test_keras1_merge_with_code_is_refused(tmp_path):
@@ -266,7 +266,7 @@ def test_keras1_theano_convolution_is_flipped(tmp_path):
     with pytest.warns(Warning, match="Theano"):  # a guess from the weight names: said so
         result = convert(path, tmp_path / "b")
     assert sum("Theano" in w for w in result.warnings) == 2
-    assert_parity(load(tmp_path / "b").predict(x), ref.predict(x, verbose=0), "Keras 1 Theano Conv1D")
+    assert_parity(load(tmp_path / "b").predict(x), eager(ref, x), "Keras 1 Theano Conv1D")
 
 
 # -- BatchNormalization before Keras 1.0.6 --------------------------------------------------------
@@ -366,7 +366,7 @@ def test_keras1_nested_sequential_shared_by_two_inputs(tmp_path):
     head.set_weights(_dense2(out))
     xs = [rng.normal(0, 1, (3, 5, 3)).astype(np.float32) for _ in range(2)]
     convert(path, tmp_path / "b")
-    assert_parity(load(tmp_path / "b").predict(xs), ref.predict(xs, verbose=0), "Keras 1 nested Sequential")
+    assert_parity(load(tmp_path / "b").predict(xs), eager(ref, xs), "Keras 1 nested Sequential")
 
 
 def _k1_fixture_models(K):
@@ -411,4 +411,4 @@ def test_real_keras1_files_against_tf_keras_own_keras1_loader(tmp_path, fixture)
     path = Path(__file__).parent / "data" / "legacy" / fixture
     ref.load_weights(path)
     convert(path, tmp_path / "b")
-    assert_parity(load(tmp_path / "b").predict(x), ref.predict(x, verbose=0), f"{fixture} vs tf_keras's loader")
+    assert_parity(load(tmp_path / "b").predict(x), eager(ref, x), f"{fixture} vs tf_keras's loader")

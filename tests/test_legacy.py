@@ -16,6 +16,7 @@ import h5py
 import numpy as np
 import pytest
 from conftest import assert_parity
+from keras_zoo import eager
 
 from rnnconvert.converter import convert
 from rnnconvert.runtime import load
@@ -81,7 +82,7 @@ def test_keras1_bidirectional_lstm(tmp_path):
     m.set_weights(_lstm_k2(w, "forward_") + _lstm_k2(w, "backward_"))
     x = np.random.default_rng(0).normal(size=(3, 4, 10)).astype(np.float32)
     convert(path, tmp_path / "b")
-    assert_parity(load(tmp_path / "b").predict(x), m.predict(x, verbose=0), "Keras 1 Bidirectional(LSTM)")
+    assert_parity(load(tmp_path / "b").predict(x), eager(m, x), "Keras 1 Bidirectional(LSTM)")
 
 
 def test_keras1_embedding_lstm(tmp_path):
@@ -99,7 +100,7 @@ def test_keras1_embedding_lstm(tmp_path):
     m.set_weights([emb["W"]] + _lstm_k2(lstm))
     x = np.random.default_rng(1).integers(0, 4, (3, 10)).astype(np.int32)
     convert(path, tmp_path / "b")
-    assert_parity(load(tmp_path / "b").predict(x), m.predict(x, verbose=0), "Keras 1 Embedding + LSTM")
+    assert_parity(load(tmp_path / "b").predict(x), eager(m, x), "Keras 1 Embedding + LSTM")
 
 
 def test_keras1_theano_simple_rnn(tmp_path):
@@ -111,13 +112,14 @@ def test_keras1_theano_simple_rnn(tmp_path):
     m.set_weights([w["W"], w["U"], w["b"]])
     x = np.random.default_rng(2).normal(size=(5, 4, 1)).astype(np.float32)
     convert(path, tmp_path / "b")
-    assert_parity(load(tmp_path / "b").predict(x), m.predict(x, verbose=0), "Keras 1 Theano SimpleRNN")
+    assert_parity(load(tmp_path / "b").predict(x), eager(m, x), "Keras 1 Theano SimpleRNN")
 
 
 def _bundle_in_float64(bundle: Path, x: np.ndarray) -> np.ndarray:
     """Evaluate the converted graph with its reference ops in float64."""
     model = load(bundle)
     env = {model.inputs[0].name: [x.astype(np.float64)]}
+    # TODO(tests): reads Model._nodes/_output_refs; no public way to walk the loaded graph yet.
     for node in model._nodes:
         args = [env[r[0]][r[1]] for r in node.inputs]
         weights = {k: v.astype(np.float64) for k, v in node.weights.items()}
@@ -150,7 +152,7 @@ def test_keras108_json_and_weights_pair(tmp_path):
     x = np.eye(61)[np.random.default_rng(3).integers(0, 61, (2, 100))]
     convert(arch, tmp_path / "b", weights=weights)
     ours = _bundle_in_float64(tmp_path / "b", x)
-    theirs = m.predict(x, verbose=0)
+    theirs = eager(m, x)
     assert np.max(np.abs(ours - theirs)) <= 1e-5 * max(1.0, np.max(np.abs(theirs)))
 
 
@@ -161,6 +163,4 @@ def test_tf_keras_224_file_against_keras_own_loader(tmp_path):
     m = K.models.load_model(path, compile=False)
     x = np.random.default_rng(4).normal(size=(3, 3, 4)).astype(np.float32)
     convert(path, tmp_path / "b")
-    assert_parity(
-        load(tmp_path / "b").predict(x), m.predict(x, verbose=0), "tf.keras 2.2.4 Bidirectional + RepeatVector"
-    )
+    assert_parity(load(tmp_path / "b").predict(x), eager(m, x), "tf.keras 2.2.4 Bidirectional + RepeatVector")

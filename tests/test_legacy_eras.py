@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 from conftest import assert_parity
 from keras2_files import write_h5
-from keras_zoo import PADDED_IDS
+from keras_zoo import PADDED_IDS, eager
 
 from rnnconvert.converter import convert
 from rnnconvert.converter.keras_era import Era
@@ -104,7 +104,7 @@ def cudnn_files(tmp_path_factory):
             cudnn.save_weights(d / f"{kind}-weights.h5")
             plain.load_weights(d / f"{kind}-weights.h5")  # Keras's own CuDNN -> LSTM/GRU conversion
             x = np.random.default_rng(9).normal(0, 1, (3, 7, 4)).astype(np.float32)
-            expected = plain.predict(x, verbose=0)
+            expected = eager(plain, x)
             # Standalone Keras 2.2.4 wrote CuDNN layers too (Keras >= 2.0.9).
             write_h5(d / f"{kind}-keras224.h5", cudnn, "2.2.4")
             out[kind] = (d, x, expected if isinstance(expected, list) else [expected])
@@ -190,7 +190,7 @@ def keras2_models():
     for name, build, seed in (("sequential", _sequential_rnns, 3), ("functional", _functional_around_rnns, 4)):
         m, xs = build(K)
         _randomize(m, seed)
-        y = m.predict(xs if len(xs) > 1 else xs[0], verbose=0)
+        y = eager(m, xs if len(xs) > 1 else xs[0])
         out[name] = (m, xs, y if isinstance(y, list) else [y])
     return out
 
@@ -226,7 +226,7 @@ def test_keras2_writer_is_read_by_keras_itself(keras2_models, tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         again = K.models.load_model(path, compile=False)
-    assert_parity(again.predict(xs, verbose=0), expected, "tf_keras reading our Keras 2.2.4 file")
+    assert_parity(eager(again, xs), expected, "tf_keras reading our Keras 2.2.4 file")
 
 
 def test_keras20_gru_without_reset_after_reads_as_keras20(keras2_models, tmp_path):
@@ -286,7 +286,7 @@ def test_standalone_keras2_nested_models(tmp_path, version):
     K = _tfk()
     m, xs = _nested(K)
     _randomize(m, 6)
-    expected = m.predict(xs, verbose=0)
+    expected = eager(m, xs)
     path = write_h5(tmp_path / "m.h5", m, version)
     convert(path, tmp_path / "b")
     assert_parity(load(tmp_path / "b").predict(xs), expected, f"Keras {version} nested models")
@@ -304,13 +304,25 @@ TF_KERAS_ZIP_CASES = [
     "conv_pool_lstm_pipeline",
     "normalization_layers",
     "time_major_rnns",
+    "rnn_single_cells",
+    "rnn_stacked_cells",
+    "rnn_stacked_cells_masked_initial_state",
+    "rnn_stacked_cells_repeated_bidirectional",
+    "rnn_cells_masked_backwards_states",
+    "conv_lstm1d_options",
+    "conv_lstm2d_options",
+    "conv_lstm3d_options",
+    "conv_lstm_bidirectional_stacked",
+    "conv_lstm_initial_state",
+    "recurrent_family_all_in_one",
 ]
 
 
 @pytest.mark.parametrize("case", TF_KERAS_ZIP_CASES)
 def test_tf_keras_keras_zip_files(zoo, tmp_path, case):
     """tf_keras writes ``.keras`` zips too (no layer names on its ``vars`` groups, an
-    empty ``layer/cell`` group beside a Bidirectional's halves)."""
+    empty ``layer/cell`` group beside a Bidirectional's halves; its groups for stacked
+    cells and ConvLSTM cells are laid out by tf_keras, not Keras 3)."""
     built = zoo.get(case, "tf_keras")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -363,7 +375,7 @@ def test_keras22_theano_file_convolutions_are_flipped(tmp_path):
     )
     _randomize(m, 8)
     x = np.random.default_rng(9).normal(0, 1, (4, 9, 3)).astype(np.float32)
-    expected = m.predict(x, verbose=0)
+    expected = eager(m, x)
     convs = [m.get_layer("conv1d_1"), m.get_layer("conv1d_2")]
     tf_weights = [c.get_weights() for c in convs]
     for c, (k, b) in zip(convs, tf_weights):  # what a Theano-trained layer holds

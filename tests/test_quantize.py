@@ -19,6 +19,7 @@ import json
 import numpy as np
 import pytest
 from conftest import assert_parity, tolerance
+from keras_zoo import eager
 
 pytestmark = pytest.mark.keras
 
@@ -126,7 +127,7 @@ def test_quantized_bundle_is_parity_with_keras_on_the_stored_weights(bundles, na
     model, x, _, root = bundles[name]
     bundle_dir = root / f"{name}-{dtype}"
     keras_q = _keras_with(model, _stored_as_float32(bundle_dir))
-    expected = np.asarray(keras_q.predict(x, verbose=0), np.float32)
+    expected = np.asarray(eager(keras_q, x), np.float32)
     assert_parity(load(bundle_dir).predict(x), expected, f"{name} {dtype}")
 
 
@@ -139,7 +140,7 @@ def test_quantization_error_is_recorded_reported_and_bounded(bundles, name, dtyp
 
     model, x, _, root = bundles[name]
     m = load(root / f"{name}-{dtype}")
-    truth = np.asarray(model.predict(x, verbose=0), np.float32)
+    truth = np.asarray(eager(model, x), np.float32)
     err = float(np.max(np.abs(m.predict(x) - truth)))
     assert err <= BOUND[dtype] * max(1.0, float(np.max(np.abs(truth)))), f"{name} {dtype}: {err:.3g}"
     recorded = m.doc["test_vectors"]["quantization_error"]
@@ -160,7 +161,7 @@ def test_float32_bundles_stay_exact_and_unannotated(bundles):
         assert not any("quantization" in s for s in arrays.values())
         assert not any(k.startswith("__scales__/") for k in arrays)
         assert "quantization_error" not in m.doc["test_vectors"]
-        assert_parity(m.predict(x), np.asarray(model.predict(x, verbose=0), np.float32), name)
+        assert_parity(m.predict(x), np.asarray(eager(model, x), np.float32), name)
 
 
 def test_what_is_stored_reduced(bundles):
@@ -181,9 +182,7 @@ def test_what_is_stored_reduced(bundles):
                 assert arrays[q["scale"]] == {"shape": [spec["shape"][-1]], "dtype": "float32"}
     emb = json.loads((bundles["embedding_simple_rnn"][3] / "embedding_simple_rnn-int8" / "model.json").read_text())
     # Keras numbers auto-named layers per session (embedding, embedding_1, ...): find it by slot.
-    (spec,) = [
-        a for k, a in emb["weights"]["arrays"].items() if k.endswith("/embeddings") and not k.startswith("__")
-    ]
+    (spec,) = [a for k, a in emb["weights"]["arrays"].items() if k.endswith("/embeddings") and not k.startswith("__")]
     assert spec["quantization"]["axis"] == 0  # one scale per token row
 
 

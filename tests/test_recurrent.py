@@ -5,19 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from conftest import assert_parity
-from keras_zoo import ERAS, PADDED_IDS, keras_module, predict, randomize
+from helpers import reset_states
+from keras_zoo import ERAS, PADDED_IDS, keras_call, keras_module, predict, randomize
 
 from rnnconvert.converter import convert
 from rnnconvert.errors import InputError
 from rnnconvert.runtime import load
 
 pytestmark = pytest.mark.keras
-
-
-def _reset(model) -> None:
-    for layer in model.layers:
-        if getattr(layer, "stateful", False):
-            layer.reset_states()
 
 
 def _stateful_model(K, rng):
@@ -40,10 +35,10 @@ def test_stateful_calls_and_reset(era, tmp_path):
     ours = load(tmp_path / "b")
     assert ours.stateful and ours.batch_size == 3
     chunks = [rng.normal(0, 1, (3, t, 4)).astype(np.float32) for t in (5, 1, 3, 4)]
-    _reset(m)
+    reset_states(m)
     for k, x in enumerate(chunks):
         if k == 2:  # a reset in the middle of the sequence of calls
-            _reset(m)
+            reset_states(m)
             ours.reset_states()
         assert_parity(ours.predict(x), predict(m, [x]), f"stateful call {k}")
     with pytest.raises(InputError, match="batch size 3"):
@@ -69,7 +64,7 @@ def test_streaming_equals_full_sequence(era, tmp_path):
     m.save(tmp_path / ("m.keras" if era == "keras3" else "m.h5"))
     convert(next(tmp_path.glob("m.*")), tmp_path / "b")
     ours = load(tmp_path / "b")
-    full = predict(m, [PADDED_IDS])  # masked pre-, post-, interior padding included
+    full = keras_call(m, [PADDED_IDS])  # masked pre-, post-, interior padding included
     # One timestep at a time.
     state = ours.initial_state(PADDED_IDS.shape[0])
     steps = []
@@ -121,14 +116,14 @@ def test_seq2seq_inference_models_step_by_step(era, tmp_path):
         convert(tmp_path / f"{name}{ext}", tmp_path / name)
     our_enc, our_dec = load(tmp_path / "encoder"), load(tmp_path / "decoder")
     src = rng.normal(0, 1, (2, 7, n_in)).astype(np.float32)
-    k_states = predict(encoder, [src])
+    k_states = keras_call(encoder, [src])
     o_states = our_enc.predict(src)
     assert_parity(o_states, k_states, "encoder states")
     token = np.zeros((2, 1, n_out), np.float32)
     token[:, 0, 0] = 1.0
     k_tok, o_tok = token, token
     for step in range(6):  # greedy decoding, each side feeding its own outputs back
-        k_out, kh, kc = predict(decoder, [k_tok, *k_states])
+        k_out, kh, kc = keras_call(decoder, [k_tok, *k_states])
         o_out, oh, oc = our_dec.predict([o_tok, *o_states])
         assert_parity([o_out, oh, oc], [k_out, kh, kc], f"decoder step {step}")
         k_states, o_states = [kh, kc], [oh, oc]

@@ -5,48 +5,17 @@ and the models that cannot stream."""
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pytest
 from conftest import assert_parity
-from keras_zoo import ERAS, PADDED_IDS, keras_module, predict, randomize
+from helpers import convert_every_format, reset_states
+from keras_zoo import ERAS, PADDED_IDS, keras_call, keras_module, predict, randomize
 
 from rnnconvert.converter import convert
 from rnnconvert.errors import InputError
 from rnnconvert.runtime import load
 
 pytestmark = pytest.mark.keras
-
-
-def _reset(model) -> None:
-    for layer in model.layers:
-        if getattr(layer, "stateful", False):
-            layer.reset_states()
-
-
-def _files(model, era, tmp_path) -> list[tuple]:
-    """(model file, weights file) in every format the era writes whole-model configs to."""
-    out = []
-    tmp_path.mkdir(parents=True, exist_ok=True)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        if era == "keras3":
-            model.save(tmp_path / "m.keras")
-            out.append((tmp_path / "m.keras", None))
-        model.save(tmp_path / "m.h5")
-        out.append((tmp_path / "m.h5", None))
-        if era != "keras3":
-            (tmp_path / "a.json").write_text(model.to_json())
-            model.save_weights(tmp_path / "w.h5")
-            out.append((tmp_path / "a.json", tmp_path / "w.h5"))
-    return out
-
-
-def _bundles(model, era, tmp_path):
-    for k, (mf, wf) in enumerate(_files(model, era, tmp_path)):
-        convert(mf, tmp_path / f"b{k}", weights=wf)
-        yield mf.name, load(tmp_path / f"b{k}")
 
 
 # Calls of a stateful model: uneven lengths, padding at a call's start, end and inside.
@@ -76,13 +45,13 @@ def test_stateful_bidirectional_masked_sequential(era, tmp_path):
         ]
     )
     randomize(m, rng)
-    for fmt, ours in _bundles(m, era, tmp_path):
+    for fmt, ours in convert_every_format(m, era, tmp_path, json_for_keras3=False):
         assert ours.stateful and ours.batch_size == 3
-        _reset(m)
+        reset_states(m)
         ours.reset_states()
         for k, ids in enumerate(STATEFUL_CALLS):
             if k == 3:
-                _reset(m)
+                reset_states(m)
                 ours.reset_states()
             assert_parity(ours.predict(ids), predict(m, [ids]), f"{era}/{fmt} call {k}")
         with pytest.raises(InputError, match="batch size 3"):
@@ -101,11 +70,11 @@ def test_stateful_model_streams_with_explicit_state(era, tmp_path):
     g = K.layers.GRU(3, stateful=True, return_sequences=True)(h)
     m = K.Model(ids_in, K.layers.Dense(2)(g))
     randomize(m, rng)
-    (_, ours), *_ = _bundles(m, era, tmp_path)
+    (_, ours), *_ = convert_every_format(m, era, tmp_path, json_for_keras3=False)
     whole = np.concatenate(STATEFUL_CALLS, axis=1)
-    _reset(m)
+    reset_states(m)
     expected = predict(m, [whole])[0]
-    _reset(m)
+    reset_states(m)
     first_call = predict(m, [STATEFUL_CALLS[0]])[0]
     assert_parity(ours.predict(STATEFUL_CALLS[0]), first_call, "predict before streaming")
     state = ours.initial_state(3)
@@ -142,8 +111,8 @@ def test_streaming_with_conditioning_input(era, tmp_path):
     rng = np.random.default_rng(8)
     m = _captioner(K, rng)
     img = rng.normal(0, 1, (5, 5)).astype(np.float32)
-    full = predict(m, [img, PADDED_IDS])
-    for fmt, ours in _bundles(m, era, tmp_path):
+    full = keras_call(m, [img, PADDED_IDS])
+    for fmt, ours in convert_every_format(m, era, tmp_path, json_for_keras3=False):
         plan = ours.stream_plan()
         assert plan.error is None and plan.timed_inputs == ["tokens"], plan
         state = ours.initial_state(5)
@@ -172,8 +141,8 @@ def test_streaming_time_distributed_rnn(era, tmp_path):
     m = K.Model(x, [K.layers.TimeDistributed(K.layers.Dense(2))(outer), K.layers.SimpleRNN(2)(outer)])
     randomize(m, rng)
     data = rng.normal(0, 1, (2, 6, 5, 2)).astype(np.float32)
-    full = predict(m, [data])
-    (_, ours), *_ = _bundles(m, era, tmp_path)
+    full = keras_call(m, [data])
+    (_, ours), *_ = convert_every_format(m, era, tmp_path, json_for_keras3=False)
     state = ours.initial_state(2)
     steps = []
     for t in range(6):
@@ -201,16 +170,16 @@ def test_seq2seq_decoder_streams_from_encoder_states(era, tmp_path):
     h_in, c_in = K.Input((units,)), K.Input((units,))
     seq2, h2, c2 = dec_lstm(dec_in, initial_state=[h_in, c_in])
     decoder = K.Model([dec_in, h_in, c_in], [dense(seq2), h2, c2])
-    (_, our_enc), *_ = _bundles(encoder, era, tmp_path / "enc")
-    (_, our_dec), *_ = _bundles(decoder, era, tmp_path / "dec")
+    (_, our_enc), *_ = convert_every_format(encoder, era, tmp_path / "enc", json_for_keras3=False)
+    (_, our_dec), *_ = convert_every_format(decoder, era, tmp_path / "dec", json_for_keras3=False)
     src = rng.normal(0, 1, (3, 7, n_in)).astype(np.float32)
-    k_states = predict(encoder, [src])
+    k_states = keras_call(encoder, [src])
     o_states = our_enc.predict(src)
     assert_parity(o_states, k_states, "encoder states")
     state = our_dec.initial_state(3)
     k_tok = o_tok = np.eye(n_out, dtype=np.float32)[[0, 0, 0]]  # (B, n_out): one timestep
     for step in range(6):
-        k_out, kh, kc = predict(decoder, [k_tok[:, None], *k_states])
+        k_out, kh, kc = keras_call(decoder, [k_tok[:, None], *k_states])
         (o_out, oh, oc), state = our_dec.step([o_tok, *o_states], state)
         assert_parity([o_out, oh, oc], [k_out[:, 0], kh, kc], f"decoder step {step}")
         k_states = [kh, kc]

@@ -1,0 +1,108 @@
+"""The test suite's own cache of built Keras cases (keras_zoo): when it is on, what its key
+covers, and that a cached case is what Keras builds and computes."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+
+import keras_zoo
+import numpy as np
+import pytest
+from keras_zoo import cache_dir, cache_key, keras_call
+
+CASE_SOURCE = """
+import numpy as np
+from keras_zoo import case, randomize
+
+
+@case("cache_probe")
+def _(K, era, rng):
+    m = K.Sequential([K.Input((4, 3)), K.layers.GRU({units}), K.layers.Dense(2)])
+    randomize(m, rng)
+    return m, [rng.normal(0, 1, (2, 4, 3)).astype(np.float32)]
+"""
+
+
+def _register(tmp_path: Path, monkeypatch, module: str, units: int):
+    """Write a case module, import it into a private CASES registry; return its function."""
+    monkeypatch.setattr(keras_zoo, "CASES", dict(keras_zoo.CASES))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    (tmp_path / f"{module}.py").write_text(CASE_SOURCE.replace("{units}", str(units)))
+    sys.modules.pop(module, None)
+    importlib.invalidate_caches()
+    importlib.import_module(module)
+    sys.modules.pop(module)
+    return keras_zoo.CASES["cache_probe"]
+
+
+@pytest.mark.parametrize(
+    "env,expected",
+    [
+        ({}, "repo"),
+        ({"CI": "true"}, None),
+        ({"CI": "true", "RNNCONVERT_TEST_CACHE": "1"}, "repo"),
+        ({"RNNCONVERT_TEST_CACHE": "off"}, None),
+        ({"RNNCONVERT_TEST_CACHE": "0"}, None),
+        ({"CI": "true", "RNNCONVERT_TEST_CACHE": "/some/dir"}, "/some/dir"),
+    ],
+)
+def test_cache_is_on_locally_off_in_ci_and_overridable(monkeypatch, env, expected):
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.delenv("RNNCONVERT_TEST_CACHE", raising=False)
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    got = cache_dir()
+    if expected == "repo":
+        assert got == Path(keras_zoo.__file__).resolve().parent.parent / ".test-cache"
+    else:
+        assert got == (Path(expected) if expected else None)
+
+
+def test_key_follows_the_case_source_and_the_era(tmp_path, monkeypatch):
+    fn = _register(tmp_path, monkeypatch, "zoo_probe_key", units=3)
+    key = cache_key("cache_probe", "keras3", fn)
+    assert key == cache_key("cache_probe", "keras3", fn)  # stable
+    assert key != cache_key("cache_probe", "tf_keras", fn)
+    edited = _register(tmp_path, monkeypatch, "zoo_probe_key", units=5)
+    assert cache_key("cache_probe", "keras3", edited) != key
+
+
+@pytest.mark.keras
+def test_second_zoo_loads_from_cache_and_an_edited_case_rebuilds(tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    _register(tmp_path, monkeypatch, "zoo_probe_build", units=3)
+    first = keras_zoo.Zoo(tmp_path / "a", cache)
+    built = first.get("cache_probe", "keras3")
+    assert first.keras_builds == 1 and len(list(cache.iterdir())) == 1
+
+    second = keras_zoo.Zoo(tmp_path / "b", cache)
+    again = second.get("cache_probe", "keras3")
+    assert second.keras_builds == 0
+    assert set(again.files) == {"keras", "h5", "json"}
+    assert all(p.is_file() for pair in again.files.values() for p in pair if p is not None)
+    for a, b in zip(again.inputs + again.expected, built.inputs + built.expected):
+        np.testing.assert_array_equal(a, b)
+    # The model rebuilt for a cached case is the one that made the cached outputs.
+    for a, b in zip(keras_call(again.model, again.inputs), again.expected):
+        np.testing.assert_array_equal(a, b)
+
+    _register(tmp_path, monkeypatch, "zoo_probe_build", units=5)
+    third = keras_zoo.Zoo(tmp_path / "c", cache)
+    edited = third.get("cache_probe", "keras3")
+    assert third.keras_builds == 1 and len(list(cache.iterdir())) == 1  # the stale entry is gone
+    assert edited.model.layers[0].units == 5
+
+
+@pytest.mark.keras
+def test_a_damaged_entry_is_rebuilt(tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    _register(tmp_path, monkeypatch, "zoo_probe_damage", units=2)
+    keras_zoo.Zoo(tmp_path / "a", cache).get("cache_probe", "tf_keras")
+    (entry,) = cache.iterdir()
+    (entry / "reference.npz").chmod(0o644)  # cached files are read-only
+    (entry / "reference.npz").write_bytes(b"not a zip")
+    zoo = keras_zoo.Zoo(tmp_path / "b", cache)
+    built = zoo.get("cache_probe", "tf_keras")
+    assert zoo.keras_builds == 1 and len(built.expected) == 1
