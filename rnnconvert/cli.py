@@ -20,7 +20,7 @@ from .errors import RnnConvertError
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
-COMMANDS = ("check", "inspect")
+COMMANDS = ("check", "inspect", "predict")
 
 
 def _convert_parser() -> argparse.ArgumentParser:
@@ -109,6 +109,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run_check(argv[1:])
         if command == "inspect":
             return _run_inspect(argv[1:])
+        if command == "predict":  # minimal hook (batch branch); the subcommand registry replaces it on merge
+            from .scoring import command as predict
+
+            p = argparse.ArgumentParser(prog="rnnconvert predict", description=predict.DESCRIPTION)
+            predict.add_arguments(p)
+            return predict.run(p.parse_args(argv[1:]))
         return _run_convert(argv)
     except RnnConvertError as exc:
         print(f"rnnconvert: error: {exc}", file=sys.stderr)
