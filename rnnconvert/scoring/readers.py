@@ -171,8 +171,6 @@ class JsonlReader(Reader):
             obj, bad[k] = None, ("", f"line {line_no} is not valid JSON ({exc.args[0][:60]})")
         if obj is not None and not isinstance(obj, dict):
             obj, bad[k] = None, ("", f"line {line_no} is not a JSON object")
-        if obj is not None and len(self.names) == 1 and len(obj) == 1 and self.names[0] not in obj:
-            obj = {self.names[0]: next(iter(obj.values()))}  # a single-input model takes the only key
         for name in self.names:
             if obj is not None and name not in obj and k not in bad:
                 bad[k] = (name, f"line {line_no} has no key {name!r}")
