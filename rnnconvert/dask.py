@@ -35,7 +35,7 @@ from .scoring.rows import Padding, assemble, input_specs, plan_batches, prepare
 
 _MODELS: dict[str, Model] = {}
 _LOCK = threading.Lock()
-LOADS = [0]  # how many bundles this process has loaded (the tests check: once per worker)
+LOADS: dict[str, int] = {}  # bundle path -> times this process loaded it (the tests check: once)
 
 
 def _model(path: str) -> Model:
@@ -45,7 +45,7 @@ def _model(path: str) -> Model:
         model = _MODELS.get(key)
         if model is None:
             model = _MODELS[key] = load(key)
-            LOADS[0] += 1
+            LOADS[key] = LOADS.get(key, 0) + 1
     return model
 
 
@@ -139,8 +139,20 @@ def _partition(df: Any, path: str, pad: Padding, batch_size: int) -> Any:
     inverse = np.argsort(np.concatenate(order)) if order else np.zeros(0, np.int64)
     for o, parts in zip(model.outputs, outs):
         y = np.concatenate(parts)[inverse] if parts else np.zeros((0, *[d or 0 for d in o.shape[1:]]), np.float32)
-        data[o.name] = y if y.ndim == 1 else list(y)
+        data[o.name] = y if y.ndim == 1 else list(y) if y.ndim == 2 else [r.tolist() for r in y]
     return pd.DataFrame(data, index=df.index)
+
+
+def _arrow_schema(model: Model) -> Any:
+    """Output columns as Arrow types: float32, or (nested) lists of float32 with the declared sizes."""
+    pa = require("pyarrow", "Parquet files")
+    fields = []
+    for o in model.outputs:
+        t = pa.float32()
+        for d in reversed(o.shape[1:]):
+            t = pa.list_(t, d) if d is not None else pa.list_(t)
+        fields.append((o.name, t))
+    return pa.schema(fields)
 
 
 def score_parquet(bundle: str, input_path: str, output_path: str, opts: Any, *, scheduler: str) -> Any:
@@ -164,7 +176,7 @@ def score_parquet(bundle: str, input_path: str, output_path: str, opts: Any, *, 
         with Client(scheduler):  # the default scheduler for the computation below
             ddf = dd.read_parquet(input_path)
             out = predict(bundle, ddf, pad=pad, batch_size=opts.batch_size)
-            out.to_parquet(tmp, write_index=False)
+            out.to_parquet(tmp, write_index=False, schema=_arrow_schema(_model(bundle)))
         old = None
         if os.path.exists(output_path):
             old = tmp + ".old"

@@ -10,6 +10,7 @@ import sys
 import numpy as np
 import pytest
 from conftest import assert_parity
+from scoring_models import VOCAB
 
 from rnnconvert.cli import main
 from rnnconvert.runtime import load, pad_sequences
@@ -17,42 +18,9 @@ from rnnconvert.scoring import Options, score_file
 from rnnconvert.scoring import writers as writers_mod
 from rnnconvert.scoring.padding import analyse
 
+pytest_plugins = ["scoring_models"]  # the session fixture `models`
 keras = pytest.importorskip("keras")
 pytestmark = pytest.mark.keras
-
-VOCAB = 30
-
-
-@pytest.fixture(scope="session")
-def models(tmp_path_factory):
-    """Three small Keras models with random weights, each converted to a bundle."""
-    from rnnconvert.converter import convert
-
-    root = tmp_path_factory.mktemp("scoring_models")
-    keras.utils.set_random_seed(7)
-    built = {}
-
-    tokens = keras.Input((None,), dtype="int32", name="tokens")
-    x = keras.layers.Embedding(VOCAB, 8, mask_zero=True)(tokens)
-    x = keras.layers.LSTM(6)(x)
-    built["text"] = keras.Model(tokens, keras.layers.Dense(3, activation="softmax", name="probs")(x))
-
-    frames = keras.Input((None, 4), name="frames")
-    y = keras.layers.LSTM(5)(frames)  # no mask: padding changes the numbers
-    built["frames"] = keras.Model(frames, keras.layers.Dense(2, name="y")(y))
-
-    tok = keras.Input((None,), dtype="int32", name="tokens")
-    feats = keras.Input((3,), name="feats")
-    h = keras.layers.GRU(4)(keras.layers.Embedding(VOCAB, 5, mask_zero=True)(tok))
-    h = keras.layers.Concatenate()([h, keras.layers.Dense(4, activation="tanh")(feats)])
-    outs = [keras.layers.Dense(2, name="a")(h), keras.layers.Dense(1, activation="sigmoid", name="b")(h)]
-    built["multi"] = keras.Model([tok, feats], outs)
-
-    bundles = {}
-    for name, model in built.items():
-        convert(model, root / name)
-        bundles[name] = str(root / name)
-    return built, bundles
 
 
 def _token_rows(n: int, seed: int = 0, longest: int = 25) -> list[list[int]]:

@@ -126,7 +126,7 @@ def score_file(bundle: str, input_path: str, output_path: str, opts: Options | N
                     bar.update(len(prep.rejects))
                 batches = plan_batches(prep.lengths, opts.batch_size, opts.bucket)
                 for j, idx in enumerate(batches):
-                    yield _Batch(prep, idx, j == len(batches) - 1), assemble(prep, idx, specs, pad, verdict.ok)
+                    yield _Batch(prep, idx, j == len(batches) - 1), assemble(prep, idx, specs, pad, opts.bucket)
 
         done: list[tuple[np.ndarray, list[np.ndarray]]] = []
         for meta, outs in executor.map(tasks()):

@@ -118,38 +118,46 @@ def _node_kinds(node: dict[str, Any], ins: list[Kind], mask: Kind | None, value:
     if op == "Reverse":
         flip = -o if _axis(config.get("axis"), rank) == 1 else o
         return [(ins[0][0], flip)]
+    if op in _MASK_OPS:
+        return _mask_kinds(op, config, ins, o, rank, value)
+    return [_step_kind(op, config, o, rank)] * n_out
+
+
+_MASK_OPS = {"NotEqualMask", "Masking", "ReduceAny", "LogicalAnd", "LogicalOr"}
+
+
+def _mask_kinds(op: str, config: dict[str, Any], ins: list[Kind], o: int, rank: int, value: float) -> list[Kind]:
+    """Ops that make or combine masks: is the result still false on every padding step?"""
     if op == "NotEqualMask":
         if ins[0][0] == RAW and float(config.get("value", 0)) == float(value):
             return [(MASK if rank == 2 else MASKEL, o)]
         return [(POS, o)]
     if op == "Masking":
-        if ins[0][0] == RAW and float(config.get("mask_value", 0)) == float(value):
-            return [(POS, o), (MASK, o)]
-        return [(POS, o), (POS, o)]
+        is_mask = ins[0][0] == RAW and float(config.get("mask_value", 0)) == float(value)
+        return [(POS, o), (MASK if is_mask else POS, o)]
     if op == "ReduceAny":
-        axis = _axis(config.get("axis"), rank + (0 if config.get("keepdims") else 1))
-        if axis == 1:
+        if _axis(config.get("axis"), rank + (0 if config.get("keepdims") else 1)) == 1:
             return [(DIRTY, 0)]
         return [(MASK, o) if ins[0][0] in (MASKEL, MASK) and rank == 2 else (POS, o)]
-    if op in ("LogicalAnd", "LogicalOr"):
-        cats = [c for c, _ in ins]
-        is_mask = (MASK in cats) if op == "LogicalAnd" else all(c == MASK for c in cats)
-        return [(MASK if is_mask else POS, o)]
+    cats = [c for c, _ in ins]
+    is_mask = (MASK in cats) if op == "LogicalAnd" else all(c == MASK for c in cats)  # false AND x is false
+    return [(MASK if is_mask else POS, o)]
+
+
+def _step_kind(op: str, config: dict[str, Any], o: int, rank: int) -> Kind:
+    """Ops that work step by step, unless their config reaches along the time axis."""
     if op == "Merge":
-        return [(DIRTY, 0) if config.get("mode") == "concat" and _axis(config.get("axis"), rank) == 1 else (POS, o)]
+        along_time = config.get("mode") == "concat" and _axis(config.get("axis"), rank) == 1
+        return (DIRTY, 0) if along_time else (POS, o)
     if op == "ExpandDims":
-        return [(DIRTY, 0) if _axis(config.get("axis"), rank) <= 1 else (POS, o)]
-    if op == "Activation":
-        return [(POS, o) if _activation_per_step(config.get("activation"), rank) else (DIRTY, 0)]
-    if op == "Dense":
-        return [(POS, o) if _activation_per_step(config.get("activation"), rank) else (DIRTY, 0)]
+        return (DIRTY, 0) if _axis(config.get("axis"), rank) <= 1 else (POS, o)
+    if op in ("Activation", "Dense"):
+        return (POS, o) if _activation_per_step(config.get("activation"), rank) else (DIRTY, 0)
     if op == "LayerNormalization":
         axes = config.get("axis", -1)
         axes = axes if isinstance(axes, list) else [axes]
-        return [(DIRTY, 0) if any(_axis(a, rank) <= 1 for a in axes) else (POS, o)]
-    if op in _PER_STEP:
-        return [(POS, o)] * n_out
-    return [(DIRTY, 0)] * n_out
+        return (DIRTY, 0) if any(_axis(a, rank) <= 1 for a in axes) else (POS, o)
+    return (POS, o) if op in _PER_STEP else (DIRTY, 0)
 
 
 def _recurrent(node: dict[str, Any], ins: list[Kind], mask: Kind | None, o: int, n_out: int) -> list[Kind]:

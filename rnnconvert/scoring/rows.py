@@ -203,8 +203,10 @@ def plan_batches(lengths: np.ndarray, batch_size: int, bucket: bool) -> list[np.
 
 
 def assemble(prep: Prepared, idx: np.ndarray, specs: list[InputSpec], pad: Padding, trim: bool) -> list[np.ndarray]:
-    """The model inputs for rows ``idx`` of ``prep``. With ``trim`` (a padding-invariant model),
-    sequences are padded only to the batch's longest row."""
+    """The model inputs for rows ``idx`` of ``prep``. With ``trim`` (--bucket, on a padding-invariant
+    model) sequences are padded only to the batch's longest row; without, dense rows stay as given
+    and ragged rows are padded to --maxlen (to the batch's longest only when there is none, which
+    the engine allows for padding-invariant models alone)."""
     longest = max(1, int(prep.lengths[idx].max())) if len(idx) else 1
     arrays = []
     for spec in specs:
