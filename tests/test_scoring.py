@@ -239,3 +239,40 @@ def test_padding_analysis_follows_masks(models):
     assert "depends on the padding" in analyse(unmasked, 0.0).reason
     assert not analyse(load(bundles["frames"]).doc, 0.0).ok
     assert analyse(load(bundles["multi"]).doc, 0.0).ok
+
+
+@pytest.mark.parametrize("compressed", [False, True])
+def test_memory_stays_bounded_by_the_batch_not_the_file(models, tmp_path, compressed):
+    import tracemalloc
+
+    _, bundles = models
+    x = np.random.default_rng(11).normal(size=(24_000, 40, 4)).astype(np.float32)  # 15 MiB
+    (np.savez_compressed if compressed else np.savez)(tmp_path / "in.npz", frames=x)
+    expected = load(bundles["frames"]).predict(x[:500])
+    del x
+    tracemalloc.start()
+    try:
+        score_file(bundles["frames"], str(tmp_path / "in.npz"), str(tmp_path / "out.npz"), Options(progress=False))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * 2**20, f"peak {peak / 2**20:.1f} MiB for a 15 MiB input"  # a few batches, not the file
+    with np.load(tmp_path / "out.npz") as z:
+        assert z["y"].shape == (24_000, 2)
+        np.testing.assert_array_equal(z["y"][:500], expected)
+
+
+def test_empty_input_and_format_mismatches(models, tmp_path, capsys):
+    _, bundles = models
+    np.save(tmp_path / "empty.npy", np.zeros((0, 5), np.int32))
+    assert _predict(bundles["text"], tmp_path / "empty.npy", tmp_path / "out.npy") == 0
+    assert np.load(tmp_path / "out.npy").shape == (0, 3)
+    np.savez(tmp_path / "in.npz", tokens=np.ones((2, 3), np.int32), feats=np.ones((2, 3), np.float32))
+    assert _predict(bundles["multi"], tmp_path / "in.npz", tmp_path / "out.npy") == 1
+    assert "use .npz" in capsys.readouterr().err
+    np.savez(tmp_path / "bad.npz", tokens=np.ones((2, 3), np.int32))
+    assert _predict(bundles["multi"], tmp_path / "bad.npz", tmp_path / "out.npz") == 1
+    assert "no column for input(s) ['feats']" in capsys.readouterr().err
+    assert _predict(bundles["text"], tmp_path / "empty.npy", tmp_path / "empty.npy") == 1
+    assert "OUTPUT must differ from INPUT" in capsys.readouterr().err
+    assert _leftovers(tmp_path) == []
