@@ -66,6 +66,7 @@ def analyse(doc: dict[str, Any], value: float) -> Verdict:
     first_dirty = ""  # the first node whose outputs depend on the padding, for the message
     for node in doc["nodes"]:
         ins = [kinds[tuple(r)] for r in node["inputs"]]
+        ins += [kinds[tuple(r)] for r in (node.get("named_inputs") or {}).values()]  # format 1.2 (F4)
         mask = kinds[tuple(node["mask"])] if node.get("mask") else None
         init = [kinds[tuple(r)] for r in node.get("initial_state") or []]
         outs = (
