@@ -14,6 +14,8 @@ The analysis walks ``model.json`` once, tracking what each tensor is:
 * ``POS``: has the time axis; real steps do not depend on the padding, padding steps may.
 * ``MASK``: a (B, T) mask that is false on every padding step; ``MASKEL`` the same before
   the reduction over features (Keras 3 records ``Masking`` as ``NotEqual`` + ``Any``).
+* ``FOLDED``: a ``POS`` tensor folded to ``(B*T, ...)`` (TimeDistributed): each row is one step,
+  and every op keeps batch rows apart, so whatever runs on it stays per step until ``UnfoldTime``.
 * ``DIRTY``: real values may depend on the padding.
 
 ``POS``/``RAW``/``MASK`` carry an orientation, +1 or -1 (after ``Reverse`` or a
@@ -27,7 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-CLEAN, RAW, POS, MASK, MASKEL, DIRTY = "clean", "raw", "pos", "mask", "maskel", "dirty"
+CLEAN, RAW, POS, MASK, MASKEL, FOLDED, DIRTY = "clean", "raw", "pos", "mask", "maskel", "folded", "dirty"
 Kind = tuple[str, int]  # (category, orientation)
 
 _RECURRENT = {"LSTM", "GRU", "SimpleRNN"}
@@ -111,6 +113,12 @@ def _node_kinds(node: dict[str, Any], ins: list[Kind], mask: Kind | None, value:
     if o is None:
         return [(DIRTY, 0)] * n_out
     rank = len(node["outputs"][0]["shape"]) if node.get("outputs") else 0
+    if op == "FoldTime":
+        return [(FOLDED, o)]
+    if op == "UnfoldTime":
+        return [(POS, o) if ins[0][0] in (FOLDED, CLEAN) else (DIRTY, 0)]
+    if any(c == FOLDED for c, _ in all_kinds):
+        return [(FOLDED, o) if all(c in (FOLDED, CLEAN) for c, _ in all_kinds) else (DIRTY, 0)] * n_out
     if op in _RECURRENT:
         return _recurrent(node, ins, mask, o, n_out)
     if op == "GlobalPool1D":
