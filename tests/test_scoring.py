@@ -276,3 +276,16 @@ def test_empty_input_and_format_mismatches(models, tmp_path, capsys):
     assert _predict(bundles["text"], tmp_path / "empty.npy", tmp_path / "empty.npy") == 1
     assert "OUTPUT must differ from INPUT" in capsys.readouterr().err
     assert _leftovers(tmp_path) == []
+
+
+def test_a_worker_that_cannot_load_the_bundle_reports_it(tmp_path, monkeypatch):
+    """A failing pool initializer would make multiprocessing restart workers forever: the error
+    is kept and raised by the worker's first batch, which the parent receives."""
+    from rnnconvert.errors import RnnConvertError
+    from rnnconvert.scoring import workers
+
+    monkeypatch.setattr(workers, "_MODEL", None)
+    monkeypatch.setattr(workers, "_INIT_ERROR", None)
+    workers._init(str(tmp_path / "no-bundle"), {})
+    with pytest.raises(RnnConvertError):
+        workers._predict([np.zeros((1, 3), np.int64)])

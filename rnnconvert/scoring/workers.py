@@ -26,12 +26,22 @@ def _outputs(model: Model, arrays: list[np.ndarray]) -> list[np.ndarray]:
     return list(y) if isinstance(y, list) else [y]
 
 
+_INIT_ERROR: BaseException | None = None
+
+
 def _init(bundle: str, load_kwargs: dict[str, Any]) -> None:
-    global _MODEL
-    _MODEL = load(bundle, **load_kwargs)
+    # An exception here would make the pool start worker after worker, forever: keep it and
+    # raise it from the first batch instead, where the parent receives it.
+    global _MODEL, _INIT_ERROR
+    try:
+        _MODEL = load(bundle, **load_kwargs)
+    except Exception as exc:
+        _INIT_ERROR = exc
 
 
 def _predict(arrays: list[np.ndarray]) -> list[np.ndarray]:
+    if _INIT_ERROR is not None:
+        raise _INIT_ERROR
     assert _MODEL is not None, "worker used before its initializer ran"
     return _outputs(_MODEL, arrays)
 
