@@ -192,6 +192,9 @@ COMMANDS: dict[str, Command] = {
         add_arguments=_inspect_arguments,
         run=_run_inspect,
     ),
+    "predict": Command.from_module(
+        "rnnconvert.scoring.command", help="score a file of inputs (.npy, .npz, .parquet, .jsonl) with a bundle"
+    ),
 }
 
 
@@ -205,7 +208,7 @@ def _help() -> str:
     lines = [
         f"usage: {_usage()}",
         "",
-        "Convert Keras recurrent models to rnnconvert bundles (model.json + weights.npz), and check or inspect them.",
+        "Convert Keras recurrent models to rnnconvert bundles (model.json + weights.npz); check, inspect and score with them.",
         "",
         "commands:",
         *(f"  {name.ljust(width)}  {cmd.help}" for name, cmd in COMMANDS.items()),

@@ -9,5 +9,6 @@ Example:
 from __future__ import annotations
 
 from .model import Model, TensorInfo, load
+from .preprocessing import pad_sequences
 
-__all__ = ["load", "Model", "TensorInfo"]
+__all__ = ["load", "Model", "TensorInfo", "pad_sequences"]
