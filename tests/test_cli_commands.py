@@ -27,13 +27,13 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
 def test_usage_lists_the_subcommands(capsys):
     code, _, err = run(capsys)
     assert code == cli.EXIT_USAGE
-    assert "usage: rnnconvert {convert,check,inspect}" in err
+    assert "usage: rnnconvert {convert,check,inspect,predict}" in err
     code, out, _ = run(capsys, "--help")
     assert code == 0
-    for name in ("convert", "check", "inspect"):
+    for name in ("convert", "check", "inspect", "predict"):
         assert f"  {name}  " in out
     code, _, err = run(capsys, "model-only.keras")  # the shorthand's usage error lists the commands too
-    assert code == cli.EXIT_USAGE and "{convert,check,inspect}" in err
+    assert code == cli.EXIT_USAGE and "{convert,check,inspect,predict}" in err
 
 
 def test_files_named_like_commands_do_not_change_their_meaning(capsys, tmp_path, monkeypatch):
