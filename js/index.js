@@ -4,7 +4,7 @@
 export { load, Model } from "./src/model.js";
 export { check } from "./src/verify.js";
 export { Tensor } from "./src/tensor.js";
-export { FORMAT_VERSION, readBundle } from "./src/bundle.js";
+export { FORMAT_VERSION } from "./src/bundle.js";
 export { FormatError, InputError, ResourceError, RnnConvertError, SecurityError, VersionError } from "./src/errors.js";
 
 import { Model } from "./src/model.js";

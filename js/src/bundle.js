@@ -140,7 +140,7 @@ function decode(bytes, dtype, shape, bigEndian, fortran, where) {
     b = new Uint8Array(bytes.length);
     for (let i = 0; i < n; i++) for (let j = 0; j < item; j++) b[i * item + j] = bytes[i * item + item - 1 - j];
   }
-  if (b.byteOffset % item) b = b.slice();
+  if (b.byteOffset % item) b = new Uint8Array(b); // a copy (Buffer.slice would be a view)
   const view = (Ctor) => new Ctor(b.buffer, b.byteOffset, n);
   let data;
   if (dtype === "float32") data = view(Float32Array);
@@ -282,4 +282,18 @@ export function toTensor(arr) {
   if (arr.dtype === "bool") return new Tensor(d, arr.shape.slice(), "bool");
   if (d instanceof Int32Array) return new Tensor(d, arr.shape.slice(), "int32");
   return new Tensor(Int32Array.from(d), arr.shape.slice(), "int32");
+}
+
+/** Every array of an .npz file (no model.json to check against): {name: {dtype, shape, data}}. */
+export async function readNpz(bytes, { maxBytes = MAX_WEIGHT_BYTES } = {}) {
+  const out = {};
+  for (const m of listZip(bytes)) {
+    if (!m.name.endsWith(".npy")) throw new FormatError(`npz member ${m.name} is not a .npy array`);
+    const member = await readMember(bytes, m, maxBytes);
+    const h = parseNpyHeader(member, m.name);
+    const nbytes = size(h.shape) * ITEMSIZE[h.dtype];
+    if (member.length - h.dataOffset !== nbytes) throw new FormatError(`npz member ${m.name}: ${member.length - h.dataOffset} bytes of data, expected ${nbytes}`);
+    out[m.name.slice(0, -4)] = decode(member.subarray(h.dataOffset), h.dtype, h.shape, h.bigEndian, h.fortran, m.name);
+  }
+  return out;
 }
