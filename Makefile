@@ -64,7 +64,7 @@ js-chromium:
 	else echo "test-js: $(CHROMIUM) is missing and we are not root: the browser test will be skipped"; fi
 
 test-js: $(VENV)/.stamp-test js/node_modules/.package-lock.json build/charlstm-bundle/model.json js-chromium
-	node --test js/test/
+	node --test js/test/*.test.js
 	$(PY) js/test/browser/numpy_reference.py build/charlstm-bundle > build/charlstm-greedy.json
 	CHROMIUM=$(CHROMIUM) node js/test/browser/browser_check.mjs build/charlstm-bundle build/charlstm-greedy.json
 

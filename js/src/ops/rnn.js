@@ -4,6 +4,7 @@
 
 import { Tensor, zeros } from "../tensor.js";
 import { activationFn, isElementwise, scalarFn } from "./activations.js";
+import { gemm } from "./linalg.js";
 
 /**
  * Run ``step(t, states) -> [out Float32Array(B*F), newStates]`` over T steps.
@@ -75,7 +76,7 @@ export function projectInput(x, kernel, bias, biasOff = 0) {
   const [B, T, D] = x.shape;
   const G = kernel.shape[1];
   const xs = new Float32Array(B * T * G);
-  gemmInto(x.data, kernel.data, xs, B * T, D, G);
+  gemm(x.data, 0, kernel.data, xs, 0, B * T, D, G);
   if (bias) {
     const bd = bias.data;
     for (let r = 0; r < B * T; r++) for (let j = 0; j < G; j++) xs[r * G + j] += bd[biasOff + j];
@@ -83,10 +84,6 @@ export function projectInput(x, kernel, bias, biasOff = 0) {
   return xs;
 }
 
-import { gemm } from "./linalg.js";
-function gemmInto(a, w, out, M, K, N) {
-  gemm(a, 0, w, out, 0, M, K, N);
-}
 
 /** Initial states: the given ones (Tensors) or zeros. */
 export function initialStates(initialState, count, n) {
