@@ -9,7 +9,7 @@ import { sliceAxis, reshape } from "../src/tensor.js";
 const dir = process.argv[2];
 const model = await load(dir);
 const report = model.check();
-const out = { ok: report ? report.ok : null, lines: report ? report.lines : [], stream: null };
+const out = { ok: report ? report.ok : null, lines: report ? report.lines : [], outputs: report ? report.outputs : [], stream: null };
 const plan = model.streamPlan();
 if (!plan.error && !model.stateful && report) {
   const call = model.doc.test_vectors.calls[0];
