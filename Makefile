@@ -51,3 +51,34 @@ bench: $(VENV)/.stamp-bench
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .test-cache
+
+# --- JavaScript runtime (js/) ------------------------------------------------------------
+# test-js: npm ci in js/ (dev dependency: playwright-core only), node --test over every golden
+# bundle and the error paths, then a real browser: headless Debian Chromium loads the example
+# char-LSTM through the web demo page and must continue seeds as the NumPy runtime does.
+CHROMIUM ?= /usr/bin/chromium
+WEB_PORT ?= 8000
+.PHONY: test-js web-demo js-chromium
+
+js/node_modules/.package-lock.json: js/package-lock.json js/package.json
+	cd js && npm ci --no-audit --no-fund
+	touch $@
+
+build/charlstm-bundle/model.json: examples/charlstm/model.keras $(VENV)/.stamp-base
+	$(VENV)/bin/rnnconvert examples/charlstm/model.keras build/charlstm-bundle --force
+
+# Idempotent: installs Debian's chromium only when it is missing (needs root; CI runs as root).
+js-chromium:
+	@if [ -x "$(CHROMIUM)" ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else echo "test-js: $(CHROMIUM) is missing and we are not root: the browser test will be skipped"; fi
+
+test-js: $(VENV)/.stamp-test js/node_modules/.package-lock.json build/charlstm-bundle/model.json js-chromium
+	node --test js/test/*.test.js
+	$(PY) js/test/browser/numpy_reference.py build/charlstm-bundle > build/charlstm-greedy.json
+	CHROMIUM=$(CHROMIUM) node js/test/browser/browser_check.mjs build/charlstm-bundle build/charlstm-greedy.json
+
+# Serve the demo page: type a seed, the model continues it in the browser.
+web-demo: build/charlstm-bundle/model.json
+	node js/web/serve.mjs build/charlstm-bundle --port $(WEB_PORT)

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import OutputError
-from ..runtime.bundle import MODEL_JSON, npz_bytes
+from ..runtime.bundle import MODEL_JSON, npz_layout
 
 WEIGHTS_NPZ = "weights.npz"
 
@@ -159,7 +159,7 @@ def write_bundle(
     """
     quantization = quantization or {}
     out = check_target(out_dir, force)
-    payload = npz_bytes(arrays)
+    payload, layout = npz_layout(arrays)
     doc["weights"] = {
         "file": WEIGHTS_NPZ,
         "sha256": hashlib.sha256(payload).hexdigest(),
@@ -167,6 +167,8 @@ def write_bundle(
             k: {
                 "shape": list(a.shape),
                 "dtype": str(a.dtype),
+                "offset": layout[k][0],  # where the data lies in weights.npz: any reader may slice it
+                "nbytes": layout[k][1],
                 **({"quantization": quantization[k]} if k in quantization else {}),
             }
             for k, a in sorted(arrays.items())

@@ -12,6 +12,7 @@ import hashlib
 import io
 import json
 import os
+import sys
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -118,6 +119,15 @@ def _array_specs(doc: dict[str, Any]) -> dict[str, tuple[tuple[int, ...], str]]:
     return specs
 
 
+def _array_layout(doc: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """``{key: (offset, nbytes)}`` for the arrays whose entry has either (format >= 1.2)."""
+    out = {}
+    for key, spec in doc["weights"]["arrays"].items():
+        if "offset" in spec or "nbytes" in spec:
+            out[key] = (spec.get("offset"), spec.get("nbytes"))
+    return out
+
+
 def read_npz(
     path: Path,
     specs: dict[str, tuple[tuple[int, ...], str]],
@@ -206,18 +216,89 @@ def read_bundle(path: str | os.PathLike[str], *, max_weight_bytes: int = MAX_WEI
             f"{wpath}: SHA-256 {digest[:12]}... does not match model.json ({str(doc['weights'].get('sha256'))[:12]}...)"
         )
     arrays = read_npz(wpath, specs, max_bytes=max_weight_bytes)
+    layout = _array_layout(doc)
+    if layout:
+        check_layout(wpath, specs, layout)
     return Bundle(directory, doc, arrays)
 
 
+#: Every array's data starts at a multiple of this many bytes in weights.npz (FORMAT.md 3).
+NPZ_ALIGN = 64
+#: The zip extra-field id of the alignment padding (the id Android's zipalign uses).
+_ALIGN_EXTRA_ID = 0xD935
+_LOCAL_HEADER = 30  # bytes of a zip local file header before its name and extra field
+
+
 def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
-    """Serialise arrays as a deterministic NPZ: sorted members, fixed timestamps, no pickle."""
+    """Serialise arrays as a deterministic NPZ (see :func:`npz_layout`)."""
+    return npz_layout(arrays)[0]
+
+
+def npz_layout(arrays: dict[str, np.ndarray]) -> tuple[bytes, dict[str, tuple[int, int]]]:
+    """A deterministic NPZ any language can slice, and where each array's data lies.
+
+    Members are sorted, stored (no compression), with fixed timestamps and no pickle;
+    each holds a little-endian, C-order ``.npy`` v1.0 file whose header NumPy pads to
+    64 bytes, and each member starts at a multiple of ``NPZ_ALIGN`` (its local header's
+    extra field is padded), so every array's data is 64-byte aligned in the file.
+    Returns ``(payload, {key: (offset, nbytes)})``: the absolute byte offset of each
+    array's data in the payload and its length.
+    """
     buf = io.BytesIO()
+    layout: dict[str, tuple[int, int]] = {}
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_STORED) as zf:
         for key in sorted(arrays):
             arr = np.asarray(arrays[key], order="C")  # C order; 0-d arrays stay 0-d
+            if arr.dtype.byteorder == ">" or (arr.dtype.byteorder == "=" and sys.byteorder == "big"):
+                arr = arr.astype(arr.dtype.newbyteorder("<"))
             member = io.BytesIO()
             np.lib.format.write_array(member, arr, version=(1, 0), allow_pickle=False)
-            info = zipfile.ZipInfo(key + ".npy", date_time=(1980, 1, 1, 0, 0, 0))
+            data = member.getvalue()
+            name = key + ".npy"
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
             info.external_attr = 0o644 << 16
-            zf.writestr(info, member.getvalue())
-    return buf.getvalue()
+            start = buf.tell() + _LOCAL_HEADER + len(name.encode("utf-8"))
+            pad = -start % NPZ_ALIGN
+            if pad:  # an extra-field block is at least 4 bytes (id, length)
+                pad = pad if pad >= 4 else pad + NPZ_ALIGN
+                info.extra = _ALIGN_EXTRA_ID.to_bytes(2, "little") + (pad - 4).to_bytes(2, "little") + bytes(pad - 4)
+            zf.writestr(info, data)
+            layout[key] = (buf.tell() - arr.nbytes, arr.nbytes)  # the data ends the member
+    return buf.getvalue(), layout
+
+
+def check_layout(path: Path, specs: dict[str, tuple[tuple[int, ...], str]], layout: dict[str, Any]) -> None:
+    """Check ``weights.arrays[key]`` ``offset``/``nbytes`` against the zip: each must be where
+    the member's (stored, uncompressed) ``.npy`` data really lies. FormatError otherwise."""
+    try:
+        size = path.stat().st_size
+        with zipfile.ZipFile(path) as zf, open(path, "rb") as raw:
+            infos = {i.filename[:-4]: i for i in zf.infolist() if i.filename.endswith(".npy")}
+            for key, entry in layout.items():
+                _check_member_layout(path, key, entry, specs.get(key), infos.get(key), raw, size)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        raise FormatError(f"{path}: cannot check the array offsets ({type(exc).__name__}: {exc})") from None
+
+
+def _check_member_layout(path: Path, key: str, entry: Any, spec: Any, info: Any, raw: Any, size: int) -> None:
+    where = f"{path}: model.json weights.arrays[{key!r}]"
+    offset, nbytes = entry
+    if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in (offset, nbytes)):
+        raise FormatError(f"{where}: offset and nbytes must be non-negative integers, got {offset!r}, {nbytes!r}")
+    if spec is None or info is None:
+        raise FormatError(f"{where}: has an offset but no such array")
+    shape, dtype = spec
+    want = int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
+    if nbytes != want:
+        raise FormatError(f"{where}: nbytes {nbytes} but {dtype}{list(shape)} takes {want}")
+    if info.compress_type != zipfile.ZIP_STORED:
+        raise FormatError(f"{where}: has an offset but its member is compressed")
+    raw.seek(info.header_offset)
+    head = raw.read(_LOCAL_HEADER)
+    if len(head) != _LOCAL_HEADER or head[:4] != b"PK\x03\x04":
+        raise FormatError(f"{where}: the member's local header is missing")
+    start = info.header_offset + _LOCAL_HEADER + int.from_bytes(head[26:28], "little")
+    start += int.from_bytes(head[28:30], "little")
+    data_start = start + info.file_size - nbytes
+    if offset != data_start or offset + nbytes > size or info.file_size < nbytes:
+        raise FormatError(f"{where}: offset {offset} is not where its data lies ({data_start})")

@@ -1,0 +1,181 @@
+// Benchmark the JavaScript runtime (js/) in Node: m1 and m2 (benchmarks/bench.py) at batch 1
+// and 64 and the streaming step, against TensorFlow.js (@tensorflow/tfjs CPU backend, plain
+// JavaScript like ours; tfjs-backend-wasm when it loads) running the same weights, and the
+// JavaScript floor: the models' own matrix products alone, as Float32Array loops (the same
+// kernel our ops use), at their real shapes. Every row reports ms per call and GFLOP/s.
+//
+//   node benchmarks/bench_js.mjs WORKDIR [--quick]     (WORKDIR: m1-float32/, m2-float32/ bundles;
+//   benchmarks/bench_js.py makes them, times the NumPy runtime and prints both)
+// Prints one JSON object.
+
+import { spawnSync } from "node:child_process";
+import { createRequire } from "node:module";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { join } from "node:path";
+import { load } from "../js/index.js";
+import { gemm } from "../js/src/ops/linalg.js";
+
+const [work, ...flags] = process.argv.slice(2);
+const QUICK = flags.includes("--quick");
+const MIN_MS = QUICK ? 300 : 1500;
+const T = 100;
+
+function timeIt(fn) {
+  fn(); // warm-up: JIT and first-call caches out of the measurement
+  const times = [];
+  const start = performance.now();
+  while (times.length < 3 || (performance.now() - start < MIN_MS && times.length < 200)) {
+    const t0 = performance.now();
+    fn();
+    times.push(performance.now() - t0);
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)];
+}
+
+function randomInput(name, batch, seed = 1) {
+  let s = seed;
+  const rand = () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648);
+  if (name === "m1") return { data: Float32Array.from({ length: batch * T * 32 }, () => rand() * 2 - 1), shape: [batch, T, 32] };
+  return { data: Int32Array.from({ length: batch * T }, () => Math.floor(rand() * 5000)), shape: [batch, T] };
+}
+
+/** The products of one call: [M, K, N] triples (input projections once, recurrent ones per step). */
+function products(name, batch) {
+  if (name === "m1") {
+    return [[batch * T, 32, 512], ...Array(T).fill([batch, 128, 512]), [batch * T, 128, 512], ...Array(T).fill([batch, 128, 512]), [batch, 128, 10]];
+  }
+  return [[batch * T, 64, 768], ...Array(T).fill([batch, 256, 768]), [batch, 256, 5000]];
+}
+
+const flopsOf = (prods) => prods.reduce((s, [m, k, n]) => s + 2 * m * k * n, 0);
+
+function floor(prods) {
+  const bufs = new Map();
+  const get = (k, n) => {
+    const key = `${k}x${n}`;
+    if (!bufs.has(key)) bufs.set(key, new Float32Array(k * n).fill(0.01));
+    return bufs.get(key);
+  };
+  const ins = prods.map(([m, k]) => new Float32Array(m * k).fill(0.5));
+  const outs = prods.map(([m, , n]) => new Float32Array(m * n));
+  return () => prods.forEach(([m, k, n], i) => gemm(ins[i], 0, get(k, n), outs[i], 0, m, k, n));
+}
+
+async function tfjsModels(tf, bundles) {
+  const w = (model, name) => model.nodes.find((n) => n.name === name || n.op === name).weights;
+  const t = (x) => tf.tensor(x.data, x.shape);
+  const out = {};
+  {
+    const ours = bundles.m1;
+    const [l1, l2] = ours.nodes.filter((n) => n.op === "LSTM");
+    const d = ours.nodes.find((n) => n.op === "Dense");
+    const m = tf.sequential();
+    m.add(tf.layers.lstm({ units: 128, returnSequences: true, inputShape: [null, 32] }));
+    m.add(tf.layers.lstm({ units: 128 }));
+    m.add(tf.layers.dense({ units: 10, activation: "softmax" }));
+    m.setWeights([l1, l2].flatMap((n) => [t(n.weights.kernel), t(n.weights.recurrent_kernel), t(n.weights.bias)]).concat([t(d.weights.kernel), t(d.weights.bias)]));
+    out.m1 = m;
+  }
+  {
+    const ours = bundles.m2;
+    const e = ours.nodes.find((n) => n.op === "Embedding");
+    const g = ours.nodes.find((n) => n.op === "GRU");
+    const d = ours.nodes.find((n) => n.op === "Dense");
+    const m = tf.sequential();
+    m.add(tf.layers.embedding({ inputDim: 5000, outputDim: 64, inputShape: [null] }));
+    // tfjs's GRU has no reset_after=True (Keras 3's default): the same products, timing only
+    m.add(tf.layers.gru({ units: 256, resetAfter: false }));
+    m.add(tf.layers.dense({ units: 5000, activation: "softmax" }));
+    const gb = g.weights.bias.data.subarray(0, 768);
+    m.setWeights([t(e.weights.embeddings), t(g.weights.kernel), t(g.weights.recurrent_kernel), tf.tensor(gb, [768]), t(d.weights.kernel), t(d.weights.bias)]);
+    out.m2 = m;
+  }
+  void w;
+  return out;
+}
+
+async function tfjsTimes(tf, backend, bundles, res) {
+  try {
+    await tf.setBackend(backend);
+    await tf.ready();
+  } catch (err) {
+    res.notes.push(`tfjs ${backend}: unavailable (${err.message})`);
+    return;
+  }
+  const models = await tfjsModels(tf, bundles);
+  for (const name of ["m1", "m2"]) {
+    for (const batch of [1, 64]) {
+      const x = randomInput(name, batch);
+      const xt = name === "m1" ? tf.tensor(x.data, x.shape) : tf.tensor(x.data, x.shape, "int32");
+      const ms = timeIt(() => tf.tidy(() => models[name].predict(xt).dataSync()));
+      res.rows[`${name}/${batch}`][`tfjs-${backend}`] = ms;
+      if (name === "m1") {
+        const ours = bundles.m1.predict(x).data;
+        const theirs = tf.tidy(() => models.m1.predict(xt).dataSync());
+        res.rows[`${name}/${batch}`][`tfjs-${backend}-max-diff`] = Math.max(...Array.from(ours, (v, i) => Math.abs(v - theirs[i])));
+      }
+      xt.dispose();
+    }
+  }
+}
+
+function coldStart(bundle, name) {
+  // a fresh Node process: import the runtime, load the bundle, answer one call
+  const script = `
+    const t0 = performance.now();
+    const { load } = await import(${JSON.stringify(new URL("../js/index.js", import.meta.url).href)});
+    const m = await load(${JSON.stringify(bundle)});
+    const t1 = performance.now();
+    m.predict(${name === "m1" ? "{data: new Float32Array(100*32), shape: [1, 100, 32]}" : "{data: new Int32Array(100), shape: [1, 100]}"});
+    const t2 = performance.now();
+    console.log(JSON.stringify({ load_ms: t1 - t0, first_call_ms: t2 - t1, total_ms: t2 - t0, process_ms: t2 + 0 }));`;
+  const runs = [];
+  for (let i = 0; i < (QUICK ? 2 : 5); i++) {
+    const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" });
+    runs.push(JSON.parse(r.stdout.trim()));
+  }
+  runs.sort((a, b) => a.total_ms - b.total_ms);
+  return runs[Math.floor(runs.length / 2)];
+}
+
+// TensorFlow.js is a dependency of the benchmarks/js package only, never of js/
+const benchRequire = createRequire(new URL("./js/package.json", import.meta.url));
+const benchImport = (name) => import(pathToFileURL(benchRequire.resolve(name)).href);
+
+const bundles = { m1: await load(join(work, "m1-float32")), m2: await load(join(work, "m2-float32")) };
+const res = { node: process.version, quick: QUICK, rows: {}, stream: {}, cold: {}, flops: {}, notes: [] };
+for (const name of ["m1", "m2"]) {
+  for (const batch of [1, 64]) {
+    const key = `${name}/${batch}`;
+    const x = randomInput(name, batch);
+    const prods = products(name, batch);
+    res.flops[key] = flopsOf(prods);
+    res.rows[key] = { js: timeIt(() => bundles[name].predict(x)), floor: timeIt(floor(prods)) };
+  }
+  const m = bundles[name];
+  const one = name === "m1" ? { data: new Float32Array(32).fill(0.1), shape: [1, 32] } : { data: Int32Array.of(7), shape: [1] };
+  let state = m.initialState(1);
+  res.stream[name] = timeIt(() => {
+    [, state] = m.step(one, state);
+  });
+  res.cold[name] = coldStart(join(work, `${name}-float32`), name);
+}
+let tf = null;
+try {
+  tf = await benchImport("@tensorflow/tfjs");
+} catch (err) {
+  res.notes.push(`@tensorflow/tfjs not installed (npm ci in benchmarks/js): ${err.message}`);
+}
+if (tf) {
+  await tfjsTimes(tf, "cpu", bundles, res);
+  try {
+    const wasm = await benchImport("@tensorflow/tfjs-backend-wasm");
+    const dist = fileURLToPath(new URL("./js/node_modules/@tensorflow/tfjs-backend-wasm/dist/", import.meta.url));
+    wasm.setWasmPaths(dist + "/");
+    await tfjsTimes(tf, "wasm", bundles, res);
+  } catch (err) {
+    res.notes.push(`tfjs-backend-wasm: ${err.message}`);
+  }
+}
+console.log(JSON.stringify(res));

@@ -1,0 +1,96 @@
+// Types of the rnnconvert JavaScript runtime.
+
+export type TypedArray = Float32Array | Float64Array | Int32Array | Int8Array | Uint8Array | Int16Array | Uint16Array;
+
+/** A C-order array: float32 values, int32 ids or bool (Uint8Array of 0/1). */
+export declare class Tensor {
+  constructor(data: Float32Array | Int32Array | Uint8Array, shape: number[], dtype?: "float32" | "int32" | "bool");
+  data: Float32Array | Int32Array | Uint8Array;
+  shape: number[];
+  dtype: "float32" | "int32" | "bool";
+  readonly rank: number;
+}
+
+/** What predict/step accept for one input: any typed array with a shape (floats are cast to float32). */
+export interface TensorLike {
+  data: TypedArray;
+  shape: readonly number[];
+}
+
+export type Inputs = TensorLike | TensorLike[] | Record<string, TensorLike>;
+
+export interface TensorInfo {
+  name: string;
+  shape: (number | null)[];
+  dtype: string;
+}
+
+/** Streaming state: recurrent node name -> [...states, lastOutput] (or [] before a node given initial_state starts). */
+export type State = Record<string, Tensor[]>;
+
+export interface OutputCheck {
+  name: string;
+  maxAbsError: number;
+  tolerance: number;
+  ok: boolean;
+}
+
+export interface VerifyReport {
+  origin: string;
+  ok: boolean;
+  outputs: OutputCheck[];
+  lines: string[];
+}
+
+export interface StreamPlan {
+  error: string | null;
+  timedInputs: string[];
+  outputKinds: string[];
+  streamNodes: string[];
+}
+
+export declare class Model {
+  readonly inputs: TensorInfo[];
+  readonly outputs: TensorInfo[];
+  readonly formatVersion: string;
+  readonly stateful: boolean;
+  batchSize: number | null;
+  maxElements: number;
+  readonly doc: Record<string, unknown>;
+  /** Run the model like Keras's model.predict: one Tensor for a single-output model, else an array. */
+  predict(inputs: Inputs): Tensor | Tensor[];
+  /** Forget the states a stateful model carries between predict calls. */
+  resetStates(): void;
+  streamPlan(): StreamPlan;
+  initialState(batchSize: number): State;
+  /** One timestep (time axis left out) or a chunk of every streamed input; the state is not modified. */
+  step(inputs: Inputs, state: State): [Tensor | Tensor[], State];
+  /** Run the bundle's embedded test vectors (null when it has none). */
+  check(): VerifyReport | null;
+}
+
+export type BundleSource =
+  | string
+  | URL
+  | { "model.json": string | ArrayBuffer | ArrayBufferView | Record<string, unknown>; [file: string]: unknown };
+
+export interface LoadOptions {
+  /** Bound on the weights' bytes (default 8 GiB). */
+  maxWeightBytes?: number;
+  /** Bound on the array elements one call may hold (default 2**30). */
+  maxElements?: number;
+  /** Run the embedded test vectors at load; FormatError if they do not reproduce. */
+  verify?: boolean;
+}
+
+/** Load a bundle: a directory or model.json path (Node), a URL (fetch), or in-memory buffers. */
+export declare function load(source: BundleSource, options?: LoadOptions): Promise<Model>;
+export declare function check(model: Model): VerifyReport | null;
+export declare const FORMAT_VERSION: string;
+
+export declare class RnnConvertError extends Error {}
+export declare class FormatError extends RnnConvertError {}
+export declare class VersionError extends RnnConvertError {}
+export declare class InputError extends RnnConvertError {}
+export declare class ResourceError extends RnnConvertError {}
+export declare class SecurityError extends RnnConvertError {}

@@ -1,0 +1,81 @@
+// GRU (gate order z, r, h), both reset_after variants, as rnnconvert/runtime/ops/gru.py.
+
+import { isElementwise } from "./activations.js";
+import { gemm } from "./linalg.js";
+import { gateActivation, initialStates, projectInput, scan, stateTensors } from "./rnn.js";
+
+export function gru([x], w, cfg, extra) {
+  const [B, T] = x.shape;
+  const H = cfg.units;
+  const G = 3 * H;
+  const act = gateActivation(cfg.activation);
+  const ractOne = gateActivation(cfg.recurrent_activation);
+  // element-wise gates act on z and r together; softmax-like ones on each separately
+  const ract = isElementwise(cfg.recurrent_activation)
+    ? (z) => ractOne(z, B, G, 0, 2 * H)
+    : (z) => {
+        ractOne(z, B, G, 0, H);
+        ractOne(z, B, G, H, H);
+      };
+  const resetAfter = !!cfg.reset_after;
+  const bias = w.bias;
+  const xs = projectInput(x, w.kernel, bias, 0); // reset_after: bias[0] is the first 3H values
+  const U = w.recurrent_kernel.data;
+  const recBias = bias && resetAfter ? bias.data.subarray(G, 2 * G) : null;
+  // recurrent_kernel split for reset_after=false: U_zr (H, 2H), U_h (H, H)
+  let Uzr = null;
+  let Uh = null;
+  if (!resetAfter) {
+    Uzr = new Float32Array(H * 2 * H);
+    Uh = new Float32Array(H * H);
+    for (let i = 0; i < H; i++) {
+      Uzr.set(U.subarray(i * G, i * G + 2 * H), i * 2 * H);
+      Uh.set(U.subarray(i * G + 2 * H, (i + 1) * G), i * H);
+    }
+  }
+  const step = (t, [h]) => {
+    const z = new Float32Array(B * G); // x_t projections
+    for (let b = 0; b < B; b++) z.set(xs.subarray((b * T + t) * G, (b * T + t + 1) * G), b * G);
+    const hh = new Float32Array(B * H);
+    if (resetAfter) {
+      const inner = new Float32Array(B * G);
+      gemm(h, 0, U, inner, 0, B, H, G);
+      if (recBias) for (let b = 0; b < B; b++) for (let j = 0; j < G; j++) inner[b * G + j] += recBias[j];
+      for (let b = 0; b < B; b++) for (let j = 0; j < 2 * H; j++) z[b * G + j] += inner[b * G + j];
+      ract(z);
+      for (let b = 0; b < B; b++) {
+        for (let j = 0; j < H; j++) hh[b * H + j] = z[b * G + 2 * H + j] + z[b * G + H + j] * inner[b * G + 2 * H + j];
+      }
+    } else {
+      const zr = new Float32Array(B * 2 * H);
+      gemm(h, 0, Uzr, zr, 0, B, H, 2 * H);
+      for (let b = 0; b < B; b++) for (let j = 0; j < 2 * H; j++) z[b * G + j] += zr[b * 2 * H + j];
+      ract(z);
+      const rh = new Float32Array(B * H);
+      for (let b = 0; b < B; b++) for (let j = 0; j < H; j++) rh[b * H + j] = z[b * G + H + j] * h[b * H + j];
+      gemm(rh, 0, Uh, hh, 0, B, H, H);
+      for (let b = 0; b < B; b++) for (let j = 0; j < H; j++) hh[b * H + j] += z[b * G + 2 * H + j];
+    }
+    act(hh, B, H, 0, H);
+    const h2 = new Float32Array(B * H);
+    for (let b = 0; b < B; b++) {
+      for (let j = 0; j < H; j++) {
+        const zz = z[b * G + j];
+        h2[b * H + j] = zz * h[b * H + j] + (1 - zz) * hh[b * H + j];
+      }
+    }
+    return [h2, [h2]];
+  };
+  const [y, states] = scan(step, {
+    B,
+    T,
+    feat: [H],
+    states: initialStates(extra.initialState, 1, B * H),
+    mask: extra.mask,
+    goBackwards: !!cfg.go_backwards,
+    returnSequences: !!cfg.return_sequences,
+    zeroOutputForMask: !!cfg.zero_output_for_mask,
+    initialOutput: extra.initialOutput,
+  });
+  return [y, ...stateTensors(states, [B, H])];
+}

@@ -1,0 +1,68 @@
+// The op table: bundle op type -> function(inputs Tensor[], weights {slot: Tensor}, config,
+// extra {mask, initialState, initialOutput}) -> Tensor[]. One module per op family, as the
+// NumPy runtime (rnnconvert/runtime/ops/).
+
+import { attention } from "./attention.js";
+import { conv1d, crop1d, globalPool1d, pad1d, pool1d, upsample1d } from "./conv.js";
+import { convLstm } from "./conv_lstm.js";
+import {
+  activation,
+  dense,
+  embedding,
+  expandDims,
+  fillLike,
+  logicalAnd,
+  logicalOr,
+  masking,
+  notEqualMask,
+  reduceAny,
+} from "./core.js";
+import { gru } from "./gru.js";
+import { lstm } from "./lstm.js";
+import { maskedMerge } from "./masked_merge.js";
+import { batchNorm, dot, layerNorm, prelu } from "./normalization.js";
+import { foldTime, merge, reverse, unfoldTime, zeroMasked } from "./sequence.js";
+import { flatten, permute, repeatVector, reshapeOp, transposeOp } from "./shape.js";
+import { simpleRnn } from "./simple_rnn.js";
+
+export const OPS = {
+  Dense: dense,
+  Activation: activation,
+  Embedding: embedding,
+  NotEqualMask: notEqualMask,
+  Masking: masking,
+  ReduceAny: reduceAny,
+  LogicalAnd: logicalAnd,
+  LogicalOr: logicalOr,
+  ExpandDims: expandDims,
+  FillLike: fillLike,
+  LSTM: lstm,
+  GRU: gru,
+  SimpleRNN: simpleRnn,
+  ConvLSTM: convLstm,
+  Reverse: reverse,
+  Merge: merge,
+  FoldTime: foldTime,
+  UnfoldTime: unfoldTime,
+  ZeroMasked: zeroMasked,
+  Conv1D: conv1d,
+  Pool1D: pool1d,
+  GlobalPool1D: globalPool1d,
+  ZeroPadding1D: pad1d,
+  Cropping1D: crop1d,
+  UpSampling1D: upsample1d,
+  Flatten: flatten,
+  Reshape: reshapeOp,
+  Permute: permute,
+  RepeatVector: repeatVector,
+  BatchNormalization: batchNorm,
+  LayerNormalization: layerNorm,
+  PReLU: prelu,
+  Dot: dot,
+  Attention: attention,
+  MaskedMerge: maskedMerge,
+  Transpose: transposeOp,
+};
+
+/** Recurrent ops: how many states follow the output. */
+export const RECURRENT_STATE_COUNT = { LSTM: 2, GRU: 1, SimpleRNN: 1, ConvLSTM: 2 };

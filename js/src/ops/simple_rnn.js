@@ -1,0 +1,31 @@
+// SimpleRNN: h' = a(x_t @ kernel + bias + h @ recurrent_kernel); output = h'.
+
+import { gemm } from "./linalg.js";
+import { gateActivation, initialStates, projectInput, scan, stateTensors } from "./rnn.js";
+
+export function simpleRnn([x], w, cfg, extra) {
+  const [B, T] = x.shape;
+  const H = cfg.units;
+  const act = gateActivation(cfg.activation);
+  const xs = projectInput(x, w.kernel, w.bias);
+  const U = w.recurrent_kernel.data;
+  const step = (t, [h]) => {
+    const z = new Float32Array(B * H);
+    for (let b = 0; b < B; b++) z.set(xs.subarray((b * T + t) * H, (b * T + t + 1) * H), b * H);
+    gemm(h, 0, U, z, 0, B, H, H, true);
+    act(z, B, H, 0, H);
+    return [z, [z]];
+  };
+  const [y, states] = scan(step, {
+    B,
+    T,
+    feat: [H],
+    states: initialStates(extra.initialState, 1, B * H),
+    mask: extra.mask,
+    goBackwards: !!cfg.go_backwards,
+    returnSequences: !!cfg.return_sequences,
+    zeroOutputForMask: !!cfg.zero_output_for_mask,
+    initialOutput: extra.initialOutput,
+  });
+  return [y, ...stateTensors(states, [B, H])];
+}

@@ -1,0 +1,69 @@
+// Running a bundle's embedded test vectors (runtime/verify.py): every stored call in
+// order from reset states, each output within 1e-5 * max(1, max|y|) (plus the recorded
+// quantization error for a quantized bundle).
+
+import { FormatError } from "./errors.js";
+import { toTensor } from "./bundle.js";
+
+export function tolerance(expected) {
+  let m = 0;
+  for (const v of expected) if (Number.isFinite(v) && Math.abs(v) > m) m = Math.abs(v);
+  return 1e-5 * Math.max(1, m);
+}
+
+function allowance(doc, j) {
+  const errors = doc.test_vectors && doc.test_vectors.quantization_error;
+  if (!Array.isArray(errors) || j >= errors.length || typeof errors[j] !== "number") return 0;
+  return 1.1 * errors[j];
+}
+
+/** Run the vectors: {origin, ok, outputs: [{name, maxAbsError, tolerance, ok}], lines}, or null without vectors. */
+export function check(model) {
+  const spec = model.doc.test_vectors;
+  if (!spec) return null;
+  const calls = spec.calls;
+  if (!Array.isArray(calls) || !calls.length) throw new FormatError("model.json: test_vectors.calls must be a non-empty list");
+  const n = model.outputs.length;
+  const worst = new Array(n).fill(0);
+  const tols = new Array(n).fill(0);
+  const saved = model._states;
+  model.resetStates();
+  try {
+    calls.forEach((call, k) => {
+      let ins;
+      let expected;
+      try {
+        ins = call.inputs.map((key) => toTensor(model.vectorArrays[key]));
+        expected = call.outputs.map((key) => toTensor(model.vectorArrays[key]));
+      } catch {
+        throw new FormatError(`model.json: test_vectors.calls[${k}] names arrays the bundle lacks`);
+      }
+      let got = model.predict(ins);
+      got = Array.isArray(got) ? got : [got];
+      if (got.length !== expected.length || expected.length !== n) throw new FormatError(`model.json: test_vectors.calls[${k}] has ${expected.length} outputs, the model ${n}`);
+      got.forEach((g, j) => {
+        const e = expected[j];
+        if (g.shape.length !== e.shape.length || g.shape.some((d, i) => d !== e.shape[i])) {
+          throw new FormatError(`test vector call ${k} output ${j}: shape [${g.shape}], stored [${e.shape}]`);
+        }
+        let err = 0;
+        for (let i = 0; i < e.data.length; i++) {
+          const ev = e.data[i];
+          const gv = g.data[i];
+          if (Number.isNaN(ev) !== Number.isNaN(gv)) err = Infinity;
+          else if (Number.isFinite(ev)) err = Math.max(err, Math.abs(gv - ev));
+          else if (ev !== gv && !Number.isNaN(ev)) err = Infinity;
+        }
+        worst[j] = Math.max(worst[j], err);
+        tols[j] = Math.max(tols[j], tolerance(e.data) + allowance(model.doc, j));
+      });
+    });
+  } finally {
+    model._states = saved;
+  }
+  let origin = String(spec.origin || "unknown");
+  if (spec.keras_version) origin += ` ${spec.keras_version}`;
+  const outputs = model.outputs.map((o, j) => ({ name: o.name, maxAbsError: worst[j], tolerance: tols[j], ok: worst[j] <= tols[j] }));
+  const lines = [`test vectors from ${origin}:`, ...outputs.map((o) => `  ${o.name}: max |error| ${o.maxAbsError.toPrecision(3)} (tolerance ${o.tolerance.toPrecision(3)}) ${o.ok ? "ok" : "MISMATCH"}`)];
+  return { origin, ok: outputs.every((o) => o.ok), outputs, lines };
+}
