@@ -118,14 +118,14 @@ def test_real_permission_denied(model, tmp_path):
 
 def _rival_appears(monkeypatch, out: Path) -> None:
     """Another conversion finishes into ``out`` after our checks passed, before our rename."""
-    real = writer.npz_bytes
+    real = writer.npz_layout
 
     def racing(arrays):
         out.mkdir()
         (out / "model.json").write_text("rival")
         return real(arrays)
 
-    monkeypatch.setattr(writer, "npz_bytes", racing)
+    monkeypatch.setattr(writer, "npz_layout", racing)
 
 
 @pytest.mark.parametrize("primitive", ["renameat2", "portable"])
