@@ -234,3 +234,25 @@ def test_from_arrays_reads_no_files_and_checks_like_load():
     model = Model.from_arrays(doc, _dense_arrays())
     assert model.path is None
     assert [n.name for n in model.nodes] == ["dense"] and model.output_refs == [("dense", 0)]
+
+
+@pytest.mark.keras
+@pytest.mark.parametrize("era, rule", [("tf_keras", "while_states_zero"), ("keras3", "every_call")])
+def test_initial_state_rules_match_their_keras(era, rule):
+    """The hand-built bundle under each rule against the Keras that has it: a stateful
+    SimpleRNN given ``initial_state``, called three times with the same weights."""
+    if era == "tf_keras":
+        import tf_keras as K
+    else:
+        import keras as K
+    w = _weights()
+    x_in = K.Input(batch_shape=(B, None, D))
+    h_in = K.Input(batch_shape=(B, H))
+    layer = K.layers.SimpleRNN(H, stateful=True)
+    m = K.Model([x_in, h_in], layer(x_in, initial_state=h_in))
+    layer.set_weights([w["w/kernel"], w["w/recurrent_kernel"], w["w/bias"]])
+    model = Model.from_arrays(_rnn_doc(rule=rule), w)
+    xs, h0 = _calls()
+    for x in xs:
+        expected = np.asarray(m([x, h0], training=False))
+        np.testing.assert_allclose(model.predict([x, h0]), expected, rtol=1e-5, atol=1e-5)
