@@ -45,6 +45,8 @@ class Model:
         >>> y = model.predict(x)                       # doctest: +SKIP
     """
 
+    vector_arrays: dict[str, np.ndarray]  # the bundle's stored test vectors, by key
+
     def __init__(
         self,
         bundle: Bundle,
@@ -91,7 +93,7 @@ class Model:
         self.time_chunk_elements = int(time_chunk_elements)
         self.path = path
         self.doc = doc
-        self.vector_arrays: dict[str, np.ndarray] = {}
+        self.vector_arrays = {}
         plan = build_plan(doc, weights)
         self._graph = plan
         self.format_version: str = plan.format_version

@@ -41,6 +41,10 @@ class TensorInfo:
     dtype: str
 
 
+def _unplanned(*args: Any, **kwargs: Any) -> list[np.ndarray]:
+    raise RuntimeError("a node not planned by plan_node cannot run")
+
+
 @dataclass
 class Node:
     """One planned node: what it reads, the weights and config of its op, and ``call`` --
@@ -59,7 +63,7 @@ class Node:
     initial_state: list[Ref] = field(default_factory=list)
     out_shapes: list[Shape] = field(default_factory=list)
     n_states: int = 0  # recurrent ops: how many states follow the output
-    call: OpFn = print  # replaced in plan_node
+    call: OpFn = field(default_factory=lambda: _unplanned)  # set by plan_node
     fast: bool = False  # whether ``call`` is a prepared fast path
     initial_state_rule: str = "every_call"
 
@@ -241,7 +245,7 @@ def build_plan(doc: dict[str, Any], weights: dict[str, np.ndarray]) -> Plan:
         raise FormatError("model.json: 'nodes' must be a list")
     _check_ops_known(raw_nodes, format_version)
     nodes = [plan_node(k, raw, produced, weights) for k, raw in enumerate(raw_nodes)]
-    raw_outputs = doc.get("outputs")
+    raw_outputs = doc.get("outputs") or []
     outputs = _tensor_infos(raw_outputs, "outputs", None)
     output_refs: list[Ref] = []
     for i, spec in enumerate(raw_outputs):

@@ -56,10 +56,11 @@ def fast_dense(config: dict[str, Any], weights: dict[str, np.ndarray]) -> FastFn
         return None
     act = _inplace_activation(config["activation"])
     mm_row = blas.row_matmul(kernel) if kernel.ndim == 2 else np.matmul
+    reference: dict[str, Any] = {**weights, **config}  # for inputs that are not float32
 
     def run(x: np.ndarray, **_: Any) -> list[np.ndarray]:
         if x.dtype != F32:
-            return dense(x, **weights, **config)
+            return dense(x, **reference)
         if x.ndim == 2 and x.shape[0] == 1:  # one row: the vector-matrix product, kept on this thread
             y = mm_row(x, kernel)
         else:

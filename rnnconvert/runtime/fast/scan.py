@@ -164,10 +164,10 @@ class Recurrent:
             states = [np.array(s, F32) for s in initial_state] if initial_state else None
             states = states or [np.zeros((B, H), F32) for _ in range(self.n_states)]
             if self.return_sequences:
-                y = np.zeros((B, 0, H), F32)
+                empty = np.zeros((B, 0, H), F32)
             else:
-                y = np.array(initial_output, F32) if initial_output is not None else np.zeros((B, H), F32)
-            return [y, *states]
+                empty = np.array(initial_output, F32) if initial_output is not None else np.zeros((B, H), F32)
+            return [empty, *states]
         if T == 1:  # streaming: one timestep, the fewest calls (go_backwards is moot)
             return self._one_step(x[:, 0], self._states_in(B, initial_state))
         if self.go_backwards:
