@@ -30,6 +30,19 @@ class Executor:
         self.max_elements = int(max_elements)
         self._node_shapes = [n.out_shapes for n in plan.nodes]
         self._budget_cache: dict[tuple[tuple[int, ...], ...], int] = {}
+        # Per node output: its rank, and the (axis, size) pairs it binds in a whole call and
+        # in a streamed chunk (see _check_outputs).
+        self._binding = {
+            n.name: [
+                (
+                    len(shape),
+                    [(a, d) for a, d in enumerate(shape) if d is not None and a > 0],
+                    [(a, d) for a, d in enumerate(shape) if d is not None and a > 1],
+                )
+                for shape in n.out_shapes
+            ]
+            for n in plan.nodes
+        }
 
     def run(
         self, arrays: list[np.ndarray], states: States | None = None, *, carry_outputs: bool = False
@@ -75,8 +88,7 @@ class Executor:
                 finals[node.name] = _finals(node, outs, kwargs, carry_outputs)
         return [env[n][i] for n, i in self.plan.output_refs], finals
 
-    @staticmethod
-    def _check_outputs(node: Node, outs: list[np.ndarray], *, chunk: bool) -> int:
+    def _check_outputs(self, node: Node, outs: list[np.ndarray], *, chunk: bool) -> int:
         """Check ``outs`` against ``node``'s declared shapes; returns their element count.
 
         The batch axis is the caller's (and a stateful model's streams may differ from
@@ -86,18 +98,20 @@ class Executor:
                 f"node {node.name!r} ({node.op}) gave {len(outs)} outputs; the bundle declares {node.n_outputs}"
             )
         size = 0
-        for k, (o, want) in enumerate(zip(outs, node.out_shapes)):
-            shape = np.shape(o)
-            bad = len(shape) != len(want) or any(
-                d is not None and d != s and not (axis == 0 or (chunk and axis == 1))
-                for axis, (d, s) in enumerate(zip(want, shape))
-            )
-            if bad:
+        for k, (rank, whole, chunked) in enumerate(self._binding[node.name]):
+            o = outs[k]
+            shape = o.shape if type(o) is np.ndarray else np.shape(o)
+            ok = len(shape) == rank
+            for a, d in chunked if chunk else whole:
+                if not ok or shape[a] != d:
+                    ok = False
+                    break
+            if not ok:
                 raise FormatError(
                     f"node {node.name!r} ({node.op}): output {k} has shape {tuple(shape)}, but the bundle declares "
-                    f"{format_shape(want)}"
+                    f"{format_shape(node.out_shapes[k])}"
                 )
-            size += int(np.size(o))
+            size += o.size if type(o) is np.ndarray else int(np.size(o))
         return size
 
     def check_budget(self, arrays: list[np.ndarray]) -> None:
