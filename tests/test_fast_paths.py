@@ -1,4 +1,4 @@
-"""The prepared fast paths (runtime/ops/fast.py) compute what the reference ops compute.
+"""The prepared fast paths (runtime/fast/) compute what the reference ops compute.
 
 The reference ops are checked against live Keras by test_parity.py (through ``predict``,
 which runs the fast paths wherever they apply); here every configuration the fast paths
@@ -18,7 +18,9 @@ import numpy as np
 import pytest
 from conftest import tolerance
 
-from rnnconvert.runtime.ops import fast
+from rnnconvert.runtime import blas, fast
+from rnnconvert.runtime.fast import dense as fast_dense_module
+from rnnconvert.runtime.fast import scan
 from rnnconvert.runtime.ops.core import dense
 from rnnconvert.runtime.ops.gru import gru
 from rnnconvert.runtime.ops.lstm import lstm
@@ -86,7 +88,7 @@ def test_fast_path_matches_reference_op(op, B, T, seqs, backwards, init):
 @pytest.mark.parametrize("op", ["LSTM", "GRU", "GRU_v1", "SimpleRNN"])
 def test_chunked_projection_matches(op, monkeypatch):
     """A sequence longer than one chunk: the state crosses chunk boundaries unchanged."""
-    monkeypatch.setattr(fast, "CHUNK_ELEMENTS", 4 * 6 * 4 * 3)  # 3-4 timesteps per chunk
+    monkeypatch.setattr(scan, "CHUNK_ELEMENTS", 4 * 6 * 4 * 3)  # 3-4 timesteps per chunk
     rng = np.random.default_rng(3)
     for B in (1, 4):
         cfg, w = _layer(op, rng, return_sequences=True, go_backwards=B == 4)
@@ -151,7 +153,7 @@ def test_inputs_are_not_modified():
 @pytest.mark.parametrize("op", ["LSTM", "GRU", "GRU_v1", "SimpleRNN"])
 def test_row_products_in_column_blocks(op, monkeypatch):
     """Batch-1 products split into column blocks (kept on the calling BLAS thread) add up."""
-    monkeypatch.setattr(fast, "SINGLE_THREAD_KN", 40)  # every product here gets split
+    monkeypatch.setattr(blas, "SINGLE_THREAD_KN", 40)  # every product here gets split
     rng = np.random.default_rng(9)
     for T in (1, 6):
         cfg, w = _layer(op, rng, return_sequences=True)
@@ -169,7 +171,7 @@ def test_memory_is_bounded_in_the_sequence_length(op, monkeypatch):
     projection is held one chunk (<= CHUNK_ELEMENTS values) at a time."""
     import tracemalloc
 
-    monkeypatch.setattr(fast, "CHUNK_ELEMENTS", 4096)
+    monkeypatch.setattr(scan, "CHUNK_ELEMENTS", 4096)
     rng = np.random.default_rng(10)
     cfg, w = _layer(op, rng, D=8, H=16)
     run = PREPARE[op](cfg, w)
@@ -192,7 +194,7 @@ def test_one_row_softmax_with_non_finite_values():
     or NaN fall back to the reference's arithmetic and give the same values."""
     from rnnconvert.runtime.ops.activations import softmax
 
-    run = fast._inplace_activation({"type": "softmax", "axis": -1})
+    run = fast_dense_module._inplace_activation({"type": "softmax", "axis": -1})
     inf, nan = np.inf, np.nan
     rows = ([1, 2, 3, 4, 5], [inf, 0, 1, 2, 3], [-inf, 0, 1, 2, 3], [inf, inf, 0, 0, 0], [nan, 0, 1, 2, 3])
     for row in rows:

@@ -119,12 +119,11 @@ def _bundle_in_float64(bundle: Path, x: np.ndarray) -> np.ndarray:
     """Evaluate the converted graph with its reference ops in float64."""
     model = load(bundle)
     env = {model.inputs[0].name: [x.astype(np.float64)]}
-    # TODO(tests): reads Model._nodes/_output_refs; no public way to walk the loaded graph yet.
-    for node in model._nodes:
+    for node in model.nodes:
         args = [env[r[0]][r[1]] for r in node.inputs]
         weights = {k: v.astype(np.float64) for k, v in node.weights.items()}
-        env[node.name] = node.fn(*args, **weights, **node.config)
-    ref = model._output_refs[0]
+        env[node.name] = node.fn(*args, **weights, **node.op_config)
+    ref = model.output_refs[0]
     return env[ref[0]][ref[1]]
 
 

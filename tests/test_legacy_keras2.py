@@ -75,13 +75,12 @@ def _predict_with_gates(bundle: Path, x: np.ndarray, gates: dict) -> np.ndarray:
     """The converted graph with every LSTM's recurrent_activation replaced by ``gates``."""
     model = load(bundle)
     env = {model.inputs[0].name: [x]}
-    # TODO(tests): reads Model._nodes/_output_refs; no public way to walk the loaded graph yet.
-    for node in model._nodes:
-        config = dict(node.config)
+    for node in model.nodes:
+        config = dict(node.op_config)
         if "recurrent_activation" in config:
             config["recurrent_activation"] = gates
         env[node.name] = node.fn(*[env[r[0]][r[1]] for r in node.inputs], **node.weights, **config)
-    ref = model._output_refs[0]
+    ref = model.output_refs[0]
     return env[ref[0]][ref[1]]
 
 

@@ -29,15 +29,13 @@ def test_chunked_through_time_matches_keras(zoo, tmp_path, case, era):
     x = built.inputs if len(built.inputs) > 1 else built.inputs[0]
     expected = built.expected if len(built.expected) > 1 else built.expected[0]
     whole = load(tmp_path / "b", time_chunk_elements=0)
-    # TODO(tests): Model._call_elements/_coerce_inputs/_time_chunk are private; no public
-    # way yet to ask a model its memory need or the time chunk it will use.
-    total = whole._call_elements(whole._coerce_inputs(x))
+    total = whole.estimate(x).elements
     plan = whole.stream_plan()
     for divisor in (10**9, 3):  # chunks of one timestep, then of about a third of the sequence
         model = load(tmp_path / "b", time_chunk_elements=max(1, total // divisor))
-        arrays = model._coerce_inputs(x)
-        chunk = model._time_chunk(arrays)
-        lengths = {a.shape[1] for i, a in zip(model.inputs, arrays) if i.name in plan.timed_inputs}
+        chunk = model.estimate(x).time_chunk
+        arrays = x if isinstance(x, list) else [x]
+        lengths = {np.shape(a)[1] for i, a in zip(model.inputs, arrays) if i.name in plan.timed_inputs}
         streams = plan.error is None and not model.stateful and len(lengths) == 1 and max(lengths) > 1
         if streams and divisor > 1000:
             assert chunk == 1, (case, plan)  # the chunked path is what this test runs
@@ -73,13 +71,12 @@ def long_case(tmp_path_factory):
 @pytest.mark.keras
 def test_max_elements_is_met_by_chunking_a_streamable_call(long_case):
     bundle, x, expected = long_case
-    # TODO(tests): private _call_elements/_time_chunk (see test_chunked_through_time_matches_keras).
-    need = load(bundle)._call_elements([x])
+    need = load(bundle).estimate(x).elements
     small = load(bundle, max_elements=need // 8, time_chunk_elements=0)
     with pytest.raises(ResourceError, match="max_elements"):
         small.predict(x)  # chunking off: the whole call does not fit
     bounded = load(bundle, max_elements=need // 8)
-    assert 0 < bounded._time_chunk([x]) < x.shape[1]
+    assert 0 < bounded.estimate(x).time_chunk < x.shape[1]
     assert_parity(bounded.predict(x), expected, "chunked to fit max_elements")
     tiny = load(bundle, max_elements=10)
     with pytest.raises(ResourceError, match="max_elements"):

@@ -20,13 +20,11 @@ parity.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..errors import InputError
-from ..runtime.bundle import Bundle
 from ..runtime.model import Model
 from ..runtime.quantize import SCALE_PREFIX, dequantize
 
@@ -90,7 +88,7 @@ def measure_error(doc: dict[str, Any], stored: dict[str, np.ndarray], meta: dict
         for k, a in stored.items()
     }
     arrays = dequantize({"weights": {"arrays": specs}}, stored)
-    model = Model(Bundle(Path("."), {**doc, "weights": {"arrays": {}}}, arrays))
+    model = Model.from_arrays(doc, arrays)
     tv = doc["test_vectors"]
     worst = [0.0] * len(doc["outputs"])
     for call in tv["calls"]:

@@ -8,7 +8,6 @@ before a byte of data is read. Pickles are never loaded.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import os
@@ -23,6 +22,7 @@ import numpy as np
 
 from ..errors import FormatError, ResourceError, RnnConvertError, SecurityError
 from ..schema import FORMAT_NAME, check_features, migrate
+from .common import sha256_file
 from .sniff import not_a_bundle
 
 MODEL_JSON = "model.json"
@@ -38,14 +38,6 @@ class Bundle:
     path: Path
     doc: dict[str, Any]
     arrays: dict[str, np.ndarray]
-
-
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _refuse_other_kind(path: Path) -> None:
@@ -210,7 +202,7 @@ def read_bundle(path: str | os.PathLike[str], *, max_weight_bytes: int = MAX_WEI
     size = wpath.stat().st_size
     if size > max_weight_bytes + (1 << 20) + 512 * len(specs):
         raise ResourceError(f"{wpath}: {size} bytes is over the {max_weight_bytes}-byte bound")
-    digest = _sha256_file(wpath)
+    digest = sha256_file(wpath)
     if digest != doc["weights"].get("sha256"):
         raise FormatError(
             f"{wpath}: SHA-256 {digest[:12]}... does not match model.json ({str(doc['weights'].get('sha256'))[:12]}...)"

@@ -9,9 +9,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import FormatError
+from .common import VECTOR_PREFIX, max_abs_error
 from .quantize import vector_allowance
-
-VECTOR_PREFIX = "__vectors__/"
 
 
 @dataclass
@@ -61,7 +60,7 @@ def run_vectors(model: Any) -> VerifyReport | None:
         raise FormatError("model.json: test_vectors.calls must be a non-empty list")
     worst = [0.0] * len(model.outputs)
     tols = [0.0] * len(model.outputs)
-    saved_states = dict(model._states)
+    saved_states = model.get_states()
     model.reset_states()
     try:
         for k, call in enumerate(calls):
@@ -79,16 +78,15 @@ def run_vectors(model: Any) -> VerifyReport | None:
             for j, (g, e) in enumerate(zip(got, expected)):
                 if g.shape != e.shape:
                     raise FormatError(f"test vector call {k} output {j}: shape {g.shape}, stored {e.shape}")
-                fin = np.isfinite(e)
-                err = float(np.max(np.abs(g[fin] - e[fin]))) if fin.any() else 0.0
-                if not np.array_equal(np.isnan(g), np.isnan(e)):
-                    err = float("inf")
-                worst[j] = max(worst[j], err)
+                worst[j] = max(worst[j], max_abs_error(g, e))
                 # a quantized bundle may differ by what its storage costs (quantize.py), no more
                 tols[j] = max(tols[j], tolerance(e) + vector_allowance(model.doc, j))
     finally:
-        model._states = saved_states
+        model.set_states(saved_states)
     origin = str(spec.get("origin", "unknown"))
     if spec.get("keras_version"):
         origin += f" {spec['keras_version']}"
     return VerifyReport(origin, [OutputCheck(o.name, w, t) for o, w, t in zip(model.outputs, worst, tols)])
+
+
+__all__ = ["VECTOR_PREFIX", "OutputCheck", "VerifyReport", "run_vectors", "tolerance"]

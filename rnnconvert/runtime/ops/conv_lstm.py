@@ -24,7 +24,7 @@ Each convolution is an im2col product: the receptive fields are gathered with
 ``sliding_window_view`` into one (…, K·C) matrix and multiplied by the kernel
 reshaped to (K·C, 4F). The input convolution runs for a block of timesteps at once;
 the recurrent one is one gathered matrix per step. Products are issued in row blocks
-small enough for OpenBLAS to keep each on the calling thread (see fast.py): on a busy
+small enough for OpenBLAS to keep each on the calling thread (see runtime/blas.py): on a busy
 machine a mid-sized product handed to BLAS threads can take 50x longer.
 """
 
@@ -37,8 +37,8 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ...errors import ResourceError
+from ..blas import SINGLE_THREAD_MNK
 from .activations import activation_fn
-from .fast import SINGLE_THREAD_MNK
 from .rnn import scan
 
 #: Bound on the gathered input windows (and on the projected inputs) the input convolution
