@@ -12,7 +12,7 @@ import numpy as np
 
 from ..errors import FormatError, InputError, ResourceError
 from .bundle import MAX_WEIGHT_BYTES, Bundle, read_bundle
-from .checks import check_node
+from .checks import call_keys, check_node
 from .ops import OPS, RECURRENT_STATE_COUNT, OpFn
 from .ops.fast import FAST_PATHS
 from .quantize import dequantize
@@ -47,6 +47,7 @@ class _Node:
     out_shapes: list[tuple[int | None, ...]] = field(default_factory=list)
     fast: OpFn | None = None  # a prepared fast path for unmasked calls (ops/fast.py)
     n_states: int = 0  # recurrent ops: how many states follow the output (RECURRENT_STATE_COUNT)
+    call: dict[str, Any] = field(default_factory=dict)  # the config keys the op function takes
 
 
 @dataclass(frozen=True)
@@ -235,7 +236,9 @@ class Model:
             if not isinstance(o, dict):
                 raise FormatError(f"model.json: {where}: outputs[{i}] must be an object")
             out_shapes.append(_shape(o.get("shape"), f"{where} outputs[{i}].shape"))
-        check_node(op, config, weights, f"model.json: {where} (op {op})")
+        check_node(op, config, weights, f"model.json: {where} (op {op})", n_inputs=len(refs), n_outputs=len(outs))
+        keys = call_keys(op, fn)
+        call = {k: v for k, v in config.items() if k in keys}
         # Bind the call now so a config that does not fit the op fails at load, not at predict.
         extra: dict[str, Any] = {}
         if mask is not None:
@@ -243,7 +246,7 @@ class Model:
         if init_refs:
             extra["initial_state"] = None
         try:
-            inspect.signature(fn).bind(*([None] * len(refs)), **weights, **config, **extra)
+            inspect.signature(fn).bind(*([None] * len(refs)), **weights, **call, **extra)
         except TypeError as exc:
             raise FormatError(
                 f"model.json: {where} (op {op}): config/weights/inputs do not fit the op: {exc}"
@@ -252,7 +255,7 @@ class Model:
         prepare = FAST_PATHS.get(op)
         fast = prepare(config, weights) if prepare is not None else None
         n_states = RECURRENT_STATE_COUNT.get(op, 0)
-        return _Node(name, op, fn, refs, weights, config, len(outs), mask, init_refs, out_shapes, fast, n_states)
+        return _Node(name, op, fn, refs, weights, config, len(outs), mask, init_refs, out_shapes, fast, n_states, call)
 
     # -- predicting ---------------------------------------------------------------------
     def _coerce_inputs(
@@ -345,7 +348,7 @@ class Model:
                     if node.fast is not None and node.mask is None:
                         outs = node.fast(*args, **kwargs)
                     else:
-                        outs = node.fn(*args, **node.weights, **node.config, **kwargs)
+                        outs = node.fn(*args, **node.weights, **node.call, **kwargs)
             except (InputError, ResourceError):
                 raise
             except MemoryError:

@@ -656,7 +656,7 @@ def fast_dense(config: dict[str, Any], weights: dict[str, np.ndarray]) -> FastFn
 
     def run(x: np.ndarray, **_: Any) -> list[np.ndarray]:
         if x.dtype != _f32:
-            return dense(x, **weights, **config)
+            return dense(x, **weights, activation=config["activation"])
         if x.ndim == 2 and x.shape[0] == 1:  # one row: the vector-matrix product, kept on this thread
             y = mm_row(x, kernel)
         else:
