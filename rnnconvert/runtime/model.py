@@ -16,6 +16,7 @@ from .checks import call_keys, check_node
 from .ops import OPS, RECURRENT_STATE_COUNT, OpFn
 from .ops.fast import FAST_PATHS
 from .quantize import dequantize
+from .spec import WHILE_STATES_ZERO
 from .streaming import TIMED, StreamPlan, plan_stream
 
 Ref = tuple[str, int]
@@ -339,7 +340,7 @@ class Model:
                     if node.mask is not None:
                         kwargs["mask"] = env[node.mask[0]][node.mask[1]]
                     carried = states.get(node.name) if states is not None else None
-                    if node.initial_state and not (carry_outputs and carried):
+                    if node.initial_state and not (carry_outputs and carried) and _use_given(node, carried):
                         kwargs["initial_state"] = [env[n][i] for n, i in node.initial_state]
                     elif carried:
                         kwargs["initial_state"] = carried[:n_states]
@@ -650,6 +651,15 @@ class Model:
         return (
             f"<rnnconvert Model format {self.format_version}: {len(self._nodes)} nodes; inputs {ins}; outputs {outs}>"
         )
+
+
+def _use_given(node: _Node, carried: list[np.ndarray] | None) -> bool:
+    """F2: a stateful node given ``initial_state`` restarts from it every call
+    (``every_call``, Keras 3), or only while every carried state is all zeros
+    (``while_states_zero``, tf_keras: the first call and after ``reset_states``)."""
+    if not carried or node.config.get("initial_state_rule") != WHILE_STATES_ZERO:
+        return True
+    return not any(np.any(s) for s in carried[: node.n_states])
 
 
 def _state_shape(node: _Node, batch: int) -> tuple[int, ...]:

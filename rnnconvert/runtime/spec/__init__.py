@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Sequence
-from functools import cache
 from typing import Any
 
 import numpy as np
 
 from ...errors import FormatError
-from ..ops.activations import ACTIVATIONS
-from .ops import AXIS_ACTIVATIONS, OP_SPECS, activation_time, covers_time
+from .activations import activation_params, check_activation, explicit_activation
+from .ops import AXIS_ACTIVATIONS, OP_SPECS, activation_shape, activation_time, covers_time
 from .recurrent import (
     EVERY_CALL,
     INITIAL_STATE_RULES,
@@ -47,57 +46,6 @@ from .types import (
 )
 
 SPECS: dict[str, OpSpec] = {s.op: s for s in [*OP_SPECS, *RECURRENT_SPECS]}
-
-
-# -- activations ---------------------------------------------------------------------
-
-
-@cache
-def activation_params(kind: str) -> dict[str, Any]:
-    """An activation type's parameters -> their default (``inspect.Parameter.empty`` if
-    required), from the signature of its runtime function."""
-    params = inspect.signature(ACTIVATIONS[kind]).parameters
-    return {name: p.default for name, p in params.items() if p.kind is p.KEYWORD_ONLY}
-
-
-def explicit_activation(spec: dict[str, Any]) -> dict[str, Any]:
-    """``spec`` with every parameter it leaves to its default written out (format 1.2.0, F3)."""
-    if not isinstance(spec, dict) or spec.get("type") not in ACTIVATIONS:
-        return spec
-    filled = dict(spec)
-    for name, default in activation_params(spec["type"]).items():
-        if name not in filled and default is not inspect.Parameter.empty:
-            filled[name] = default
-    return filled
-
-
-def _param_ok(key: str, value: Any) -> bool:
-    if key == "approximate":
-        return isinstance(value, bool)
-    if key == "max_value" and value is None:
-        return True
-    if key == "axis":
-        if isinstance(value, list):
-            return bool(value) and all(check_value(a, {"type": "integer"}) is None for a in value)
-        return check_value(value, {"type": "integer"}) is None
-    return check_value(value, {"type": "number"}) is None
-
-
-def check_activation(spec: Any, where: str) -> None:
-    """An activation object: a known type with exactly its parameters, of the right types."""
-    if not isinstance(spec, dict) or not isinstance(spec.get("type"), str) or spec["type"] not in ACTIVATIONS:
-        raise FormatError(f"{where}: activation {spec!r} is not a known activation spec")
-    params = activation_params(spec["type"])
-    for key, value in spec.items():
-        if key == "type":
-            continue
-        if key not in params:
-            raise FormatError(f"{where}: activation {spec['type']!r} takes no parameter {key!r}")
-        if not _param_ok(key, value):
-            raise FormatError(f"{where}: activation parameter {key}={value!r} has the wrong type")
-    for name, default in params.items():
-        if default is inspect.Parameter.empty and name not in spec:
-            raise FormatError(f"{where}: activation {spec['type']!r} needs parameter {name!r}")
 
 
 # -- nodes -----------------------------------------------------------------------------
@@ -226,6 +174,7 @@ __all__ = [
     "Recurrent",
     "Slot",
     "activation_params",
+    "activation_shape",
     "activation_time",
     "call_keys",
     "check_activation",

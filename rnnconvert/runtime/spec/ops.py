@@ -33,6 +33,15 @@ def activation_time(act: Any, rank: int) -> str:
     return PER_STEP
 
 
+def activation_shape(act: Any, shape: tuple[int | None, ...]) -> tuple[int | None, ...]:
+    """The shape an activation gives a tensor of ``shape``: the same, except ``glu``,
+    which halves its axis (F5: Dense(glu) with U units declares (..., U/2))."""
+    if not (isinstance(act, dict) and act.get("type") == "glu"):
+        return tuple(shape)
+    ax = int(act.get("axis", -1)) % len(shape)
+    return tuple(d // 2 if i == ax and d is not None else d for i, d in enumerate(shape))
+
+
 def _dense_time(config: dict[str, Any], weights: dict[str, np.ndarray], rank: int) -> str:
     # on (B, T) the kernel would mix the time axis itself
     return activation_time(config["activation"], rank) if rank >= 3 else WHOLE_SEQUENCE
