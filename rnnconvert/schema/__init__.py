@@ -98,8 +98,36 @@ def _to_1_2(doc: dict[str, Any]) -> dict[str, Any]:
                   for k, v in config.items()}  # fmt: skip
         if spec.op in RECURRENT_FACTS and config.get("stateful") and node.get("initial_state"):
             config.setdefault("initial_state_rule", "every_call")
-        nodes.append({**node, "config": config})
-    return {**doc, "nodes": nodes, "format_version": V1_2}
+        nodes.append({**node, "config": config, **_glu_outputs(node, config)})
+    halved = {n["name"]: n["outputs"] for n in nodes if isinstance(n, dict) and n.get("op") == "Dense"}
+    outputs = [_fixed_output(o, halved) for o in doc.get("outputs") or []]
+    return {**doc, "nodes": nodes, "outputs": outputs, "format_version": V1_2}
+
+
+def _glu_outputs(node: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
+    """F5: a 1.1 ``Dense`` with ``glu`` declared U; it computes U/2."""
+    from ..runtime.spec import activation_shape
+
+    outs = node.get("outputs")
+    act = config.get("activation")
+    if node.get("op") != "Dense" or not isinstance(act, dict) or act.get("type") != "glu" or not isinstance(outs, list):
+        return {}
+    fixed = []
+    for o in outs:
+        shape = o.get("shape") if isinstance(o, dict) else None
+        ok = isinstance(shape, list) and shape and all(d is None or isinstance(d, int) for d in shape)
+        fixed.append({**o, "shape": list(activation_shape(act, tuple(shape)))} if ok else o)
+    return {"outputs": fixed}
+
+
+def _fixed_output(out: Any, dense_outputs: dict[str, Any]) -> Any:
+    """A model output read straight from a migrated Dense takes its fixed shape."""
+    ref = out.get("from") if isinstance(out, dict) else None
+    if not (isinstance(ref, list) and len(ref) == 2 and ref[0] in dense_outputs and ref[1] == 0):
+        return out
+    node_out = dense_outputs[ref[0]][0] if dense_outputs[ref[0]] else None
+    shape = node_out.get("shape") if isinstance(node_out, dict) else None
+    return {**out, "shape": shape} if isinstance(shape, list) else out
 
 
 #: One-step migrations: MIGRATIONS[(major, minor)] turns a bundle of that version into
