@@ -11,7 +11,8 @@
 
 A model streams when every node that reads a ``timed`` tensor treats timesteps on
 their own or carries state forwards only (recurrent nodes without ``go_backwards``,
-whose initial state, if the graph gives one, is ``static``). Nodes reading only
+whose initial state, if the graph gives one, is ``static``): each op's *time rule*,
+declared with the op in :mod:`rnnconvert.runtime.spec`, says which (FORMAT.md 7). Nodes reading only
 non-timed tensors always stream: they are recomputed on every call, as ``predict``
 would compute them for the sequence so far. Recurrent nodes reading a ``timed``
 sequence are the *stream nodes*: their states are carried between calls.
@@ -75,6 +76,23 @@ def _timed_outputs(
     return "needs the whole sequence at once (it looks at more than one timestep, see FORMAT.md 7)"
 
 
+def _reaching_recurrent(nodes: Sequence[Any]) -> set[str]:
+    """Names whose values reach a recurrent node's sequence or mask, through the data
+    inputs and masks of any nodes (not initial_state refs): a (B, T) input that does is a
+    sequence of token ids or values, one that does not is a plain vector (FORMAT.md 7)."""
+    by_name = {n.name: n for n in nodes}
+    feeds: set[str] = set()
+    todo = [r for n in nodes if n.op in RECURRENT_STATE_COUNT for r in [n.inputs[0], *([n.mask] if n.mask else [])]]
+    while todo:
+        name = todo.pop()[0]
+        if name not in feeds:
+            feeds.add(name)
+            p = by_name.get(name)
+            if p is not None:
+                todo.extend([*p.inputs, *([p.mask] if p.mask else [])])
+    return feeds
+
+
 def plan_stream(inputs: Sequence[Any], nodes: Sequence[Any], output_refs: Sequence[Ref]) -> StreamPlan:
     """Classify every tensor of the graph (see the module docstring).
 
@@ -85,19 +103,7 @@ def plan_stream(inputs: Sequence[Any], nodes: Sequence[Any], output_refs: Sequen
     for n in nodes:
         for k, s in enumerate(n.out_shapes):
             rank[(n.name, k)] = len(s)
-    by_name = {n.name: n for n in nodes}
-
-    # Names whose values reach a recurrent node's sequence or mask: a (B, T) input that
-    # does is a sequence of token ids or values, one that does not is a plain vector.
-    feeds: set[str] = set()
-    todo = [r for n in nodes if n.op in RECURRENT_STATE_COUNT for r in [n.inputs[0], *([n.mask] if n.mask else [])]]
-    while todo:
-        name = todo.pop()[0]
-        if name not in feeds:
-            feeds.add(name)
-            p = by_name.get(name)
-            if p is not None:
-                todo.extend([*p.inputs, *([p.mask] if p.mask else [])])
+    feeds = _reaching_recurrent(nodes)
 
     plan = StreamPlan()
     kind: dict[Ref, str] = {}
