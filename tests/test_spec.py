@@ -143,3 +143,47 @@ def test_migration_to_1_2_writes_activation_params(tmp_path):
         for key, value in node["config"].items():
             if key.endswith("activation"):
                 assert value == explicit_activation(value), node["name"]
+
+
+@pytest.mark.keras
+def test_dense_glu_declares_half_its_units(tmp_path):
+    """Issue 12.3: Dense(activation="glu") computes U/2; the bundle declares what it computes."""
+    import keras as K
+
+    from rnnconvert.converter import convert
+
+    x = K.Input((5, 3))
+    model = K.Model(x, K.layers.Dense(8, activation="glu")(K.layers.LSTM(4, return_sequences=True)(x)))
+    inputs = np.random.default_rng(3).normal(0, 1, (2, 5, 3)).astype(np.float32)
+    expected = np.asarray(model(inputs, training=False))
+    assert expected.shape == (2, 5, 4)
+    convert(model, tmp_path / "b")
+    ours = load(tmp_path / "b", verify=True)
+    dense = next(n for n in ours.doc["nodes"] if n["op"] == "Dense")
+    assert dense["outputs"][0]["shape"] == [None, 5, 4]
+    assert ours.outputs[0].shape == (None, 5, 4)
+    np.testing.assert_allclose(ours.predict(inputs), expected, atol=1e-5)
+
+
+def test_migration_halves_a_1_1_dense_glu_declaration():
+    doc = {
+        "format_version": "1.1.0",
+        "inputs": [{"name": "x", "shape": [None, 5, 3], "dtype": "float32"}],
+        "nodes": [
+            {
+                "name": "d",
+                "op": "Dense",
+                "inputs": [["x", 0]],
+                "config": {"units": 8, "activation": {"type": "glu"}, "use_bias": False},
+                "weights": {"kernel": "d/kernel"},
+                "outputs": [{"shape": [None, 5, 8], "dtype": "float32"}],
+            }
+        ],
+        "outputs": [{"name": "d", "from": ["d", 0], "shape": [None, 5, 8], "dtype": "float32"}],
+    }
+    out = schema.migrate(doc)
+    assert out["format_version"] == "1.2.0"
+    assert out["nodes"][0]["outputs"][0]["shape"] == [None, 5, 4]
+    assert out["outputs"][0]["shape"] == [None, 5, 4]
+    assert out["nodes"][0]["config"]["activation"] == {"type": "glu", "axis": -1}
+    assert schema.required_version(out) == "1.2.0"  # so it is never migrated (halved) again

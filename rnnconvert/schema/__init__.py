@@ -186,11 +186,16 @@ def _uses_1_2(doc: dict[str, Any], arrays: Any) -> bool:
     if isinstance(arrays, dict) and any(isinstance(a, dict) and "offset" in a for a in arrays.values()):
         return True
     nodes = doc.get("nodes")
-    return isinstance(nodes, list) and any(
-        isinstance(n, dict)
-        and ("named_inputs" in n or (isinstance(n.get("config"), dict) and "initial_state_rule" in n["config"]))
-        for n in nodes
-    )
+    return isinstance(nodes, list) and any(isinstance(n, dict) and _node_uses_1_2(n) for n in nodes)
+
+
+def _node_uses_1_2(node: dict[str, Any]) -> bool:
+    """named_inputs, initial_state_rule, or a Dense with glu (which 1.2 declares U/2 and the
+    1.1 -> 1.2 migration would halve again)."""
+    config = node.get("config") if isinstance(node.get("config"), dict) else {}
+    act = config.get("activation")
+    glu_dense = node.get("op") == "Dense" and isinstance(act, dict) and act.get("type") == "glu"
+    return "named_inputs" in node or "initial_state_rule" in config or glu_dense
 
 
 def check_features(doc: dict[str, Any]) -> None:
