@@ -159,12 +159,14 @@ def _ops_of(doc: dict[str, Any]) -> set[str]:
     )
 
 
-def required_version(doc: dict[str, Any]) -> str:
+def required_version(doc: dict[str, Any], *, stamping: bool = True) -> str:
     """The oldest format version that has every op and feature ``doc`` uses.
 
     The converter stamps this rather than its own newest version, so a bundle that
     needs nothing new still loads in runtimes of older minor versions (FORMAT.md 6.1).
     Ops no release knows add nothing here (the runtime refuses them by name).
+    ``stamping`` (the writer's question) also counts what a migration from an older
+    version would change, a Dense with ``glu``; :func:`check_features` (the reader's) does not.
     """
     needed = "1.0.0"
     ops = _ops_of(doc)
@@ -175,27 +177,27 @@ def required_version(doc: dict[str, Any]) -> str:
     arrays = weights.get("arrays") if isinstance(weights, dict) else None
     if isinstance(arrays, dict) and any(isinstance(a, dict) and "quantization" in a for a in arrays.values()):
         needed = max(needed, QUANTIZATION_SINCE, key=parse_version)
-    if _uses_1_2(doc, arrays):
+    if _uses_1_2(doc, arrays, stamping):
         needed = max(needed, V1_2, key=parse_version)
     return needed
 
 
-def _uses_1_2(doc: dict[str, Any], arrays: Any) -> bool:
+def _uses_1_2(doc: dict[str, Any], arrays: Any, stamping: bool) -> bool:
     """Whether ``doc`` has a field format 1.2.0 added (array offsets, named inputs,
     initial_state_rule)."""
     if isinstance(arrays, dict) and any(isinstance(a, dict) and "offset" in a for a in arrays.values()):
         return True
     nodes = doc.get("nodes")
-    return isinstance(nodes, list) and any(isinstance(n, dict) and _node_uses_1_2(n) for n in nodes)
+    return isinstance(nodes, list) and any(isinstance(n, dict) and _node_uses_1_2(n, stamping) for n in nodes)
 
 
-def _node_uses_1_2(node: dict[str, Any]) -> bool:
+def _node_uses_1_2(node: dict[str, Any], stamping: bool) -> bool:
     """named_inputs, initial_state_rule, or a Dense with glu (which 1.2 declares U/2 and the
     1.1 -> 1.2 migration would halve again)."""
     config = node.get("config") if isinstance(node.get("config"), dict) else {}
     act = config.get("activation")
     glu_dense = node.get("op") == "Dense" and isinstance(act, dict) and act.get("type") == "glu"
-    return "named_inputs" in node or "initial_state_rule" in config or glu_dense
+    return "named_inputs" in node or "initial_state_rule" in config or (stamping and glu_dense)
 
 
 def check_features(doc: dict[str, Any]) -> None:
@@ -205,7 +207,7 @@ def check_features(doc: dict[str, Any]) -> None:
     version would fail on it later with a less clear error.
     """
     declared = check_version(doc.get("format_version"))
-    needed = required_version(doc)
+    needed = required_version(doc, stamping=False)
     if parse_version(needed) > declared:
         later = {op for v, added in MINOR_ADDITIONS.items() if parse_version(v) > declared for op in added}
         newer = sorted(_ops_of(doc) & later)
