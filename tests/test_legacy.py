@@ -19,6 +19,7 @@ from conftest import assert_parity
 
 from rnnconvert.converter import convert
 from rnnconvert.runtime import load
+from rnnconvert.runtime.checks import call_keys
 
 DATA = Path(__file__).parent / "data" / "legacy"
 pytestmark = pytest.mark.keras
@@ -121,7 +122,8 @@ def _bundle_in_float64(bundle: Path, x: np.ndarray) -> np.ndarray:
     for node in model._nodes:
         args = [env[r[0]][r[1]] for r in node.inputs]
         weights = {k: v.astype(np.float64) for k, v in node.weights.items()}
-        env[node.name] = node.fn(*args, **weights, **node.config)
+        config = {k: v for k, v in node.config.items() if k in call_keys(node.op, node.fn)}
+        env[node.name] = node.fn(*args, **weights, **config)
     ref = model._output_refs[0]
     return env[ref[0]][ref[1]]
 

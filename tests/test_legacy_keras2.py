@@ -26,6 +26,7 @@ from conftest import assert_parity, tolerance
 
 from rnnconvert.converter import convert
 from rnnconvert.runtime import load
+from rnnconvert.runtime.checks import call_keys
 
 DATA = Path(__file__).parent / "data" / "legacy"
 pytestmark = pytest.mark.keras
@@ -75,7 +76,7 @@ def _predict_with_gates(bundle: Path, x: np.ndarray, gates: dict) -> np.ndarray:
     model = load(bundle)
     env = {model.inputs[0].name: [x]}
     for node in model._nodes:
-        config = dict(node.config)
+        config = {k: v for k, v in node.config.items() if k in call_keys(node.op, node.fn)}
         if "recurrent_activation" in config:
             config["recurrent_activation"] = gates
         env[node.name] = node.fn(*[env[r[0]][r[1]] for r in node.inputs], **node.weights, **config)
