@@ -146,9 +146,14 @@ def pytest_collection_modifyitems(config, items):
 _BEFORE = pytest.StashKey[frozenset]()
 
 
+def _imported_keras() -> frozenset:
+    """The Keras modules really imported (a test may block one with ``sys.modules[name] = None``)."""
+    return frozenset(m for m in KERAS_MODULES if sys.modules.get(m) is not None)
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_setup(item):
-    item.stash[_BEFORE] = frozenset(KERAS_MODULES & set(sys.modules))
+    item.stash[_BEFORE] = _imported_keras()
     return (yield)
 
 
@@ -157,7 +162,7 @@ def pytest_runtest_call(item):
     """A test left unmarked that imports TensorFlow (in its fixtures or its body) fails: the
     marker must stay honest."""
     result = yield
-    new = (KERAS_MODULES & set(sys.modules)) - item.stash.get(_BEFORE, frozenset())
+    new = _imported_keras() - item.stash.get(_BEFORE, frozenset())
     if new and item.get_closest_marker("keras") is None:
         pytest.fail(f"{item.nodeid} imported {sorted(new)} but is not marked keras: mark it, or teach conftest.py why")
     return result

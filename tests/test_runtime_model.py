@@ -37,12 +37,13 @@ def _rnn_doc(*, rule: str | None = None, stateful: bool = True, batch: int | Non
         "return_sequences": False,
         "go_backwards": False,
         "stateful": stateful,
+        "zero_output_for_mask": False,
     }
     if rule is not None:
         config["initial_state_rule"] = rule
     return {
         "format": "rnnconvert",
-        "format_version": "1.1.0",
+        "format_version": "1.2.0",
         "inputs": [
             {"name": "x", "shape": [batch, None, D], "dtype": "float32"},
             {"name": "h0", "shape": [batch, H], "dtype": "float32"},
@@ -126,14 +127,14 @@ def test_states_saved_and_restored():
 def _dense_doc(declared: list, *, units: int = 4, n_in: int = 3) -> dict:
     return {
         "format": "rnnconvert",
-        "format_version": "1.1.0",
+        "format_version": "1.2.0",
         "inputs": [{"name": "x", "shape": [None, None, n_in], "dtype": "float32"}],
         "nodes": [
             {
                 "name": "dense",
                 "op": "Dense",
                 "inputs": [["x", 0]],
-                "config": {"units": units, "activation": {"type": "linear"}},
+                "config": {"units": units, "activation": {"type": "linear"}, "use_bias": False},
                 "weights": {"kernel": "k"},
                 "outputs": [{"shape": declared}],
             }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..runtime.spec import explicit_activation
 from .keras_era import Era
 
 
@@ -67,7 +68,12 @@ def activation_name(value: Any) -> str:
 
 
 def to_spec(value: Any, era: Era) -> dict[str, Any]:
-    """``"hard_sigmoid"`` -> ``{"type": "hard_sigmoid", "slope": 0.2, "offset": 0.5}`` etc."""
+    """``"hard_sigmoid"`` -> ``{"type": "hard_sigmoid", "slope": 0.2, "offset": 0.5}`` etc.,
+    every parameter spelled out (format 1.2.0, F3: ``"relu"`` carries its three)."""
+    return explicit_activation(_to_spec(value, era))
+
+
+def _to_spec(value: Any, era: Era) -> dict[str, Any]:
     name = activation_name(value)
     key = name.rsplit(">", 1)[-1].rsplit(".", 1)[-1].lower()
     if key in _PLAIN:

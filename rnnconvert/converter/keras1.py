@@ -34,10 +34,11 @@ from typing import Any
 
 import numpy as np
 
+from ..runtime.spec import RECURRENT_FACTS
 from .graph import Unsupported
 
-_LSTM_GATES = ["i", "f", "c", "o"]  # Keras 2 column order
-_GRU_GATES = ["z", "r", "h"]
+_LSTM_GATES = list(RECURRENT_FACTS["LSTM"].gate_order)  # Keras 2 column order
+_GRU_GATES = list(RECURRENT_FACTS["GRU"].gate_order)
 
 
 def _suffix(name: str) -> str:

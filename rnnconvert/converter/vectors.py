@@ -71,6 +71,7 @@ def _mask_values(doc: dict[str, Any], input_name: str) -> list[float]:
 def make_inputs(doc: dict[str, Any], calls: int) -> list[list[np.ndarray]]:
     rng = np.random.default_rng(SEED)
     shapes = vector_shapes(doc)
+    free_batch = all(i["shape"][0] is None for i in doc["inputs"])
     out = []
     for _ in range(calls):
         arrays = []
@@ -93,7 +94,28 @@ def make_inputs(doc: dict[str, Any], calls: int) -> list[list[np.ndarray]]:
             if spec["dtype"].startswith("int"):
                 a = a.astype(np.int32)
             arrays.append(a)
+        if free_batch:
+            arrays = _with_masked_row(doc, arrays, rng)
         out.append(arrays)
+    return out
+
+
+def _with_masked_row(doc: dict[str, Any], arrays: list[np.ndarray], rng: np.random.Generator) -> list[np.ndarray]:
+    """One more row, fully masked in every masked input (FORMAT.md 8): what attention's
+    float32 penalty, a masked average and a scan that never starts do with no real step.
+    Drawn after the other rows, so those stay as they were."""
+    masked = [_mask_values(doc, spec["name"]) for spec in doc["inputs"]]
+    if not any(m and a.ndim >= 2 and a.shape[1] >= 3 for m, a in zip(masked, arrays)):
+        return arrays
+    out = []
+    for m, a in zip(masked, arrays):
+        if m and a.ndim >= 2:
+            row = np.full((1, *a.shape[1:]), m[0], a.dtype)
+        elif a.dtype.kind in "iu":
+            row = a[:1].copy()  # ids: a row already known to be in range
+        else:
+            row = rng.normal(0.0, 1.0, (1, *a.shape[1:])).astype(a.dtype)
+        out.append(np.concatenate([a, row]))
     return out
 
 

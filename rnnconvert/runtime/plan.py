@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import FormatError
-from .checks import check_node
+from .checks import call_keys, check_node
 from .fast import prepare_fast
 from .ops import OPS, RECURRENT_STATE_COUNT, OpFn
 
@@ -66,11 +66,8 @@ class Node:
     call: OpFn = field(default_factory=lambda: _unplanned)  # set by plan_node
     fast: bool = False  # whether ``call`` is a prepared fast path
     initial_state_rule: str = "every_call"
-
-    @property
-    def op_config(self) -> dict[str, Any]:
-        """The config as the op function takes it (without the runtime's own keys)."""
-        return {k: v for k, v in self.config.items() if k not in RUNTIME_KEYS}
+    #: The config as the op function takes it: the keys its declaration passes to the function.
+    op_config: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -180,8 +177,9 @@ def plan_node(k: int, raw: Any, produced: dict[str, int], arrays: dict[str, np.n
     weights = _weights(raw, where, arrays)
     out_shapes = _out_shapes(raw, where)
     rule = _initial_state_rule(config, where)
-    op_config = {k: v for k, v in config.items() if k not in RUNTIME_KEYS}
-    check_node(op, op_config, weights, f"model.json: {where} (op {op})")
+    check_node(op, config, weights, f"model.json: {where} (op {op})", n_inputs=len(refs), n_outputs=len(out_shapes))
+    keys = call_keys(op, fn)  # the op function takes only what its declaration says (no catch-all)
+    op_config = {k: v for k, v in config.items() if k in keys and k not in RUNTIME_KEYS}
     # Bind the call now so a config that does not fit the op fails at load, not at predict.
     extra: dict[str, Any] = {}
     if mask is not None:
@@ -194,9 +192,10 @@ def plan_node(k: int, raw: Any, produced: dict[str, int], arrays: dict[str, np.n
         raise FormatError(f"model.json: {where} (op {op}): config/weights/inputs do not fit the op: {exc}") from None
     produced[name] = len(out_shapes)
     # The fast path, decided once: masked calls always run the reference op.
-    fast = prepare_fast(op, op_config, weights) if mask is None else None
+    fast = prepare_fast(op, config, weights) if mask is None else None
     call: OpFn = fast if fast is not None else functools.partial(fn, **weights, **op_config)
     node = Node(name, op, fn, refs, weights, config, len(out_shapes), mask, init_refs, out_shapes)
+    node.op_config = op_config
     node.n_states = RECURRENT_STATE_COUNT.get(op, 0)
     node.call, node.fast, node.initial_state_rule = call, fast is not None, rule
     return node

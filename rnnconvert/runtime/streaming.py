@@ -11,7 +11,8 @@
 
 A model streams when every node that reads a ``timed`` tensor treats timesteps on
 their own or carries state forwards only (recurrent nodes without ``go_backwards``,
-whose initial state, if the graph gives one, is ``static``). Nodes reading only
+whose initial state, if the graph gives one, is ``static``): each op's *time rule*,
+declared with the op in :mod:`rnnconvert.runtime.spec`, says which (FORMAT.md 7). Nodes reading only
 non-timed tensors always stream: they are recomputed on every call, as ``predict``
 would compute them for the sequence so far. Recurrent nodes reading a ``timed``
 sequence are the *stream nodes*: their states are carried between calls.
@@ -25,25 +26,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .ops import RECURRENT_STATE_COUNT
+from .spec import FOLD, PER_STEP, RECURRENT, RECURRENT_STATE_COUNT, UNFOLD, time_rule
 
 Ref = tuple[str, int]
 
 TIMED, RUNNING, FOLDED, STATIC = "timed", "running", "folded", "static"
-
-# Ops that treat every timestep on its own: on a timed input they give a timed output.
-STEP_LOCAL_OPS = {
-    "Dense",
-    "Activation",
-    "Embedding",
-    "NotEqualMask",
-    "Masking",
-    "LogicalAnd",
-    "LogicalOr",
-    "FillLike",
-    "ZeroMasked",
-    "MaskedMerge",  # element-wise, each step with its own mask
-}
 
 
 @dataclass
@@ -56,32 +43,54 @@ class StreamPlan:
     stream_nodes: list[str] = field(default_factory=list)  # recurrent nodes whose states are carried
 
 
-def _step_local(node: Any, rank: int) -> bool:
-    """Whether ``node`` acts on each timestep of a rank-``rank`` input on its own."""
-    op, cfg = node.op, node.config
-    if op in STEP_LOCAL_OPS:
-        return True
-    if op == "Merge":
-        return not (cfg.get("mode") == "concat" and int(cfg.get("axis", -1)) % rank == 1)
-    if op == "ReduceAny":
-        return int(cfg["axis"]) % rank >= 2
-    if op == "ExpandDims":
-        return int(cfg["axis"]) % (rank + 1) >= 2
-    if op in ("BatchNormalization", "LayerNormalization"):
-        axes = cfg.get("axis")
-        axes = axes if isinstance(axes, list) else [axes]
-        return all(isinstance(a, int) and a % rank >= 2 for a in axes)
-    if op == "PReLU":  # alpha has the input's non-batch shape, 1 on shared axes
-        alpha = node.weights.get("alpha")
-        return alpha is not None and alpha.ndim == rank - 1 and alpha.shape[0] == 1
-    return False
-
-
 def _join(kinds: set[str]) -> str | None:
     """The kind of a value computed from non-timed kinds (None: they do not mix)."""
     if FOLDED in kinds:
         return None if RUNNING in kinds else FOLDED
     return RUNNING if RUNNING in kinds else STATIC
+
+
+def _timed_outputs(
+    n: Any, kind: dict[Ref, str], ins: set[str], init: set[str], rank: int, plan: StreamPlan
+) -> list[str] | str:
+    """The kinds of the outputs of node ``n`` that reads a timed tensor, from its op's
+    declared time rule (runtime/spec), or why the model cannot stream."""
+    rule = time_rule(n.op, n.config, n.weights, rank)
+    if rule == RECURRENT:
+        if kind[n.inputs[0]] != TIMED or ins != {TIMED}:
+            return "reads a sequence and a mask that are not streamed alike"
+        if n.config.get("go_backwards"):
+            return "runs backwards over time (e.g. the backward half of a Bidirectional layer)"
+        if init - {STATIC}:
+            return "starts from states computed from a streamed sequence (an encoder's)"
+        plan.stream_nodes.append(n.name)
+        return [TIMED if n.config.get("return_sequences") else RUNNING] + [RUNNING] * RECURRENT_STATE_COUNT[n.op]
+    if rule == FOLD:
+        return [FOLDED]
+    if rule == UNFOLD:
+        return [TIMED] if kind[n.inputs[0]] == FOLDED else "unfolds a tensor that was not folded from the stream"
+    if rule == PER_STEP:
+        if ins != {TIMED}:
+            return f"combines a streamed sequence with values that are not ({', '.join(sorted(ins))})"
+        return [TIMED] * n.n_outputs
+    return "needs the whole sequence at once (it looks at more than one timestep, see FORMAT.md 7)"
+
+
+def _reaching_recurrent(nodes: Sequence[Any]) -> set[str]:
+    """Names whose values reach a recurrent node's sequence or mask, through the data
+    inputs and masks of any nodes (not initial_state refs): a (B, T) input that does is a
+    sequence of token ids or values, one that does not is a plain vector (FORMAT.md 7)."""
+    by_name = {n.name: n for n in nodes}
+    feeds: set[str] = set()
+    todo = [r for n in nodes if n.op in RECURRENT_STATE_COUNT for r in [n.inputs[0], *([n.mask] if n.mask else [])]]
+    while todo:
+        name = todo.pop()[0]
+        if name not in feeds:
+            feeds.add(name)
+            p = by_name.get(name)
+            if p is not None:
+                todo.extend([*p.inputs, *([p.mask] if p.mask else [])])
+    return feeds
 
 
 def plan_stream(inputs: Sequence[Any], nodes: Sequence[Any], output_refs: Sequence[Ref]) -> StreamPlan:
@@ -94,19 +103,7 @@ def plan_stream(inputs: Sequence[Any], nodes: Sequence[Any], output_refs: Sequen
     for n in nodes:
         for k, s in enumerate(n.out_shapes):
             rank[(n.name, k)] = len(s)
-    by_name = {n.name: n for n in nodes}
-
-    # Names whose values reach a recurrent node's sequence or mask: a (B, T) input that
-    # does is a sequence of token ids or values, one that does not is a plain vector.
-    feeds: set[str] = set()
-    todo = [r for n in nodes if n.op in RECURRENT_STATE_COUNT for r in [n.inputs[0], *([n.mask] if n.mask else [])]]
-    while todo:
-        name = todo.pop()[0]
-        if name not in feeds:
-            feeds.add(name)
-            p = by_name.get(name)
-            if p is not None:
-                todo.extend([*p.inputs, *([p.mask] if p.mask else [])])
+    feeds = _reaching_recurrent(nodes)
 
     plan = StreamPlan()
     kind: dict[Ref, str] = {}
@@ -134,27 +131,11 @@ def plan_stream(inputs: Sequence[Any], nodes: Sequence[Any], output_refs: Sequen
             if out is None:
                 return fail(f"{where} mixes per-step and whole-sequence values")
             outs = [out] * n.n_outputs
-        elif n.op in RECURRENT_STATE_COUNT:
-            if kind[n.inputs[0]] != TIMED or ins != {TIMED}:
-                return fail(f"{where} reads a sequence and a mask that are not streamed alike")
-            if n.config.get("go_backwards"):
-                return fail(f"{where} runs backwards over time (e.g. the backward half of a Bidirectional layer)")
-            if init - {STATIC}:
-                return fail(f"{where} starts from states computed from a streamed sequence (an encoder's)")
-            plan.stream_nodes.append(n.name)
-            outs = [TIMED if n.config.get("return_sequences") else RUNNING] + [RUNNING] * RECURRENT_STATE_COUNT[n.op]
-        elif n.op == "FoldTime":
-            outs = [FOLDED]
-        elif n.op == "UnfoldTime":
-            if kind[n.inputs[0]] != FOLDED:
-                return fail(f"{where} unfolds a tensor that was not folded from the stream")
-            outs = [TIMED]
-        elif _step_local(n, rank[n.inputs[0]]):
-            if ins != {TIMED}:
-                return fail(f"{where} combines a streamed sequence with values that are not ({', '.join(sorted(ins))})")
-            outs = [TIMED] * n.n_outputs
         else:
-            return fail(f"{where} looks at more than one timestep at once")
+            outs_or_error = _timed_outputs(n, kind, ins, init, rank[n.inputs[0]], plan)
+            if isinstance(outs_or_error, str):
+                return fail(f"{where} {outs_or_error}")
+            outs = outs_or_error
         for k, o in enumerate(outs):
             kind[(n.name, k)] = o
     plan.output_kinds = [kind[r] for r in output_refs]

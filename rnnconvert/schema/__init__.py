@@ -16,7 +16,7 @@ from typing import Any
 from ..errors import FormatError, VersionError
 
 FORMAT_NAME = "rnnconvert.bundle"
-FORMAT_VERSION = "1.1.0"
+FORMAT_VERSION = "1.2.0"
 #: Every major version this code can read.
 SUPPORTED_MAJORS = (1,)
 
@@ -41,6 +41,11 @@ MINOR_ADDITIONS: dict[str, frozenset[str]] = {
 }  # fmt: skip
 #: The version from which weights may carry a ``quantization`` entry (float16 / int8 storage).
 QUANTIZATION_SINCE = "1.1.0"
+#: Format 1.2.0 added no op; it added array ``offset`` / ``nbytes`` (F1), the recurrent
+#: config key ``initial_state_rule`` (F2), explicit activation parameters (F3), node
+#: ``named_inputs`` (F4) and binding declared shapes (F5). FORMAT.md 6.1.
+V1_2 = "1.2.0"
+MINOR_ADDITIONS["1.2.0"] = frozenset()
 
 
 def parse_version(text: Any) -> tuple[int, int, int]:
@@ -66,21 +71,84 @@ def check_version(text: Any) -> tuple[int, int, int]:
 
 
 Migration = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def _to_1_1(doc: dict[str, Any]) -> dict[str, Any]:
+    """1.0 -> 1.1: 1.1 only added ops and reduced-precision weights; nothing changes."""
+    return {**doc, "format_version": "1.1.0"}
+
+
+def _to_1_2(doc: dict[str, Any]) -> dict[str, Any]:
+    """1.1 -> 1.2: write out what 1.1 left implicit (FORMAT.md 6.1).
+
+    F2: a stateful recurrent node given ``initial_state`` gets ``initial_state_rule:
+    "every_call"`` (what every earlier runtime did); F3: every activation object gets
+    its default parameters; F4: Attention / MaskedMerge optional inputs keep their
+    positional form (the runtime reads both)."""
+    from ..runtime.spec import RECURRENT_FACTS, SPECS, explicit_activation
+
+    nodes = []
+    for node in doc.get("nodes") or []:
+        spec = SPECS.get(node.get("op")) if isinstance(node, dict) else None
+        config = node.get("config") if isinstance(node, dict) else None
+        if spec is None or not isinstance(config, dict):
+            nodes.append(node)  # the load-time checks report it
+            continue
+        config = {k: explicit_activation(v) if "$ref" in getattr(spec.config.get(k), "schema", {}) else v
+                  for k, v in config.items()}  # fmt: skip
+        if spec.op in RECURRENT_FACTS and config.get("stateful") and node.get("initial_state"):
+            config.setdefault("initial_state_rule", "every_call")
+        nodes.append({**node, "config": config, **_glu_outputs(node, config)})
+    halved = {n["name"]: n["outputs"] for n in nodes if isinstance(n, dict) and n.get("op") == "Dense"}
+    outputs = [_fixed_output(o, halved) for o in doc.get("outputs") or []]
+    return {**doc, "nodes": nodes, "outputs": outputs, "format_version": V1_2}
+
+
+def _glu_outputs(node: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
+    """F5: a 1.1 ``Dense`` with ``glu`` declared U; it computes U/2."""
+    from ..runtime.spec import activation_shape
+
+    outs = node.get("outputs")
+    act = config.get("activation")
+    if node.get("op") != "Dense" or not isinstance(act, dict) or act.get("type") != "glu" or not isinstance(outs, list):
+        return {}
+    fixed = []
+    for o in outs:
+        shape = o.get("shape") if isinstance(o, dict) else None
+        ok = isinstance(shape, list) and shape and all(d is None or isinstance(d, int) for d in shape)
+        fixed.append({**o, "shape": list(activation_shape(act, tuple(shape)))} if ok else o)
+    return {"outputs": fixed}
+
+
+def _fixed_output(out: Any, dense_outputs: dict[str, Any]) -> Any:
+    """A model output read straight from a migrated Dense takes its fixed shape."""
+    ref = out.get("from") if isinstance(out, dict) else None
+    if not (isinstance(ref, list) and len(ref) == 2 and ref[0] in dense_outputs and ref[1] == 0):
+        return out
+    node_out = dense_outputs[ref[0]][0] if dense_outputs[ref[0]] else None
+    shape = node_out.get("shape") if isinstance(node_out, dict) else None
+    return {**out, "shape": shape} if isinstance(shape, list) else out
+
+
 #: One-step migrations: MIGRATIONS[(major, minor)] turns a bundle of that version into
-#: the next version it is migrated to (returning the new document with its new
-#: ``format_version``). None exist yet: a minor version only adds (1.1 added ops and
-#: reduced-precision weights, FORMAT.md 6.1), so an older 1.x document needs one only
-#: if a field changed meaning.
-MIGRATIONS: dict[tuple[int, int], Migration] = {}
+#: the next version (returning the new document with its new ``format_version``).
+MIGRATIONS: dict[tuple[int, int], Migration] = {(1, 0): _to_1_1, (1, 1): _to_1_2}
 
 
 def migrate(doc: dict[str, Any]) -> dict[str, Any]:
     """Bring an older bundle document up to this code's version, one step at a time."""
     current = parse_version(FORMAT_VERSION)
     version = check_version(doc.get("format_version"))
+    check_features(doc)  # against the version it declares, before migrating it past that
     steps = 0
     while version[:2] < current[:2] and version[:2] in MIGRATIONS:
-        doc = MIGRATIONS[version[:2]](doc)
+        try:
+            doc = MIGRATIONS[version[:2]](doc)
+        except (TypeError, KeyError, IndexError, AttributeError, ValueError) as exc:
+            # Migrations run before the document is validated: junk where they read is a format error.
+            raise FormatError(
+                f"model.json: cannot migrate this {'.'.join(map(str, version))} document: {exc!r}"
+            ) from None
         new = check_version(doc.get("format_version"))
         if new <= version or steps > 100:
             raise FormatError(f"migration from {version} did not advance the format version")
@@ -97,12 +165,14 @@ def _ops_of(doc: dict[str, Any]) -> set[str]:
     )
 
 
-def required_version(doc: dict[str, Any]) -> str:
+def required_version(doc: dict[str, Any], *, stamping: bool = True) -> str:
     """The oldest format version that has every op and feature ``doc`` uses.
 
     The converter stamps this rather than its own newest version, so a bundle that
     needs nothing new still loads in runtimes of older minor versions (FORMAT.md 6.1).
     Ops no release knows add nothing here (the runtime refuses them by name).
+    ``stamping`` (the writer's question) also counts what a migration from an older
+    version would change, a Dense with ``glu``; :func:`check_features` (the reader's) does not.
     """
     needed = "1.0.0"
     ops = _ops_of(doc)
@@ -113,7 +183,27 @@ def required_version(doc: dict[str, Any]) -> str:
     arrays = weights.get("arrays") if isinstance(weights, dict) else None
     if isinstance(arrays, dict) and any(isinstance(a, dict) and "quantization" in a for a in arrays.values()):
         needed = max(needed, QUANTIZATION_SINCE, key=parse_version)
+    if _uses_1_2(doc, arrays, stamping):
+        needed = max(needed, V1_2, key=parse_version)
     return needed
+
+
+def _uses_1_2(doc: dict[str, Any], arrays: Any, stamping: bool) -> bool:
+    """Whether ``doc`` has a field format 1.2.0 added (array offsets, named inputs,
+    initial_state_rule)."""
+    if isinstance(arrays, dict) and any(isinstance(a, dict) and "offset" in a for a in arrays.values()):
+        return True
+    nodes = doc.get("nodes")
+    return isinstance(nodes, list) and any(isinstance(n, dict) and _node_uses_1_2(n, stamping) for n in nodes)
+
+
+def _node_uses_1_2(node: dict[str, Any], stamping: bool) -> bool:
+    """named_inputs, initial_state_rule, or a Dense with glu (which 1.2 declares U/2 and the
+    1.1 -> 1.2 migration would halve again)."""
+    config = node.get("config") if isinstance(node.get("config"), dict) else {}
+    act = config.get("activation")
+    glu_dense = node.get("op") == "Dense" and isinstance(act, dict) and act.get("type") == "glu"
+    return "named_inputs" in node or "initial_state_rule" in config or (stamping and glu_dense)
 
 
 def check_features(doc: dict[str, Any]) -> None:
@@ -123,11 +213,13 @@ def check_features(doc: dict[str, Any]) -> None:
     version would fail on it later with a less clear error.
     """
     declared = check_version(doc.get("format_version"))
-    needed = required_version(doc)
+    needed = required_version(doc, stamping=False)
     if parse_version(needed) > declared:
         later = {op for v, added in MINOR_ADDITIONS.items() if parse_version(v) > declared for op in added}
         newer = sorted(_ops_of(doc) & later)
-        what = ", ".join(repr(op) for op in newer) or "weights stored in reduced precision"
+        what = ", ".join(repr(op) for op in newer) or (
+            "a field of format 1.2.0" if needed == V1_2 else "weights stored in reduced precision"
+        )
         raise FormatError(
             f"model.json declares format {doc.get('format_version')} but uses {what}, added in format {needed}"
         )

@@ -12,11 +12,12 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from ...runtime.spec import RECURRENT_STATE_COUNT
 from ..graph import GraphBuilder, LayerCall, Tensor, Unsupported
 from .common import flat_tensors
 
 _CELL_TO_LAYER = {"LSTMCell": "LSTM", "GRUCell": "GRU", "SimpleRNNCell": "SimpleRNN"}
-_N_STATES = {"LSTM": 2, "GRU": 1, "SimpleRNN": 1}
+_N_STATES = RECURRENT_STATE_COUNT
 
 
 def _cells(spec: Any) -> list[tuple[str, dict[str, Any]]]:

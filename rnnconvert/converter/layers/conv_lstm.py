@@ -12,9 +12,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...runtime.spec import RECURRENT_FACTS
 from ..graph import GraphBuilder, LayerCall, Shape, Tensor, Unsupported
 from .common import activation, check_dtype_policy, expect_weights, flat_tensors
 from .recurrent import emit_recurrent_node
+
+_FACTS = RECURRENT_FACTS["ConvLSTM"]
 
 _RANK = {"ConvLSTM1D": 1, "ConvLSTM2D": 2, "ConvLSTM3D": 3}
 
@@ -71,7 +74,8 @@ def convert_conv_lstm(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
     if padding not in ("valid", "same"):
         raise Unsupported(f"padding={padding!r}: ConvLSTM takes valid or same")
     use_bias = bool(call.opt("use_bias", True))
-    shapes = [(*ksize, channels, 4 * filters), (*ksize, filters, 4 * filters)] + ([(4 * filters,)] if use_bias else [])
+    g = _FACTS.n_gates
+    shapes = [(*ksize, channels, g * filters), (*ksize, filters, g * filters)] + ([(g * filters,)] if use_bias else [])
     arrays = expect_weights(call, shapes)
     weights = {"kernel": arrays[0], "recurrent_kernel": arrays[1], **({"bias": arrays[2]} if use_bias else {})}
     out_sp = [_out_size(n, k, s, d, padding) for n, k, s, d in zip(spatial, ksize, strides, dilation)]
@@ -101,7 +105,7 @@ def convert_conv_lstm(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
         "recurrent_activation": activation(
             call, "recurrent_activation", "sigmoid" if call.era.major >= 3 else "hard_sigmoid"
         ),
-        "gate_order": ["i", "f", "c", "o"],
+        "gate_order": list(_FACTS.gate_order),
         "return_sequences": seqs,
         "go_backwards": go_backwards,
         "stateful": bool(call.opt("stateful", False)),
@@ -110,5 +114,5 @@ def convert_conv_lstm(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
     state: Shape = (x.shape[0], *out_sp, filters) if fmt == "channels_last" else (x.shape[0], filters, *out_sp)
     out_shape: Shape = (state[0], x.shape[1], *state[1:]) if seqs else state
     return emit_recurrent_node(
-        call, b, "ConvLSTM", x, config, weights, out_shape, [state, state], mask, init, late_zero=late_zero
+        call, b, "ConvLSTM", x, config, weights, out_shape, [state] * _FACTS.n_states, mask, init, late_zero=late_zero
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ...runtime.spec import activation_shape
 from ..graph import GraphBuilder, LayerCall, Tensor, Unsupported
 from .common import activation, check_dtype_policy, expect_weights, one_input, passthrough_mask
 
@@ -23,13 +24,14 @@ def convert_dense(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
     weights = {"kernel": arrays[0]}
     if use_bias:
         weights["bias"] = arrays[1]
+    act = activation(call)
     outs = b.node(
         "Dense",
         name=call.name,
         inputs=[x],
-        config={"units": units, "activation": activation(call), "use_bias": use_bias},
+        config={"units": units, "activation": act, "use_bias": use_bias},
         weights=weights,
-        outputs=[((*x.shape[:-1], units), "float32")],
+        outputs=[(activation_shape(act, (*x.shape[:-1], units)), "float32")],
         layer=call,
     )
     return passthrough_mask(outs, x.mask)
@@ -38,10 +40,7 @@ def convert_dense(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
 def convert_activation(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
     x = one_input(call)
     spec = activation(call)
-    shape = x.shape
-    if spec["type"] == "glu":
-        ax = spec.get("axis", -1)
-        shape = tuple(d // 2 if (i == ax % len(shape)) and d is not None else d for i, d in enumerate(shape))
+    shape = activation_shape(spec, x.shape)
     outs = b.node(
         "Activation",
         name=call.name,

@@ -19,6 +19,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from ...runtime.spec import RECURRENT_FACTS
 from ..graph import GraphBuilder, LayerCall, Tensor, Unsupported
 from .common import expect_weights
 from .recurrent import convert_recurrent
@@ -58,8 +59,8 @@ def _convert(call: LayerCall, b: GraphBuilder, op: str, gates: int) -> list[Tens
 
 
 def convert_cudnn_lstm(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
-    return _convert(call, b, "LSTM", 4)
+    return _convert(call, b, "LSTM", RECURRENT_FACTS["LSTM"].n_gates)
 
 
 def convert_cudnn_gru(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
-    return _convert(call, b, "GRU", 3)
+    return _convert(call, b, "GRU", RECURRENT_FACTS["GRU"].n_gates)

@@ -11,15 +11,9 @@ from typing import Any
 
 import numpy as np
 
+from ...runtime.spec import EVERY_CALL, RECURRENT_FACTS, WHILE_STATES_ZERO
 from ..graph import GraphBuilder, LayerCall, Shape, Tensor, Unsupported
 from .common import activation, check_dtype_policy, expect_weights, flat_tensors, passthrough_mask
-
-# op type -> (gates per unit, number of states, gate order)
-_RNN = {
-    "LSTM": (4, 2, ["i", "f", "c", "o"]),
-    "GRU": (3, 1, ["z", "r", "h"]),
-    "SimpleRNN": (1, 1, None),
-}
 
 
 def _seq_options(call: LayerCall) -> dict[str, Any]:
@@ -51,7 +45,8 @@ def convert_recurrent(
         from .time_major import convert_time_major
 
         return convert_time_major(call, b, lambda c, bb: convert_recurrent(c, bb, op, weights))
-    gates, n_states, order = _RNN[op]
+    facts = RECURRENT_FACTS[op]
+    gates, n_states, order = facts.n_gates, facts.n_states, list(facts.gate_order)
     x, init = _rnn_input(call)
     # The mask the call receives (Keras 3 gives none to an RNN called with initial
     # states); x.mask, the sequence's own, is what flows on to the outputs.
@@ -126,6 +121,10 @@ def emit_recurrent_node(
     """The recurrent node, then what every recurrent layer does around it: Keras's
     after-the-loop zeroing of an unrolled backward scan (``late_zero``), the masks its
     outputs carry, and ``[output, *states]`` only with ``return_state``."""
+    if config.get("stateful") and init:
+        # F2: tf_keras uses a given initial_state only while every carried state is all
+        # zeros (the first call, after reset_states); Keras 3 restarts from it every call.
+        config["initial_state_rule"] = WHILE_STATES_ZERO if call.era.tf_keras else EVERY_CALL
     outs = b.node(
         op,
         name=call.name,

@@ -56,7 +56,7 @@ def fast_dense(config: dict[str, Any], weights: dict[str, np.ndarray]) -> FastFn
         return None
     act = _inplace_activation(config["activation"])
     mm_row = blas.row_matmul(kernel) if kernel.ndim == 2 else np.matmul
-    reference: dict[str, Any] = {**weights, **config}  # for inputs that are not float32
+    reference: dict[str, Any] = {**weights, "activation": config["activation"]}  # inputs that are not float32
 
     def run(x: np.ndarray, **_: Any) -> list[np.ndarray]:
         if x.dtype != F32:

@@ -26,14 +26,14 @@ from .core import (
     not_equal_mask,
     reduce_any,
 )
+from .dot import dot
 from .gru import gru
 from .lstm import lstm
 from .masked_merge import masked_merge
-from .normalization import batch_norm, dot, layer_norm, prelu
+from .normalization import batch_norm, layer_norm, prelu
 from .sequence import fold_time, merge, reverse, unfold_time, zero_masked
-from .shape import flatten, permute, repeat_vector, reshape
+from .shape import flatten, permute, repeat_vector, reshape, transpose
 from .simple_rnn import simple_rnn
-from .transpose import transpose
 
 OpFn = Callable[..., list[np.ndarray]]
 
@@ -76,7 +76,7 @@ OPS: dict[str, OpFn] = {
     "Transpose": transpose,
 }
 
-# Ops that carry state across timesteps: output count = 1 + number of states.
-RECURRENT_STATE_COUNT: dict[str, int] = {"LSTM": 2, "GRU": 1, "SimpleRNN": 1, "ConvLSTM": 2}
+# Ops that carry state across timesteps: output count = 1 + number of states (declared in spec/recurrent.py).
+from ..spec.recurrent import RECURRENT_STATE_COUNT  # noqa: E402
 
 __all__ = ["OPS", "RECURRENT_STATE_COUNT", "OpFn"]

@@ -37,7 +37,6 @@ def conv1d(
     padding: str,
     dilation_rate: int,
     activation: dict[str, Any],
-    **_semantics: Any,
 ) -> list[np.ndarray]:
     """``y[b, t] = activation(sum_k x_pad[b, t*s + k*d] @ kernel[k] + bias)``; padding valid
     (none), same (TF's split: the extra cell on the right), causal (all on the left)."""

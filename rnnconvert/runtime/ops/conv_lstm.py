@@ -154,7 +154,6 @@ def conv_lstm(
     mask: np.ndarray | None = None,
     initial_state: list[np.ndarray] | None = None,
     initial_output: np.ndarray | None = None,
-    **_semantics: Any,
 ) -> list[np.ndarray]:
     """Returns ``[y, h, c]``: ``y`` (B, T, *S', F) with ``return_sequences`` (in the order
     the steps were taken), else (B, *S', F); ``h`` and ``c`` (B, *S', F). Channels first:

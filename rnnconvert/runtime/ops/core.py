@@ -16,7 +16,6 @@ def dense(
     kernel: np.ndarray,  # (D, U)
     bias: np.ndarray | None = None,  # (U,)
     activation: dict[str, Any],
-    **_semantics: Any,
 ) -> list[np.ndarray]:
     """``activation(x @ kernel + bias)`` on the last axis, any rank."""
     y = x @ kernel  # (..., U)
@@ -33,7 +32,6 @@ def embedding(
     ids: np.ndarray,  # (...) integer ids (floats are truncated, as Keras casts them)
     *,
     embeddings: np.ndarray,  # (input_dim, output_dim)
-    **_semantics: Any,
 ) -> list[np.ndarray]:
     """``embeddings[ids]``; ids outside ``[0, input_dim)`` are an error."""
     if ids.dtype.kind == "f":

@@ -40,7 +40,6 @@ def gru(
     mask: np.ndarray | None = None,
     initial_state: list[np.ndarray] | None = None,
     initial_output: np.ndarray | None = None,
-    **_semantics: Any,
 ) -> list[np.ndarray]:
     """Returns ``[y, h]``."""
     act, ract = activation_fn(activation), activation_fn(recurrent_activation)

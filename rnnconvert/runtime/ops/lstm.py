@@ -35,7 +35,6 @@ def lstm(
     mask: np.ndarray | None = None,
     initial_state: list[np.ndarray] | None = None,
     initial_output: np.ndarray | None = None,
-    **_semantics: Any,
 ) -> list[np.ndarray]:
     """Returns ``[y, h, c]``."""
     act, ract = activation_fn(activation), activation_fn(recurrent_activation)

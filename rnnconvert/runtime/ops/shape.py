@@ -1,4 +1,4 @@
-"""Shape ops: Flatten, Reshape, Permute, RepeatVector."""
+"""Shape ops: Flatten, Reshape, Permute, RepeatVector, Transpose."""
 
 from __future__ import annotations
 
@@ -24,3 +24,9 @@ def permute(x: np.ndarray, *, dims: list[int]) -> list[np.ndarray]:
 def repeat_vector(x: np.ndarray, *, n: int) -> list[np.ndarray]:
     """(B, D) -> (B, n, D)."""
     return [np.repeat(x[:, None, :], n, axis=1)]
+
+
+def transpose(x: np.ndarray, *, perm: list[int]) -> list[np.ndarray]:
+    """``y = x.transpose(perm)``: axis k of y is axis perm[k] of x, the batch axis included.
+    A time-major recurrent layer ((T, B, D) in Keras) runs between two of these swapping axes 0 and 1."""
+    return [np.ascontiguousarray(np.transpose(x, perm))]

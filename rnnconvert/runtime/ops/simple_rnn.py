@@ -27,7 +27,6 @@ def simple_rnn(
     mask: np.ndarray | None = None,
     initial_state: list[np.ndarray] | None = None,
     initial_output: np.ndarray | None = None,
-    **_semantics: Any,
 ) -> list[np.ndarray]:
     """Returns ``[y, h]``."""
     act = activation_fn(activation)

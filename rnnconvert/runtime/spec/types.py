@@ -1,0 +1,155 @@
+"""The vocabulary of op declarations: config keys, weight slots, time rules, ``OpSpec``.
+
+A config key is declared by the JSON Schema fragment it must satisfy (a small
+subset: integer / number / boolean / enum / const / array of those / activation),
+so one declaration feeds both the runtime's load-time checks (:func:`check_value`)
+and the schema generator (``python -m rnnconvert.schema.generate``).
+
+The runtime imports numpy and the standard library only.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+#: How an op depends on the time axis (axis 1) of a timed input (FORMAT.md 7):
+PER_STEP = "per_step"  # each timestep on its own: a chunk of steps in, the same steps out
+RECURRENT = "recurrent"  # carries states forwards through time (a stream node)
+WHOLE_SEQUENCE = "whole_sequence"  # mixes timesteps: needs the whole sequence at once
+FOLD = "fold"  # FoldTime: batch and time axes folded into one
+UNFOLD = "unfold"  # UnfoldTime: the inverse
+TIME_RULES = (PER_STEP, RECURRENT, WHOLE_SEQUENCE, FOLD, UNFOLD)
+
+#: (config, weights, rank of the first input) -> one of TIME_RULES
+TimeRule = Callable[[dict[str, Any], dict[str, np.ndarray], int], str]
+#: (config, weights) -> an error message, or None when the node's weights fit its config
+ShapeRule = Callable[[dict[str, Any], dict[str, np.ndarray]], "str | None"]
+
+ACTIVATION_REF = {"$ref": "#/$defs/activation"}
+
+
+def constant(rule: str) -> TimeRule:
+    def time_rule(config: dict[str, Any], weights: dict[str, np.ndarray], rank: int) -> str:
+        return rule
+
+    time_rule.__doc__ = rule
+    return time_rule
+
+
+@dataclass(frozen=True)
+class Key:
+    """One config key: the JSON Schema it satisfies, and whether a node must carry it."""
+
+    schema: dict[str, Any]
+    required: bool = True
+    since: str = "1.0.0"
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One weight slot (its shape rule is the op's ``shapes`` function)."""
+
+    required: bool = True
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class Recurrent:
+    """The facts of a recurrent op, declared once: its gates in the order their columns
+    (or kernel's last axis blocks) appear, and how many states follow its output."""
+
+    gate_order: tuple[str, ...]
+    n_states: int
+
+    @property
+    def n_gates(self) -> int:
+        return len(self.gate_order)
+
+
+@dataclass(frozen=True)
+class OpSpec:
+    """Everything a bundle reader needs to know about one op, besides its math."""
+
+    op: str
+    since: str
+    config: dict[str, Key]
+    weights: dict[str, Slot] = field(default_factory=dict)
+    inputs: tuple[str, ...] = ("x",)  # positional data inputs, by name
+    variadic: bool = False  # the last input repeats (Merge, MaskedMerge)
+    min_inputs: int | None = None  # bounds when they differ from len(inputs) (optional trailing inputs)
+    max_inputs: int | None = None
+    named_inputs: tuple[str, ...] = ()  # optional inputs given by name (node field "named_inputs")
+    mask: bool = False  # takes a node "mask"
+    initial_state: bool = False  # takes node "initial_state" refs
+    outputs: tuple[str, ...] = ("y",)
+    time: TimeRule = constant(WHOLE_SEQUENCE)
+    shapes: ShapeRule | None = None
+    recurrent: Recurrent | None = None
+    doc: str = ""
+
+    @property
+    def input_bounds(self) -> tuple[int, int | None]:
+        lo = len(self.inputs) if self.min_inputs is None else self.min_inputs
+        hi = None if self.variadic else (len(self.inputs) if self.max_inputs is None else self.max_inputs)
+        return lo, hi
+
+
+# -- values against a Key's schema ----------------------------------------------------
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_num(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _check_array(value: Any, schema: dict[str, Any]) -> str | None:
+    if not isinstance(value, list):
+        return "must be a list"
+    if len(value) < schema.get("minItems", 0) or len(value) > schema.get("maxItems", len(value)):
+        return f"must have {schema.get('minItems', 0)} to {schema.get('maxItems', 'any number of')} items"
+    items = schema.get("items")
+    for v in value if items else ():
+        why = check_value(v, items)
+        if why:
+            return f"has an item that {why}"
+    return None
+
+
+_TYPES: dict[str, Callable[[Any], bool]] = {
+    "integer": _is_int,
+    "number": _is_num,
+    "boolean": lambda v: isinstance(v, bool),
+    "string": lambda v: isinstance(v, str),
+}
+
+
+def check_value(value: Any, schema: dict[str, Any]) -> str | None:
+    """Why ``value`` does not satisfy ``schema`` (the subset keys use), or None.
+    Activations (``$ref``) are checked by the caller."""
+    if "$ref" in schema:
+        return None
+    if "const" in schema:
+        return None if value == schema["const"] else f"must be {schema['const']!r}"
+    if "enum" in schema:
+        return (
+            None
+            if any(value == e and type(value) is type(e) for e in schema["enum"])
+            else (f"must be one of {schema['enum']!r}")
+        )
+    kind = schema.get("type")
+    if kind == "array":
+        return _check_array(value, schema)
+    if kind in _TYPES and not _TYPES[kind](value):
+        return f"must be {'an' if kind == 'integer' else 'a'} {kind}"
+    if "minimum" in schema and value < schema["minimum"]:
+        return f"must be >= {schema['minimum']}"
+    return None
