@@ -96,6 +96,7 @@ LAYER_CONVERTERS: dict[str, ConverterFn] = {
     "Merge": convert_legacy_merge,
     "Convolution1D": convert_conv1d,
     "AtrousConvolution1D": convert_conv1d,
+    "AtrousConvolution2D": CONV2D_CONVERTERS["Conv2D"],
     "TimeDistributedDense": convert_dense,
     "Attention": convert_attention,
     "AdditiveAttention": convert_additive_attention,

@@ -15,8 +15,9 @@ def _pair(value, key: str) -> list[int]:
 
 
 def _not_keras1(call: LayerCall) -> None:
-    if call.era.major == 1 or call.opt("nb_filter") is not None or call.opt("dim_ordering") is not None:
-        raise Unsupported("Keras 1 2-D layers (nb_filter, border_mode, dim_ordering th/tf) are not converted yet")
+    # converter/keras1.py rewrites Keras 1 configs first; keys left over mean a layer it does not know
+    if call.opt("nb_filter") is not None or call.opt("dim_ordering") is not None:
+        raise Unsupported("Keras 1 keys (nb_filter, dim_ordering) in a layer not read as Keras 1")
 
 
 def _data_format(call: LayerCall) -> str:
