@@ -193,9 +193,7 @@ def test_what_is_stored_reduced(bundles):
                 assert arrays[q["scale"]] == {"shape": [spec["shape"][-1]], "dtype": "float32"}
     emb = json.loads((bundles["embedding_simple_rnn"][3] / "embedding_simple_rnn-int8" / "model.json").read_text())
     # Keras numbers auto-named layers per session (embedding, embedding_1, ...): find it by slot.
-    (spec,) = [
-        a for k, a in emb["weights"]["arrays"].items() if k.endswith("/embeddings") and not k.startswith("__")
-    ]
+    (spec,) = [a for k, a in emb["weights"]["arrays"].items() if k.endswith("/embeddings") and not k.startswith("__")]
     assert spec["quantization"]["axis"] == 0  # one scale per token row
 
 
