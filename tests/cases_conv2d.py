@@ -144,3 +144,34 @@ def _(K, era, rng):
     m = K.Model(inp, out)
     randomize(m, rng, 0.3)
     return m, [_images(rng, 2, 12, 20, 1)]
+
+
+@case("lrcn_channels_first_frames")
+def _(K, era, rng):
+    cf = "channels_first"
+    m = K.Sequential(
+        [
+            K.Input((4, 2, 7, 6)),  # (T, C, H, W)
+            K.layers.TimeDistributed(K.layers.Conv2D(3, (3, 2), padding="same", data_format=cf, activation="relu")),
+            K.layers.TimeDistributed(K.layers.MaxPooling2D(2, data_format=cf)),
+            K.layers.TimeDistributed(K.layers.GlobalMaxPooling2D(data_format=cf)),
+            K.layers.LSTM(4, return_sequences=True),
+        ]
+    )
+    randomize(m, rng, 0.3)
+    return m, [_images(rng, 2, 4, 2, 7, 6)]
+
+
+@case("crnn_variable_width")
+def _(K, era, rng):
+    # An OCR line of any width: the width axis stays free through the convolutions.
+    inp = K.Input((8, None, 1))
+    h = K.layers.Conv2D(3, 3, padding="same", activation="relu")(inp)
+    h = K.layers.MaxPooling2D((2, 2), padding="same")(h)  # (4, W/2, 3)
+    h = K.layers.Conv2D(4, (4, 1), padding="valid")(h)  # (1, W/2, 4)
+    h = K.layers.Reshape((-1, 4))(h)
+    h = K.layers.LSTM(5, return_sequences=True)(h)
+    out = K.layers.Dense(3)(h)
+    m = K.Model(inp, out)
+    randomize(m, rng, 0.3)
+    return m, [_images(rng, 2, 8, 11, 1)]
