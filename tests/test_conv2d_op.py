@@ -139,3 +139,29 @@ def test_a_bundle_stamped_before_1_2_cannot_use_the_2d_ops():
     doc = {"format_version": "1.1.0", "nodes": [{"op": "Pool2D"}, {"op": "LSTM"}]}
     with pytest.raises(FormatError, match="'Pool2D', added in format 1.2.0"):
         check_features(doc)
+
+
+@pytest.mark.parametrize(
+    "config,match",
+    [
+        ({"filters": None, "kernel_size": 3}, "filters=None"),
+        ({"filters": 2, "kernel_size": [3, 0]}, "kernel_size"),
+        ({"filters": 2, "kernel_size": "3"}, "kernel_size"),
+        ({"filters": 2, "kernel_size": 3, "groups": 0}, "groups"),
+        ({"filters": 3, "kernel_size": 3, "groups": 2}, "must divide"),
+        ({"filters": 2, "kernel_size": 3, "padding": "full"}, "padding='full'"),
+        ({"filters": 2, "kernel_size": 3, "data_format": "NCHW"}, "data_format"),
+    ],
+)
+def test_malformed_conv2d_configs_are_refused_by_name(config, match):
+    from rnnconvert.converter.graph import GraphBuilder, LayerCall, Tensor, Unsupported
+    from rnnconvert.converter.keras_era import Era
+    from rnnconvert.converter.layers import LAYER_CONVERTERS
+
+    x = Tensor(("x", 0), (None, 6, 6, 4), "float32")
+    call = LayerCall(
+        name="c", class_name="Conv2D", config=config, weights=[], weight_names=[], inputs=[x], kwargs={},
+        era=Era(3, "3.0.0"), call_index=0,
+    )  # fmt: skip
+    with pytest.raises(Unsupported, match=match):
+        LAYER_CONVERTERS["Conv2D"](call, GraphBuilder())

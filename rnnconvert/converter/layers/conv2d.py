@@ -6,12 +6,19 @@ from ..graph import GraphBuilder, LayerCall, Tensor, Unsupported
 from .common import activation, check_dtype_policy, expect_weights, one_input
 
 
+def _positive(value, key: str) -> int:
+    """A positive int from a config value (a malformed file gets the walker's error, not a crash)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value or value < 1:
+        raise Unsupported(f"{key}={value!r}: expected a positive integer")
+    return int(value)
+
+
 def _pair(value, key: str) -> list[int]:
     if isinstance(value, (list, tuple)):
         if len(value) != 2:
             raise Unsupported(f"{key}={value!r}: expected two values")
-        return [int(value[0]), int(value[1])]
-    return [int(value), int(value)]
+        return [_positive(value[0], key), _positive(value[1], key)]
+    return [_positive(value, key), _positive(value, key)]
 
 
 def _not_keras1(call: LayerCall) -> None:
@@ -66,11 +73,11 @@ def convert_conv2d(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
     x, hw, c_in = _image(call, fmt)
     if c_in is None:
         raise Unsupported(f"input shape {x.shape}: the channel axis must be known")
-    filters = int(call.opt("filters"))
+    filters = _positive(call.opt("filters"), "filters")
     ksize = _pair(call.opt("kernel_size"), "kernel_size")
     strides = _pair(call.opt("strides", 1), "strides")
     dilation = _pair(call.opt("dilation_rate", 1), "dilation_rate")
-    groups = int(call.opt("groups", 1) or 1)
+    groups = _positive(1 if call.opt("groups") is None else call.opt("groups"), "groups")
     if c_in % groups or filters % groups:
         raise Unsupported(f"groups={groups} must divide the input channels ({c_in}) and filters ({filters})")
     padding = _padding(call)
