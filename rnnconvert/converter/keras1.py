@@ -208,6 +208,22 @@ def _conv1d(
     return cfg, ["kernel", "bias"][: len(out)], out
 
 
+def _pool2d(
+    cfg: dict[str, Any], names: list[str], arrays: list[np.ndarray], backend: str | None, notes: list[str]
+) -> tuple[dict[str, Any], list[str], list[np.ndarray]]:
+    return _image_format(cfg), names, arrays
+
+
+#: Keras 1 convolution and 2-D pooling layers: (config, names, arrays, backend, notes) -> Keras 2 form.
+_SPATIAL = {
+    "Convolution1D": _conv1d,
+    "AtrousConvolution1D": _conv1d,
+    "Convolution2D": _conv2d,
+    "AtrousConvolution2D": _conv2d,
+    **dict.fromkeys(("MaxPooling2D", "AveragePooling2D", "GlobalMaxPooling2D", "GlobalAveragePooling2D"), _pool2d),
+}
+
+
 def normalize(
     cls: str,
     cfg: dict[str, Any],
@@ -221,12 +237,8 @@ def normalize(
     """Return (config, weight names, arrays) in Keras 2 form for one Keras 1 layer.
     ``backend`` and ``version`` are what the file records (None if nothing); guesses
     made are appended to ``notes``."""
-    if cls in ("Convolution1D", "AtrousConvolution1D"):
-        return _conv1d(_rename(cfg), names, arrays, backend, notes if notes is not None else [])
-    if cls in ("Convolution2D", "AtrousConvolution2D"):
-        return _conv2d(_rename(cfg), names, arrays, backend, notes if notes is not None else [])
-    if cls in ("MaxPooling2D", "AveragePooling2D", "GlobalMaxPooling2D", "GlobalAveragePooling2D"):
-        return _image_format(_rename(cfg)), names, arrays
+    if cls in _SPATIAL:
+        return _SPATIAL[cls](_rename(cfg), names, arrays, backend, notes if notes is not None else [])
     cfg = _rename(cfg)
     if cls == "BatchNormalization":
         if int(cfg.get("mode", 0)) != 0:
