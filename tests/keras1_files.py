@@ -169,6 +169,35 @@ def conv1d(rng, name, d, filters, length, *, border_mode="valid", subsample=1, a
     )
 
 
+def conv2d(
+    rng, name, c, filters, rows, cols, *, dim_ordering="tf", border_mode="valid", subsample=(1, 1), activation="linear"
+) -> K1Layer:
+    """Keras 1.2 ``Convolution2D``: W is (F, C, rows, cols) with dim_ordering 'th', (rows, cols, C, F) with 'tf'."""
+    config = {
+        "nb_filter": filters,
+        "nb_row": rows,
+        "nb_col": cols,
+        "init": "glorot_uniform",
+        "activation": activation,
+        "border_mode": border_mode,
+        "subsample": list(subsample),
+        "dim_ordering": dim_ordering,
+        "W_regularizer": None,
+        "b_regularizer": None,
+        "activity_regularizer": None,
+        "W_constraint": None,
+        "b_constraint": None,
+        "bias": True,
+    }
+    shape = (filters, c, rows, cols) if dim_ordering == "th" else (rows, cols, c, filters)
+    return K1Layer(
+        "Convolution2D",
+        name,
+        config,
+        [(f"{name}_W", _rng_array(rng, shape)), (f"{name}_b", _rng_array(rng, (filters,)))],
+    )
+
+
 def batchnorm(rng, name, d, *, epsilon=1e-3) -> K1Layer:
     config = {
         "epsilon": epsilon,

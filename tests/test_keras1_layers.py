@@ -412,3 +412,40 @@ def test_real_keras1_files_against_tf_keras_own_keras1_loader(tmp_path, fixture)
     ref.load_weights(path)
     convert(path, tmp_path / "b")
     assert_parity(load(tmp_path / "b").predict(x), eager(ref, x), f"{fixture} vs tf_keras's loader")
+
+
+# -- Convolution2D and 2-D pooling -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("ordering", ["th", "tf"])
+def test_keras1_convolution2d_against_tf_keras_own_keras1_loader(tmp_path, ordering):
+    """Keras 1 ``Convolution2D`` / ``MaxPooling2D`` (``border_mode``, ``subsample``,
+    ``dim_ordering``): the reference is a tf_keras model loading the same file with its own
+    ``load_weights``, which transposes a 'th' kernel (F, C, rows, cols) itself."""
+    rng = np.random.default_rng(31)
+    cv = k1.conv2d(rng, "convolution2d_1", 2, 3, 3, 2, dim_ordering=ordering, border_mode="same", activation="relu")
+    cv2 = k1.conv2d(rng, "convolution2d_2", 3, 4, 2, 2, dim_ordering=ordering, subsample=(2, 1))
+    pool = k1.plain(
+        "MaxPooling2D", "maxpooling2d_1", pool_size=[2, 2], strides=None, border_mode="same", dim_ordering=ordering
+    )
+    gap = k1.plain("GlobalAveragePooling2D", "globalaveragepooling2d_1", dim_ordering=ordering)
+    dn = k1.dense(rng, "dense_1", 4, 2)
+    layers = [cv, cv2, pool, gap, dn]
+    shape = (2, 9, 7) if ordering == "th" else (9, 7, 2)
+    path = k1.write_model(tmp_path / "m.h5", "Sequential", k1.sequential_config(layers, shape), layers)
+    K = _tfk()
+    fmt = "channels_first" if ordering == "th" else "channels_last"
+    ref = K.Sequential(
+        [
+            K.Input(shape),
+            K.layers.Conv2D(3, (3, 2), padding="same", activation="relu", data_format=fmt),
+            K.layers.Conv2D(4, 2, strides=(2, 1), data_format=fmt),
+            K.layers.MaxPooling2D(2, padding="same", data_format=fmt),
+            K.layers.GlobalAveragePooling2D(data_format=fmt),
+            K.layers.Dense(2),
+        ]
+    )
+    ref.load_weights(path)
+    x = rng.normal(0, 1, (3, *shape)).astype(np.float32)
+    convert(path, tmp_path / "b")
+    assert_parity(load(tmp_path / "b").predict(x), eager(ref, x), f"Keras 1 Convolution2D {ordering}")

@@ -26,6 +26,7 @@ from conftest import assert_parity, tolerance
 from keras_zoo import eager
 
 from rnnconvert.converter import convert
+from rnnconvert.errors import RnnConvertError
 from rnnconvert.runtime import load
 
 DATA = Path(__file__).parent / "data" / "legacy"
@@ -176,3 +177,44 @@ def test_keras213_theano_conv1d_kernel_flipped_as_keras22_did(tmp_path):
     ours = load(tmp_path / "b").predict(x)
     assert_parity(ours, expected, "Keras 2.1.3 Theano Embedding + Conv1D")
     assert np.max(np.abs(ours - unflipped)) > 100 * tolerance(expected)
+
+
+def test_keras2_theano_conv2d_kernel_flipped_on_both_spatial_axes(tmp_path):
+    """A Keras 2 file whose ``backend`` attribute says Theano (written here with tf_keras,
+    the attribute then set): Keras 2.2's ``convert_kernel`` reverses every axis of a Conv2D
+    kernel but the last two (rows and columns); odd kernels at stride 1 pad alike under
+    'same'. An even kernel under 'same' is refused by name."""
+    import tf_keras as K
+
+    rng = np.random.default_rng(41)
+    m = K.Sequential(
+        [
+            K.Input((7, 6, 2)),
+            K.layers.Conv2D(3, (3, 1), padding="same", activation="tanh"),
+            K.layers.Conv2D(2, (2, 3)),
+            K.layers.Flatten(),
+            K.layers.Dense(2),
+        ]
+    )
+    m.set_weights([rng.normal(0, 0.4, w.shape).astype(np.float32) for w in m.get_weights()])
+    path = tmp_path / "m.h5"
+    m.save(path)
+    with h5py.File(path, "r+") as f:
+        f.attrs["backend"] = "theano"
+    x = rng.normal(0, 1, (3, 7, 6, 2)).astype(np.float32)
+    unflipped = m.predict(x, verbose=0)
+    for layer in m.layers[:2]:
+        kernel, bias = layer.get_weights()
+        layer.set_weights([kernel[::-1, ::-1], bias])
+    expected = m.predict(x, verbose=0)
+    convert(path, tmp_path / "b")
+    ours = load(tmp_path / "b").predict(x)
+    assert_parity(ours, expected, "Keras 2 Theano Conv2D")
+    assert np.max(np.abs(ours - unflipped)) > 100 * tolerance(expected)
+
+    even = K.Sequential([K.Input((5, 5, 1)), K.layers.Conv2D(1, 2, padding="same")])
+    even.save(tmp_path / "even.h5")
+    with h5py.File(tmp_path / "even.h5", "r+") as f:
+        f.attrs["backend"] = "theano"
+    with pytest.raises(RnnConvertError, match="Theano 'same' convolution with an even kernel"):
+        convert(tmp_path / "even.h5", tmp_path / "b2")

@@ -62,6 +62,18 @@ def _models():
     )
     randomize(m, rng)
     built["conv_lstm_hard_sigmoid"] = (m, rng.normal(0, 1, (2, 8, 6)).astype(np.float32))
+    m = keras.Sequential(
+        [
+            keras.Input((6, 8, 4)),
+            keras.layers.Conv2D(6, 3, padding="same", groups=2, activation="relu"),
+            keras.layers.MaxPooling2D((2, 1)),
+            keras.layers.Reshape((3, 48)),
+            keras.layers.GRU(5),
+            keras.layers.Dense(2),
+        ]
+    )
+    randomize(m, rng)
+    built["conv2d_gru"] = (m, rng.normal(0, 1, (2, 6, 8, 4)).astype(np.float32))
     return built
 
 
@@ -120,7 +132,7 @@ def _keras_with(model, weights: dict[str, np.ndarray]):
 
 
 @pytest.mark.parametrize("dtype", ["float16", "int8"])
-@pytest.mark.parametrize("name", ["lstm_gru", "embedding_simple_rnn", "conv_lstm_hard_sigmoid"])
+@pytest.mark.parametrize("name", ["lstm_gru", "embedding_simple_rnn", "conv_lstm_hard_sigmoid", "conv2d_gru"])
 def test_quantized_bundle_is_parity_with_keras_on_the_stored_weights(bundles, name, dtype):
     from rnnconvert.runtime import load
 
@@ -132,7 +144,7 @@ def test_quantized_bundle_is_parity_with_keras_on_the_stored_weights(bundles, na
 
 
 @pytest.mark.parametrize("dtype", ["float16", "int8"])
-@pytest.mark.parametrize("name", ["lstm_gru", "embedding_simple_rnn", "conv_lstm_hard_sigmoid"])
+@pytest.mark.parametrize("name", ["lstm_gru", "embedding_simple_rnn", "conv_lstm_hard_sigmoid", "conv2d_gru"])
 def test_quantization_error_is_recorded_reported_and_bounded(bundles, name, dtype):
     from rnnconvert.runtime import load
     from rnnconvert.runtime.quantize import describe

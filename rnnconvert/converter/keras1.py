@@ -107,13 +107,70 @@ def _first(value: Any) -> int:
     return int(value[0] if isinstance(value, (list, tuple)) else value)
 
 
+def _theano_flip2d(cfg: dict[str, Any], kernel: np.ndarray) -> np.ndarray:
+    """Conv2D's (KH, KW, C, F) kernel reversed along both spatial axes (``convert_kernel``),
+    under the same 'same'-padding condition as 1-D, per axis."""
+    strides = cfg.get("strides", 1)
+    strides = list(strides) if isinstance(strides, (list, tuple)) else [strides, strides]
+    odd = all(k % 2 == 1 and int(s) == 1 for k, s in zip(kernel.shape[:2], strides))
+    if cfg.get("padding") == "same" and not odd:
+        raise Unsupported("a Theano 'same' convolution with an even kernel or strides pads unlike TensorFlow")
+    return np.ascontiguousarray(kernel[::-1, ::-1])
+
+
 def theano_kernels(cls: str, cfg: dict[str, Any], arrays: list[np.ndarray]) -> list[np.ndarray]:
-    """A Keras 2 file whose ``backend`` attribute says Theano: Conv1D kernels flipped."""
+    """A Keras 2 file whose ``backend`` attribute says Theano: Conv1D / Conv2D kernels flipped."""
     if cls == "Conv1D" and arrays:
         return [_theano_flip(cfg, arrays[0]), *arrays[1:]]
-    if cls == "TimeDistributed" and (cfg.get("layer") or {}).get("class_name") == "Conv1D":
-        raise Unsupported("TimeDistributed(Conv1D) from a Theano file")
+    if cls in ("Conv2D", "Convolution2D") and arrays:
+        return [_theano_flip2d(cfg, arrays[0]), *arrays[1:]]
+    inner = (cfg.get("layer") or {}).get("class_name")
+    if cls == "TimeDistributed" and inner in ("Conv1D", "Conv2D", "Convolution2D"):
+        raise Unsupported(f"TimeDistributed({inner}) from a Theano file")
     return arrays
+
+
+_CONV2D_KEYS = (
+    ("nb_filter", "filters"),
+    ("subsample", "strides"),
+    ("border_mode", "padding"),
+    ("atrous_rate", "dilation_rate"),
+)
+
+
+def _conv2d(
+    cfg: dict[str, Any], names: list[str], arrays: list[np.ndarray], backend: str | None, notes: list[str]
+) -> tuple[dict[str, Any], list[str], list[np.ndarray]]:
+    """Keras 1 ``Convolution2D`` / ``AtrousConvolution2D``: kernel (F, C, KH, KW) with
+    dim_ordering 'th' (channels first), (KH, KW, C, F) with 'tf' -- Keras 2.2's rule --
+    and flipped on both spatial axes when Theano trained it."""
+    cfg = {dict(_CONV2D_KEYS).get(key, key): v for key, v in cfg.items()}
+    cfg["kernel_size"] = [int(cfg.pop("nb_row", 0)), int(cfg.pop("nb_col", 0))]
+    cfg = _image_format(cfg)
+    by = {_suffix(n): a for n, a in zip(names, arrays)}
+    if "W" not in by or by["W"].ndim != 4:
+        raise Unsupported(f"Keras 1 Convolution2D weights {names} have no 4-D W")
+    w = by["W"]
+    if cfg["data_format"] == "channels_first":
+        w = np.transpose(w, (2, 3, 1, 0))
+    if _theano(names, backend):
+        w = _theano_flip2d(cfg, w)
+        if not backend:
+            notes.append(f"{cfg.get('name')}: read as trained by Theano (its weight names lack ':0'), kernel flipped")
+    out = [np.ascontiguousarray(w)] + ([by["b"]] if "b" in by else [])
+    return cfg, ["kernel", "bias"][: len(out)], out
+
+
+def _image_format(cfg: dict[str, Any]) -> dict[str, Any]:
+    """Keras 1 2-D layers: ``dim_ordering`` th/tf -> ``data_format``; ``border_mode`` -> ``padding``."""
+    cfg = dict(cfg)
+    ordering = cfg.pop("dim_ordering", "tf")
+    if ordering not in ("th", "tf"):
+        raise Unsupported(f"dim_ordering={ordering!r}")
+    cfg["data_format"] = "channels_first" if ordering == "th" else "channels_last"
+    if "border_mode" in cfg:
+        cfg["padding"] = cfg.pop("border_mode")
+    return cfg
 
 
 def _conv1d(
@@ -151,6 +208,22 @@ def _conv1d(
     return cfg, ["kernel", "bias"][: len(out)], out
 
 
+def _pool2d(
+    cfg: dict[str, Any], names: list[str], arrays: list[np.ndarray], backend: str | None, notes: list[str]
+) -> tuple[dict[str, Any], list[str], list[np.ndarray]]:
+    return _image_format(cfg), names, arrays
+
+
+#: Keras 1 convolution and 2-D pooling layers: (config, names, arrays, backend, notes) -> Keras 2 form.
+_SPATIAL = {
+    "Convolution1D": _conv1d,
+    "AtrousConvolution1D": _conv1d,
+    "Convolution2D": _conv2d,
+    "AtrousConvolution2D": _conv2d,
+    **dict.fromkeys(("MaxPooling2D", "AveragePooling2D", "GlobalMaxPooling2D", "GlobalAveragePooling2D"), _pool2d),
+}
+
+
 def normalize(
     cls: str,
     cfg: dict[str, Any],
@@ -164,8 +237,8 @@ def normalize(
     """Return (config, weight names, arrays) in Keras 2 form for one Keras 1 layer.
     ``backend`` and ``version`` are what the file records (None if nothing); guesses
     made are appended to ``notes``."""
-    if cls in ("Convolution1D", "AtrousConvolution1D"):
-        return _conv1d(_rename(cfg), names, arrays, backend, notes if notes is not None else [])
+    if cls in _SPATIAL:
+        return _SPATIAL[cls](_rename(cfg), names, arrays, backend, notes if notes is not None else [])
     cfg = _rename(cfg)
     if cls == "BatchNormalization":
         if int(cfg.get("mode", 0)) != 0:

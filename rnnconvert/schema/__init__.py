@@ -41,11 +41,11 @@ MINOR_ADDITIONS: dict[str, frozenset[str]] = {
 }  # fmt: skip
 #: The version from which weights may carry a ``quantization`` entry (float16 / int8 storage).
 QUANTIZATION_SINCE = "1.1.0"
-#: Format 1.2.0 added no op; it added array ``offset`` / ``nbytes`` (F1), the recurrent
+#: Format 1.2.0 added the 2-D image ops ``Conv2D``, ``Pool2D``, ``GlobalPool2D``, and array ``offset`` / ``nbytes`` (F1), the recurrent
 #: config key ``initial_state_rule`` (F2), explicit activation parameters (F3), node
 #: ``named_inputs`` (F4) and binding declared shapes (F5). FORMAT.md 6.1.
 V1_2 = "1.2.0"
-MINOR_ADDITIONS["1.2.0"] = frozenset()
+MINOR_ADDITIONS["1.2.0"] = frozenset({"Conv2D", "Pool2D", "GlobalPool2D"})
 
 
 def parse_version(text: Any) -> tuple[int, int, int]:

@@ -21,6 +21,7 @@ from .conv import (
     convert_upsampling1d,
     convert_zero_padding1d,
 )
+from .conv2d import CONV2D_CONVERTERS
 from .conv_lstm import convert_conv_lstm
 from .core import convert_activation, convert_dense, convert_embedding, convert_identity, convert_masking
 from .cudnn import convert_cudnn_gru, convert_cudnn_lstm
@@ -71,6 +72,7 @@ LAYER_CONVERTERS: dict[str, ConverterFn] = {
     "ZeroPadding1D": convert_zero_padding1d,
     "Cropping1D": convert_cropping1d,
     "UpSampling1D": convert_upsampling1d,
+    **CONV2D_CONVERTERS,
     "Flatten": convert_flatten,
     "Reshape": convert_reshape,
     "Permute": convert_permute,
@@ -94,6 +96,7 @@ LAYER_CONVERTERS: dict[str, ConverterFn] = {
     "Merge": convert_legacy_merge,
     "Convolution1D": convert_conv1d,
     "AtrousConvolution1D": convert_conv1d,
+    "AtrousConvolution2D": CONV2D_CONVERTERS["Conv2D"],
     "TimeDistributedDense": convert_dense,
     "Attention": convert_attention,
     "AdditiveAttention": convert_additive_attention,

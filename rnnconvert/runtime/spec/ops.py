@@ -102,6 +102,15 @@ def _attention_shapes(config: dict[str, Any], w: dict[str, np.ndarray]) -> str |
     return None
 
 
+def _conv2d_shapes(config: dict[str, Any], w: dict[str, np.ndarray]) -> str | None:
+    k, b, groups = w["kernel"], w.get("bias"), config.get("groups", 1)
+    if k.ndim != 4 or k.shape[3] != config["filters"] or k.shape[3] % groups:
+        return "Conv2D kernel must be (KH, KW, C_in / groups, filters), filters divisible by groups"
+    if b is not None and b.shape != (k.shape[3],):
+        return "Conv2D bias must be (filters,)"
+    return None
+
+
 def _transpose_shapes(config: dict[str, Any], w: dict[str, np.ndarray]) -> str | None:
     perm = config["perm"]
     return None if sorted(perm) == list(range(len(perm))) else "Transpose perm must be a permutation of 0 … rank-1"
@@ -110,6 +119,9 @@ def _transpose_shapes(config: dict[str, Any], w: dict[str, np.ndarray]) -> str |
 _per_step = constant(PER_STEP)
 _k_b = {"kernel": Slot(), "bias": Slot(required=False)}
 _1_1 = "1.1.0"
+_1_2 = "1.2.0"
+_PAIR = {"type": "array", "items": _POS, "minItems": 2, "maxItems": 2}
+_FORMAT_2D = Key({"enum": ["channels_last", "channels_first"]}, doc="channels_first: x is (B, C, H, W)")
 
 OP_SPECS = [
     OpSpec(
@@ -175,6 +187,41 @@ OP_SPECS = [
     OpSpec("ZeroPadding1D", _1_1, {"left": Key(_NONNEG), "right": Key(_NONNEG)}),
     OpSpec("Cropping1D", _1_1, {"left": Key(_NONNEG), "right": Key(_NONNEG)}),
     OpSpec("UpSampling1D", _1_1, {"size": Key(_POS)}),
+    # 2-D ops act on each batch item (an image); under TimeDistributed they run on folded
+    # (B*T, ...) rows, so they stream frame by frame there. On a rank-4 timed input axis 1
+    # is H (or C): they mix it, hence the default whole_sequence rule.
+    OpSpec(
+        "Conv2D",
+        _1_2,
+        {
+            "filters": Key(_POS),
+            "strides": Key(_PAIR),
+            "padding": Key({"enum": ["valid", "same"]}),
+            "dilation_rate": Key(_PAIR),
+            "groups": Key(_POS),
+            "data_format": _FORMAT_2D,
+            "activation": Key(ACTIVATION_REF),
+            "use_bias": Key(_BOOL),
+        },
+        dict(_k_b),
+        shapes=_conv2d_shapes,
+    ),
+    OpSpec(
+        "Pool2D",
+        _1_2,
+        {
+            "mode": Key({"enum": ["max", "average"]}),
+            "pool_size": Key(_PAIR),
+            "strides": Key(_PAIR),
+            "padding": Key({"enum": ["valid", "same"]}),
+            "data_format": _FORMAT_2D,
+        },
+    ),
+    OpSpec(
+        "GlobalPool2D",
+        _1_2,
+        {"mode": Key({"enum": ["max", "average"]}), "keepdims": Key(_BOOL), "data_format": _FORMAT_2D},
+    ),
     OpSpec("Flatten", _1_1, {}),
     OpSpec("Reshape", _1_1, {"target_shape": Key({"type": "array", "items": {"type": "integer", "minimum": -1}})}),
     OpSpec("Permute", _1_1, {"dims": Key({"type": "array", "items": _POS})}),
