@@ -141,6 +141,9 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.get_closest_marker("keras") is None and needs_keras(item):
             item.add_marker(pytest.mark.keras)
+    imported = KERAS_MODULES & set(sys.modules)
+    if imported and "not keras" in (config.option.markexpr or ""):
+        raise pytest.UsageError(f"collecting the tests imported {sorted(imported)}: import them inside the tests")
 
 
 _BEFORE = pytest.StashKey[frozenset]()
