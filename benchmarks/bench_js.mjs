@@ -71,8 +71,8 @@ async function tfjsModels(tf, bundles) {
     const [l1, l2] = ours.nodes.filter((n) => n.op === "LSTM");
     const d = ours.nodes.find((n) => n.op === "Dense");
     const m = tf.sequential();
-    m.add(tf.layers.lstm({ units: 128, returnSequences: true, inputShape: [null, 32] }));
-    m.add(tf.layers.lstm({ units: 128 }));
+    m.add(tf.layers.lstm({ units: 128, returnSequences: true, recurrentActivation: "sigmoid", inputShape: [null, 32] }));
+    m.add(tf.layers.lstm({ units: 128, recurrentActivation: "sigmoid" }));
     m.add(tf.layers.dense({ units: 10, activation: "softmax" }));
     m.setWeights([l1, l2].flatMap((n) => [t(n.weights.kernel), t(n.weights.recurrent_kernel), t(n.weights.bias)]).concat([t(d.weights.kernel), t(d.weights.bias)]));
     out.m1 = m;
@@ -85,7 +85,7 @@ async function tfjsModels(tf, bundles) {
     const m = tf.sequential();
     m.add(tf.layers.embedding({ inputDim: 5000, outputDim: 64, inputShape: [null] }));
     // tfjs's GRU has no reset_after=True (Keras 3's default): the same products, timing only
-    m.add(tf.layers.gru({ units: 256, resetAfter: false }));
+    m.add(tf.layers.gru({ units: 256, resetAfter: false, recurrentActivation: "sigmoid" }));
     m.add(tf.layers.dense({ units: 5000, activation: "softmax" }));
     const gb = g.weights.bias.data.subarray(0, 768);
     m.setWeights([t(e.weights.embeddings), t(g.weights.kernel), t(g.weights.recurrent_kernel), tf.tensor(gb, [768]), t(d.weights.kernel), t(d.weights.bias)]);
