@@ -23,12 +23,12 @@ import numpy as np
 from .. import __version__
 from ..errors import InputError
 from ..schema import FORMAT_NAME, FORMAT_VERSION
-from .graph import build
 from .keras_era import era_of
 from .layers import LAYER_CONVERTERS
 from .quantize import DTYPES, measure_error, quantize
 from .readers import KerasSource, read_source
 from .vectors import attach_vectors
+from .walker import build
 from .writer import check_target, write_bundle
 
 

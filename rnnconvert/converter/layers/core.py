@@ -31,8 +31,9 @@ def convert_dense(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
         weights=weights,
         outputs=[((*x.shape[:-1], units), "float32")],
         layer=call,
+        output_masks=[x.mask],
     )
-    return passthrough_mask(outs, x.mask)
+    return outs
 
 
 def convert_activation(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
@@ -49,8 +50,9 @@ def convert_activation(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
         config={"activation": spec},
         outputs=[(shape, "float32")],
         layer=call,
+        output_masks=[x.mask],
     )
-    return passthrough_mask(outs, x.mask)
+    return outs
 
 
 def convert_identity(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
@@ -99,5 +101,4 @@ def convert_masking(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
         outputs=[(x.shape, "float32"), (x.shape[:-1], "bool")],
         layer=call,
     )
-    data.mask = mask
-    return [data]
+    return [data.with_mask(mask)]

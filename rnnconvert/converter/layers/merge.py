@@ -121,8 +121,7 @@ def _elementwise(call: LayerCall, b: GraphBuilder, mode: str) -> list[Tensor]:
             outputs=[(shape, "float32")],
             layer=call,
         )
-    y.mask = _merged_mask(call, b)
-    return [y]
+    return [y.with_mask(_merged_mask(call, b))]
 
 
 def convert_concatenate(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
@@ -146,9 +145,9 @@ def convert_concatenate(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
     )
     if any(t.mask is not None for t in call.inputs):
         if ax == rank - 1:
-            y.mask = _merged_mask(call, b)
+            y = y.with_mask(_merged_mask(call, b))
         elif ax == 1 and rank == 3:
-            y.mask = _concatenated_mask(call, b, ax)
+            y = y.with_mask(_concatenated_mask(call, b, ax))
         else:
             raise Unsupported(f"concatenating masked rank-{rank} tensors along axis {axis}")
     return [y]

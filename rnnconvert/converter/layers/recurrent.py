@@ -148,8 +148,7 @@ def emit_recurrent_node(
             layer=call,
         )
         outs = [y, *outs[1:]]
-    passthrough_mask(outs[:1], x.mask if config["return_sequences"] else None)
-    passthrough_mask(outs[1:], None)
+    outs = passthrough_mask(outs[:1], x.mask if config["return_sequences"] else None) + passthrough_mask(outs[1:], None)
     # Keras returns [output, *states] only with return_state; the node always has them.
     return outs if call.opt("return_state", False) else outs[:1]
 

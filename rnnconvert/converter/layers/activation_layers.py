@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from ..graph import GraphBuilder, LayerCall, Tensor, Unsupported
-from .common import expect_weights, one_input, passthrough_mask
+from .common import expect_weights, one_input
 
 
 def _axes(call: LayerCall, x: Tensor, default: int = -1) -> list[int]:
@@ -51,8 +51,9 @@ def _normalization(
         weights=dict(zip(names, arrays)),
         outputs=[(x.shape, "float32")],
         layer=call,
+        output_masks=[x.mask],
     )
-    return passthrough_mask(outs, x.mask)
+    return outs
 
 
 def _activation_node(call: LayerCall, b: GraphBuilder, spec: dict) -> list[Tensor]:
@@ -64,8 +65,9 @@ def _activation_node(call: LayerCall, b: GraphBuilder, spec: dict) -> list[Tenso
         config={"activation": spec},
         outputs=[(x.shape, "float32")],
         layer=call,
+        output_masks=[x.mask],
     )
-    return passthrough_mask(outs, x.mask)
+    return outs
 
 
 def _num(value, default: float) -> float:
@@ -122,5 +124,6 @@ def convert_prelu(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
         weights={"alpha": alpha},
         outputs=[(x.shape, "float32")],
         layer=call,
+        output_masks=[x.mask],
     )
-    return passthrough_mask(outs, x.mask)
+    return outs
