@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from .graph import Unsupported
+from .keras_era import KERAS1_DEFAULTS, KERAS1_FIXED
 
 _LSTM_GATES = ["i", "f", "c", "o"]  # Keras 2 column order
 _GRU_GATES = ["z", "r", "h"]
@@ -182,17 +183,14 @@ def normalize(
         if "W" not in by:
             raise Unsupported(f"Keras 1 TimeDistributedDense weights {names} have no W")
         return cfg, ["kernel", "bias"][: len(arrays)], [by["W"]] + ([by["b"]] if "b" in by else [])
+    if cls in ("LSTM", "GRU", "SimpleRNN"):
+        cfg = {**KERAS1_DEFAULTS[cls], **cfg, **KERAS1_FIXED.get(cls, {})}
     if cls in ("LSTM", "GRU"):
-        cfg.setdefault("recurrent_activation", "hard_sigmoid")
-        cfg.setdefault("activation", "tanh")
-        if cls == "GRU":
-            cfg["reset_after"] = False
         if len(arrays) == 3:  # consume_less='gpu': already fused, Keras 2 order
             return cfg, names, arrays
         gates = _LSTM_GATES if cls == "LSTM" else _GRU_GATES
         return cfg, ["kernel", "recurrent_kernel", "bias"], _split_gates(names, arrays, gates, cls)
     if cls == "SimpleRNN":
-        cfg.setdefault("activation", "tanh")
         by = {_suffix(n): a for n, a in zip(names, arrays)}
         if set(by) >= {"W", "U", "b"}:
             return cfg, ["kernel", "recurrent_kernel", "bias"], [by["W"], by["U"], by["b"]]

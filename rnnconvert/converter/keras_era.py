@@ -54,9 +54,26 @@ class Era:
         return self.major >= 3
 
     @property
+    def leaky_relu_slope_default(self) -> float:
+        """LeakyReLU's slope when a config leaves it out: 0.3 (``alpha``) up to Keras 2, 0.2 in Keras 3."""
+        return 0.3 if self.major < 3 else 0.2
+
+    @property
     def hard_sigmoid(self) -> dict[str, float]:
         # Keras <= 2 and tf.keras: clip(0.2x + 0.5); Keras 3: relu6(x + 3) / 6.
         return {"slope": 0.2, "offset": 0.5} if self.major < 3 else {"slope": 1.0 / 6.0, "offset": 0.5}
+
+
+#: What Keras 1 assumed for options its configs leave out, by layer class (Keras 1.2.2's
+#: ``recurrent.py``): LSTM/GRU gates ``hard_sigmoid``, outputs ``tanh``; its GRU applies the
+#: reset gate before the recurrent product (``reset_after=False``, which Keras 1 never wrote).
+KERAS1_DEFAULTS: dict[str, dict[str, Any]] = {
+    "LSTM": {"recurrent_activation": "hard_sigmoid", "activation": "tanh"},
+    "GRU": {"recurrent_activation": "hard_sigmoid", "activation": "tanh"},
+    "SimpleRNN": {"activation": "tanh"},
+}
+#: Options a Keras 1 layer always has, whatever its config says.
+KERAS1_FIXED: dict[str, dict[str, Any]] = {"GRU": {"reset_after": False}}
 
 
 def era_of(keras_version: str | None, config: dict[str, Any]) -> Era:

@@ -88,7 +88,7 @@ def convert_relu_layer(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
 def convert_leaky_relu_layer(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
     slope = call.opt("negative_slope", call.opt("alpha"))  # Keras 3 / Keras 2 name
     return _activation_node(
-        call, b, {"type": "leaky_relu", "negative_slope": _num(slope, 0.3 if call.era.major < 3 else 0.2)}
+        call, b, {"type": "leaky_relu", "negative_slope": _num(slope, call.era.leaky_relu_slope_default)}
     )
 
 
