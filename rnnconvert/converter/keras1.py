@@ -90,7 +90,9 @@ def _theano(names: list[str], backend: str | None) -> bool:
 def _old_batchnorm(version: str | None) -> bool:
     """Keras 1.0.0-1.0.5 divided by (running_std + epsilon), without a square root."""
     parts = (version or "").split(".")
-    return len(parts) >= 3 and parts[:2] == ["1", "0"] and parts[2].isdigit() and int(parts[2]) <= 5
+    return (
+        len(parts) >= 3 and parts[:2] == ["1", "0"] and parts[2].isascii() and parts[2].isdigit() and int(parts[2]) <= 5
+    )
 
 
 def _theano_flip(cfg: dict[str, Any], kernel: np.ndarray) -> np.ndarray:

@@ -11,6 +11,11 @@ from dataclasses import dataclass
 from typing import Any
 
 
+def _decimal(text: str) -> bool:
+    """ASCII digits only (``"²".isdigit()`` is true, and ``int("²")`` fails)."""
+    return text.isascii() and text.isdigit()
+
+
 @dataclass(frozen=True)
 class Era:
     major: int  # 1, 2 (Keras 2, tf.keras, tf_keras) or 3
@@ -21,7 +26,7 @@ class Era:
         """(minor version, written by tf.keras) for a Keras 2.x version string."""
         v = (self.version or "").strip()
         parts = v.split(".")
-        minor = int(parts[1]) if len(parts) >= 2 and parts[1].isdigit() else 0
+        minor = int(parts[1]) if len(parts) >= 2 and _decimal(parts[1]) else 0
         return minor, v.endswith("-tf")
 
     @property
@@ -77,9 +82,11 @@ KERAS1_FIXED: dict[str, dict[str, Any]] = {"GRU": {"reset_after": False}}
 
 
 def era_of(keras_version: str | None, config: dict[str, Any]) -> Era:
+    if not isinstance(keras_version, str):
+        keras_version = None
     if keras_version:
         head = keras_version.strip().split(".")[0]
-        if head.isdigit() and int(head) in (1, 2, 3):
+        if _decimal(head) and int(head) in (1, 2, 3):
             return Era(int(head), keras_version)
     # No version recorded: read the config's dialect.
     text = json.dumps(config)
