@@ -74,6 +74,12 @@ def name_of(value: Any, what: str) -> str:
     return value
 
 
+def class_of(lc: dict[str, Any]) -> str:
+    """A layer config's ``class_name`` ("" when it is not a string)."""
+    value = lc.get("class_name")
+    return value if isinstance(value, str) else ""
+
+
 def layer_name(lc: dict[str, Any]) -> str:
     cfg = lc.get("config")
     if isinstance(cfg, dict) and isinstance(cfg.get("name"), str):
@@ -181,7 +187,7 @@ def weight_owners(cfg: Any) -> dict[str, list[str]]:
     for lc in model_layers(cfg):
         name = layer_name(lc)
         names = [name]
-        if lc.get("class_name") in MODEL_CLASSES:
+        if class_of(lc) in MODEL_CLASSES:
             names += [n for ns in weight_owners(lc.get("config")).values() for n in ns]
         inner = as_dict(lc.get("config")).get("layer")
         if isinstance(inner, dict):
@@ -201,7 +207,7 @@ def first_node_offset(lc: dict[str, Any], era: Era, *, output: bool = False) -> 
     Keras 3 numbers a nested Functional's calls so only in ``output_layers`` (``output``);
     its inbound nodes count the model's own calls from 0, as for a Sequential (its
     ``Functional.get_config`` reindexes the two differently)."""
-    if lc.get("class_name") not in MODEL_CLASSES:
+    if class_of(lc) not in MODEL_CLASSES:
         return 0
     if era.major == 1 or (era.major == 2 and not era.tf_keras):
         return 1

@@ -374,7 +374,7 @@ def build(
     if not isinstance(top, dict):
         raise FormatError("the model config must be a JSON object")
     d.check_depth(top)
-    cls = top.get("class_name")
+    cls = d.class_of(top)
     cfg = top.get("config")
     # A batch size fixed in the file (batch_input_shape [25, ...]) binds nothing unless a
     # layer is stateful: Keras's own predict and call take any batch then (Keras 3 and
