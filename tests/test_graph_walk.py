@@ -130,16 +130,17 @@ def test_deeply_nested_config_is_refused_without_recursion():
         build(_source(cfg), era_of("2.15.0", cfg), LAYER_CONVERTERS)
 
 
-def test_non_numeric_units_name_the_layer():
+@pytest.mark.parametrize("units", ["many", float("nan"), float("inf"), 2.5, None, [4]])
+def test_non_numeric_units_name_the_layer(units):
     cfg = _chain_config(1, reverse=False)
     cfg["config"]["layers"][1] = {
         "class_name": "Dense",
         "name": "d",
-        "config": {"name": "d", "units": "many"},
+        "config": {"name": "d", "units": units},
         "inbound_nodes": [[["x", 0, 0, {}]]],
     }
     cfg["config"]["output_layers"] = [["d", 0, 0]]
-    with pytest.raises(FormatError, match=r"d \(Dense\)"):
+    with pytest.raises(FormatError, match=r"d \(Dense\): units: expected an integer"):
         build(_source(cfg), era_of("2.15.0", cfg), LAYER_CONVERTERS)
 
 

@@ -47,7 +47,7 @@ def _normalization(
         op,
         name=call.name,
         inputs=[x],
-        config={"axis": axes, "epsilon": float(call.opt("epsilon", 1e-3))},
+        config={"axis": axes, "epsilon": call.float_opt("epsilon", 1e-3)},
         weights=dict(zip(names, arrays)),
         outputs=[(x.shape, "float32")],
         layer=call,
