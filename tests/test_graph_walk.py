@@ -200,3 +200,25 @@ def test_tf_keras_inline_ops_are_named_with_other_unsupported_layers(tmp_path):
         assert isinstance(info.value, UnsupportedError)
         assert "UnitNormalization" in text
         assert len(info.value.problems) == 3
+
+
+@pytest.mark.keras
+def test_keras3_integer_mask_passed_explicitly_is_cast_like_keras(tmp_path):
+    import keras
+
+    x, m = keras.Input((5, 3)), keras.Input((5,), dtype="int32")
+    model = keras.Model([x, m], keras.layers.LSTM(2, return_sequences=True)(x, mask=m))
+    rng = np.random.default_rng(0)
+    xs = rng.normal(size=(3, 5, 3)).astype(np.float32)
+    ms = np.array([[1, 1, 0, 0, 0], [2, 0, 7, 1, 0], [0, 0, 0, 0, 0]], dtype=np.int32)
+    expected = np.asarray(model([xs, ms], training=False))
+    model.save(tmp_path / "m.keras")
+    doc, _, _ = build_document(read_source(tmp_path / "m.keras"))
+    lstm = next(n for n in doc["nodes"] if n["op"] == "LSTM")
+    cast = next(n for n in doc["nodes"] if n["name"] == lstm["mask"][0])
+    assert cast["outputs"][0]["dtype"] == "bool"  # the bundle never carries an integer mask
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        convert(tmp_path / "m.keras", tmp_path / "b")
+    ours = load(tmp_path / "b").predict([xs, ms])
+    np.testing.assert_allclose(ours, expected, atol=1e-5, rtol=0)

@@ -60,6 +60,8 @@ class _Walker:
         self.problems: list[Problem] = parent.problems if parent else []
         self.code_problems: list[Problem] = parent.code_problems if parent else []
         self.malformed: list[Problem] = parent.malformed if parent else []
+        # Number tensors passed as masks, cast to boolean once each.
+        self.as_bool: dict[tuple[str, int], Tensor] = parent.as_bool if parent else {}
 
     def _call_nested(self, lc: dict[str, Any], inputs: list[Tensor], name: str, cls: str) -> list[Tensor]:
         """A Sequential or Functional model used as a layer: its graph, inlined."""
@@ -101,6 +103,8 @@ class _Walker:
             return [_placeholder(name)]
         if not inputs:
             raise FormatError(f"layer {name!r} is called on no tensor")
+        if "mask" in kwargs:
+            kwargs = {**kwargs, "mask": self._boolean(kwargs["mask"])}
         if (self.nested or inputs[0].ref in self.from_nested) and runtime_masks(kwargs, inputs):
             call_masks = None  # the layer computes with its input's mask, as propagated
         else:
@@ -110,6 +114,22 @@ class _Walker:
             self.from_nested.update(t.ref for t in outs)
             return outs
         return self._guarded(name, cls, lambda: self._convert(lc, name, cls, inputs, kwargs, call_index, call_masks))
+
+    def _boolean(self, mask: Any) -> Any:
+        """A mask passed explicitly as a number tensor (Keras casts it: non-zero is kept) as a boolean one."""
+        if isinstance(mask, list):
+            return [self._boolean(m) for m in mask]
+        if not isinstance(mask, Tensor) or mask.dtype == "bool" or mask.placeholder:
+            return mask
+        if mask.ref not in self.as_bool:
+            (self.as_bool[mask.ref],) = self.b.node(
+                "NotEqualMask",
+                name=f"{mask.ref[0]}/as_bool",
+                inputs=[mask],
+                config={"value": 0},
+                outputs=[(mask.shape, "bool")],
+            )
+        return self.as_bool[mask.ref]
 
     def _convert(
         self,
