@@ -3,6 +3,7 @@ inline TensorFlow operations named, malformed configs reported as the project's 
 
 from __future__ import annotations
 
+import json
 import sys
 import warnings
 
@@ -142,6 +143,13 @@ def test_non_numeric_units_name_the_layer(units):
     cfg["config"]["output_layers"] = [["d", 0, 0]]
     with pytest.raises(FormatError, match=r"d \(Dense\): units: expected an integer"):
         build(_source(cfg), era_of("2.15.0", cfg), LAYER_CONVERTERS)
+
+
+def test_lone_surrogates_in_names_are_format_errors():
+    cfg = _chain_config(2, reverse=False)
+    text = json.dumps(cfg).replace('"a1"', '"a\\ud800\\u001b[31m"')
+    with pytest.raises(FormatError, match="not valid Unicode"):
+        build_document(_source(json.loads(text)))
 
 
 @pytest.mark.parametrize("version", ["².15.0", "3\u00b3", "", "x.y"])

@@ -23,7 +23,7 @@ import numpy as np
 from .. import __version__
 from ..errors import InputError
 from ..schema import FORMAT_NAME, FORMAT_VERSION
-from .dialects import check_depth
+from .dialects import check_config, check_text
 from .keras_era import era_of
 from .layers import LAYER_CONVERTERS
 from .quantize import DTYPES, measure_error, quantize
@@ -94,7 +94,9 @@ def _shape(shape: list[int | None]) -> str:
 def build_document(source: KerasSource) -> tuple[dict[str, Any], dict[str, np.ndarray], list[str]]:
     """Convert a read Keras model into the bundle's JSON document and arrays (nothing written)."""
     notes: list[str] = []
-    check_depth(source.config)  # before anything recurses over it
+    check_config(source.config)  # depth and text, before anything recurses over it
+    if isinstance(source.keras_version, str):
+        check_text(source.keras_version, "keras_version")
     era = era_of(source.keras_version, source.config)
     if era.guessed:
         notes.append(f"the file records no Keras version; read as Keras {era.major}.x from its config")

@@ -46,17 +46,28 @@ def as_dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def check_depth(config: Any, limit: int = MAX_CONFIG_DEPTH) -> None:
-    """Refuse JSON nested deeper than ``limit`` (iteratively: no recursion to overflow)."""
+def check_config(config: Any, limit: int = MAX_CONFIG_DEPTH) -> None:
+    """Refuse JSON nested deeper than ``limit`` (iteratively: no recursion to overflow) and
+    text that is not Unicode (a lone surrogate such as ``"\\ud800"``: no bundle can hold it)."""
     stack: list[tuple[Any, int]] = [(config, 0)]
     while stack:
         obj, depth = stack.pop()
         if depth > limit:
             raise FormatError(f"the model config is nested more than {limit} levels deep")
         if isinstance(obj, dict):
+            stack.extend((k, depth + 1) for k in obj)
             stack.extend((v, depth + 1) for v in obj.values())
         elif isinstance(obj, list):
             stack.extend((v, depth + 1) for v in obj)
+        elif isinstance(obj, str):
+            check_text(obj, "the model config")
+
+
+def check_text(text: str, where: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise FormatError(f"{where} holds text that is not valid Unicode ({ascii(text)[:60]})") from None
 
 
 def index(value: Any, what: str) -> int:

@@ -393,7 +393,7 @@ def build(
     top = source.config
     if not isinstance(top, dict):
         raise FormatError("the model config must be a JSON object")
-    d.check_depth(top)
+    d.check_config(top)
     cls = d.class_of(top)
     cfg = top.get("config")
     # A batch size fixed in the file (batch_input_shape [25, ...]) binds nothing unless a
