@@ -335,3 +335,30 @@ def mentions_stateful(config: Any) -> bool:
         elif isinstance(obj, list):
             stack.extend(obj)
     return False
+
+
+def tensor_refs(kwargs: Any) -> list[tuple[str, int]]:
+    """The (layer, node) of every tensor record ``k3_tensors`` left in a call's arguments."""
+    found: list[tuple[str, int]] = []
+    stack = [kwargs]
+    while stack:
+        o = stack.pop()
+        if isinstance(o, tuple) and len(o) == 2 and o[0] == "__tensor__":
+            found.append((o[1][0], o[1][1]))
+        elif isinstance(o, dict):
+            stack.extend(o.values())
+        elif isinstance(o, list):
+            stack.extend(o)
+    return found
+
+
+def named_outputs(cfg: dict[str, Any], outs: list[Any]) -> list[tuple[str, Any]]:
+    """The model's outputs named after their layers (``name_1``... for a layer's further outputs)."""
+    names = [n for n, _, _ in io_list(cfg.get("output_layers"))]
+    seen: dict[str, int] = {}
+    named = []
+    for n, t in zip(names, outs):
+        k = seen.get(n, 0)
+        seen[n] = k + 1
+        named.append((n if k == 0 else f"{n}_{k}", t))
+    return named

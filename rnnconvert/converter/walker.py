@@ -251,18 +251,6 @@ class _Call:
     out_key: tuple[str, int]  # as output_layers number it
 
 
-def _tensor_deps(kwargs: Any, found: list[tuple[str, int]]) -> None:
-    stack = [kwargs]
-    while stack:
-        o = stack.pop()
-        if isinstance(o, tuple) and len(o) == 2 and o[0] == "__tensor__":
-            found.append((o[1][0], o[1][1]))
-        elif isinstance(o, dict):
-            stack.extend(o.values())
-        elif isinstance(o, list):
-            stack.extend(o)
-
-
 def _calls(w: _Walker, layers: list[dict[str, Any]]) -> list[_Call]:
     calls = []
     for lc in layers:
@@ -274,7 +262,7 @@ def _calls(w: _Walker, layers: list[dict[str, Any]]) -> list[_Call]:
         for k, node in enumerate(nodes):
             args, kwargs = d.parse_inbound(node)
             deps = [(n, i) for n, i, _ in args]
-            _tensor_deps(kwargs, deps)
+            deps += d.tensor_refs(kwargs)
             name = d.layer_name(lc)
             key = (name, k + d.first_node_offset(lc, w.era))
             out_key = (name, k + d.first_node_offset(lc, w.era, output=True))
@@ -375,17 +363,6 @@ def walk_functional(w: _Walker, cfg: dict[str, Any], bound: list[Tensor] | None 
     return outs
 
 
-def _named_outputs(cfg: dict[str, Any], outs: list[Tensor]) -> list[tuple[str, Tensor]]:
-    names = [n for n, _, _ in d.io_list(cfg.get("output_layers"))]
-    seen: dict[str, int] = {}
-    named = []
-    for n, t in zip(names, outs):
-        k = seen.get(n, 0)
-        seen[n] = k + 1
-        named.append((n if k == 0 else f"{n}_{k}", t))
-    return named
-
-
 def build(
     source: KerasSource, era: Era, converters: dict[str, ConverterFn]
 ) -> tuple[GraphBuilder, list[tuple[str, Tensor]]]:
@@ -409,7 +386,7 @@ def build(
     elif cls in d.MODEL_CLASSES:
         if not isinstance(cfg, dict):
             raise FormatError("Functional model config must be an object")
-        named = _named_outputs(cfg, walk_functional(w, cfg))
+        named = d.named_outputs(cfg, walk_functional(w, cfg))
         w.finish()
     else:
         name = str(cfg.get("name", "?")) if isinstance(cfg, dict) else "?"
