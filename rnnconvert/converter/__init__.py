@@ -31,13 +31,14 @@ from ..display import format_shape, printable  # noqa: E402
 from ..errors import InputError  # noqa: E402
 from ..runtime.sniff import saved_model_hint  # noqa: E402
 from ..schema import FORMAT_NAME, FORMAT_VERSION  # noqa: E402
-from .graph import build  # noqa: E402
+from .dialects import check_config, check_text  # noqa: E402
 from .keras_era import era_of  # noqa: E402
 from .keras_import import file_predictor, model_predictor  # noqa: E402
 from .layers import LAYER_CONVERTERS  # noqa: E402
 from .quantize import DTYPES, measure_error, quantize  # noqa: E402
 from .readers import KerasSource, read_source  # noqa: E402
 from .vectors import attach_vectors  # noqa: E402
+from .walker import build  # noqa: E402
 from .writer import check_target, write_bundle  # noqa: E402
 
 
@@ -100,6 +101,9 @@ class ConversionResult:
 def build_document(source: KerasSource) -> tuple[dict[str, Any], dict[str, np.ndarray], list[str]]:
     """Convert a read Keras model into the bundle's JSON document and arrays (nothing written)."""
     notes: list[str] = []
+    check_config(source.config)  # depth and text, before anything recurses over it
+    if isinstance(source.keras_version, str):
+        check_text(source.keras_version, "keras_version")
     era = era_of(source.keras_version, source.config)
     if era.guessed:
         notes.append(f"the file records no Keras version; read as Keras {era.major}.x from its config")

@@ -30,12 +30,14 @@ never by position alone.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from ..runtime.spec import RECURRENT_FACTS
 from .graph import Unsupported
+from .keras_era import KERAS1_DEFAULTS, KERAS1_FIXED
 
 _LSTM_GATES = list(RECURRENT_FACTS["LSTM"].gate_order)  # Keras 2 column order
 _GRU_GATES = list(RECURRENT_FACTS["GRU"].gate_order)
@@ -90,7 +92,9 @@ def _theano(names: list[str], backend: str | None) -> bool:
 def _old_batchnorm(version: str | None) -> bool:
     """Keras 1.0.0-1.0.5 divided by (running_std + epsilon), without a square root."""
     parts = (version or "").split(".")
-    return len(parts) >= 3 and parts[:2] == ["1", "0"] and parts[2].isdigit() and int(parts[2]) <= 5
+    return (
+        len(parts) >= 3 and parts[:2] == ["1", "0"] and parts[2].isascii() and parts[2].isdigit() and int(parts[2]) <= 5
+    )
 
 
 def _theano_flip(cfg: dict[str, Any], kernel: np.ndarray) -> np.ndarray:
@@ -224,6 +228,9 @@ _SPATIAL = {
 }
 
 
+_Result = tuple[dict[str, Any], list[str], list[np.ndarray]]
+
+
 def normalize(
     cls: str,
     cfg: dict[str, Any],
@@ -233,86 +240,116 @@ def normalize(
     backend: str | None = None,
     version: str | None = None,
     notes: list[str] | None = None,
-) -> tuple[dict[str, Any], list[str], list[np.ndarray]]:
+) -> _Result:
     """Return (config, weight names, arrays) in Keras 2 form for one Keras 1 layer.
     ``backend`` and ``version`` are what the file records (None if nothing); guesses
     made are appended to ``notes``."""
+    ctx = _Context(backend, version, notes if notes is not None else [])
     if cls in _SPATIAL:
-        return _SPATIAL[cls](_rename(cfg), names, arrays, backend, notes if notes is not None else [])
+        return _SPATIAL[cls](_rename(cfg), names, arrays, ctx.backend, ctx.notes)
     cfg = _rename(cfg)
-    if cls == "BatchNormalization":
-        if int(cfg.get("mode", 0)) != 0:
-            raise Unsupported(f"mode={cfg.get('mode')}: Keras 1 normalizes with each batch's own statistics")
-        gamma, beta, mean, var = _by_ending(names, arrays, ["gamma", "beta", "running_mean", "running_std"], cls)
-        cfg = {**cfg, "center": True, "scale": True}
-        if _old_batchnorm(version):
-            # y = (x - mean) / (running_std + eps): the same as a variance of
-            # (running_std + eps)^2 with no epsilon.
-            var = np.square(var.astype(np.float64) + float(cfg.get("epsilon", 1e-6))).astype(np.float32)
-            cfg["epsilon"] = 0.0
-        return cfg, ["gamma", "beta", "moving_mean", "moving_variance"], [gamma, beta, mean, var]
-    if cls == "TimeDistributedDense":
-        by = {_suffix(n): a for n, a in zip(names, arrays)}
-        if "W" not in by:
-            raise Unsupported(f"Keras 1 TimeDistributedDense weights {names} have no W")
-        return cfg, ["kernel", "bias"][: len(arrays)], [by["W"]] + ([by["b"]] if "b" in by else [])
-    if cls in ("LSTM", "GRU"):
-        cfg.setdefault("recurrent_activation", "hard_sigmoid")
-        cfg.setdefault("activation", "tanh")
-        if cls == "GRU":
-            cfg["reset_after"] = False
-        if len(arrays) == 3:  # consume_less='gpu': already fused, Keras 2 order
+    if cls in KERAS1_DEFAULTS:
+        cfg = {**KERAS1_DEFAULTS[cls], **cfg, **KERAS1_FIXED.get(cls, {})}
+    rule = _RULES.get(cls)
+    return rule(cls, cfg, names, arrays, ctx) if rule is not None else (cfg, names, arrays)
+
+
+@dataclass
+class _Context:
+    backend: str | None
+    version: str | None
+    notes: list[str]
+
+
+def _batchnorm(cls: str, cfg: dict[str, Any], names: list[str], arrays: list[np.ndarray], ctx: _Context) -> _Result:
+    if int(cfg.get("mode", 0)) != 0:
+        raise Unsupported(f"mode={cfg.get('mode')}: Keras 1 normalizes with each batch's own statistics")
+    gamma, beta, mean, var = _by_ending(names, arrays, ["gamma", "beta", "running_mean", "running_std"], cls)
+    cfg = {**cfg, "center": True, "scale": True}
+    if _old_batchnorm(ctx.version):
+        # y = (x - mean) / (running_std + eps): the same as a variance of
+        # (running_std + eps)^2 with no epsilon.
+        var = np.square(var.astype(np.float64) + float(cfg.get("epsilon", 1e-6))).astype(np.float32)
+        cfg["epsilon"] = 0.0
+    return cfg, ["gamma", "beta", "moving_mean", "moving_variance"], [gamma, beta, mean, var]
+
+
+def _kernel_bias(cls: str, cfg: dict[str, Any], names: list[str], arrays: list[np.ndarray], ctx: _Context) -> _Result:
+    """Dense and TimeDistributedDense: ``W`` (and ``b``)."""
+    by = {_suffix(n): a for n, a in zip(names, arrays)}
+    if "W" not in by:
+        if cls == "Dense":
             return cfg, names, arrays
-        gates = _LSTM_GATES if cls == "LSTM" else _GRU_GATES
-        return cfg, ["kernel", "recurrent_kernel", "bias"], _split_gates(names, arrays, gates, cls)
-    if cls == "SimpleRNN":
-        cfg.setdefault("activation", "tanh")
-        by = {_suffix(n): a for n, a in zip(names, arrays)}
-        if set(by) >= {"W", "U", "b"}:
-            return cfg, ["kernel", "recurrent_kernel", "bias"], [by["W"], by["U"], by["b"]]
+        raise Unsupported(f"Keras 1 {cls} weights {names} have no W")
+    return cfg, ["kernel", "bias"][: len(arrays)], [by["W"]] + ([by["b"]] if "b" in by else [])
+
+
+def _gated(cls: str, cfg: dict[str, Any], names: list[str], arrays: list[np.ndarray], ctx: _Context) -> _Result:
+    if len(arrays) == 3:  # consume_less='gpu': already fused, Keras 2 order
         return cfg, names, arrays
-    if cls == "Bidirectional":
-        inner = cfg.get("layer") or {}
-        icls, icfg = inner.get("class_name"), dict(inner.get("config") or {})
-        fw = [(n, a) for n, a in zip(names, arrays) if n.split("/")[-1].startswith("forward_")]
-        bw = [(n, a) for n, a in zip(names, arrays) if n.split("/")[-1].startswith("backward_")]
-        if len(fw) + len(bw) != len(arrays):
-            raise Unsupported("Keras 1 Bidirectional weights are not all forward_/backward_")
-        out_names, out_arrays = [], []
-        for part in (fw, bw):
-            ncfg, n2, a2 = normalize(
-                str(icls),
-                icfg,
-                [n for n, _ in part],
-                [a for _, a in part],
-                backend=backend,
-                version=version,
-                notes=notes,
-            )
-            out_names += n2
-            out_arrays += a2
-        cfg["layer"] = {"class_name": icls, "config": ncfg}
-        return cfg, out_names, out_arrays
-    if cls == "Dense":
-        by = {_suffix(n): a for n, a in zip(names, arrays)}
-        if "W" in by:
-            return cfg, ["kernel", "bias"][: len(arrays)], [by["W"]] + ([by["b"]] if "b" in by else [])
-        return cfg, names, arrays
-    if cls == "Embedding":  # Keras 1's embedding dropout is an identity at inference
-        return cfg, ["embeddings"] if arrays else names, arrays
-    if cls in ("TimeDistributed",):
-        inner = cfg.get("layer") or {}
-        ncfg, n2, a2 = normalize(
-            str(inner.get("class_name")),
-            dict(inner.get("config") or {}),
-            names,
-            arrays,
-            backend=backend,
-            version=version,
-            notes=notes,
-        )
-        cfg["layer"] = {"class_name": inner.get("class_name"), "config": ncfg}
-        return cfg, n2, a2
-    if cls == "Dropout":
-        return {**cfg, "rate": cfg.get("p", cfg.get("rate", 0.0))}, names, arrays
+    gates = _LSTM_GATES if cls == "LSTM" else _GRU_GATES
+    return cfg, ["kernel", "recurrent_kernel", "bias"], _split_gates(names, arrays, gates, cls)
+
+
+def _simple_rnn(cls: str, cfg: dict[str, Any], names: list[str], arrays: list[np.ndarray], ctx: _Context) -> _Result:
+    by = {_suffix(n): a for n, a in zip(names, arrays)}
+    if set(by) >= {"W", "U", "b"}:
+        return cfg, ["kernel", "recurrent_kernel", "bias"], [by["W"], by["U"], by["b"]]
     return cfg, names, arrays
+
+
+def _inner(cfg: dict[str, Any], names: list[str], arrays: list[np.ndarray], ctx: _Context) -> _Result:
+    inner = cfg.get("layer") or {}
+    ncfg, n2, a2 = normalize(
+        str(inner.get("class_name")),
+        dict(inner.get("config") or {}),
+        names,
+        arrays,
+        backend=ctx.backend,
+        version=ctx.version,
+        notes=ctx.notes,
+    )
+    return {"class_name": inner.get("class_name"), "config": ncfg}, n2, a2
+
+
+def _bidirectional(cls: str, cfg: dict[str, Any], names: list[str], arrays: list[np.ndarray], ctx: _Context) -> _Result:
+    fw = [(n, a) for n, a in zip(names, arrays) if n.split("/")[-1].startswith("forward_")]
+    bw = [(n, a) for n, a in zip(names, arrays) if n.split("/")[-1].startswith("backward_")]
+    if len(fw) + len(bw) != len(arrays):
+        raise Unsupported("Keras 1 Bidirectional weights are not all forward_/backward_")
+    out_names, out_arrays = [], []
+    for part in (fw, bw):
+        layer, n2, a2 = _inner(cfg, [n for n, _ in part], [a for _, a in part], ctx)
+        out_names += n2
+        out_arrays += a2
+    cfg["layer"] = layer
+    return cfg, out_names, out_arrays
+
+
+def _time_distributed(
+    cls: str, cfg: dict[str, Any], names: list[str], arrays: list[np.ndarray], ctx: _Context
+) -> _Result:
+    cfg["layer"], n2, a2 = _inner(cfg, names, arrays, ctx)
+    return cfg, n2, a2
+
+
+def _embedding(cls: str, cfg: dict[str, Any], names: list[str], arrays: list[np.ndarray], ctx: _Context) -> _Result:
+    return cfg, ["embeddings"] if arrays else names, arrays  # Keras 1's embedding dropout: identity at inference
+
+
+def _dropout(cls: str, cfg: dict[str, Any], names: list[str], arrays: list[np.ndarray], ctx: _Context) -> _Result:
+    return {**cfg, "rate": cfg.get("p", cfg.get("rate", 0.0))}, names, arrays
+
+
+_RULES = {
+    "BatchNormalization": _batchnorm,
+    "TimeDistributedDense": _kernel_bias,
+    "Dense": _kernel_bias,
+    "LSTM": _gated,
+    "GRU": _gated,
+    "SimpleRNN": _simple_rnn,
+    "Bidirectional": _bidirectional,
+    "TimeDistributed": _time_distributed,
+    "Embedding": _embedding,
+    "Dropout": _dropout,
+}

@@ -11,6 +11,11 @@ from dataclasses import dataclass
 from typing import Any
 
 
+def _decimal(text: str) -> bool:
+    """ASCII digits only (``"²".isdigit()`` is true, and ``int("²")`` fails)."""
+    return text.isascii() and text.isdigit()
+
+
 @dataclass(frozen=True)
 class Era:
     major: int  # 1, 2 (Keras 2, tf.keras, tf_keras) or 3
@@ -21,7 +26,7 @@ class Era:
         """(minor version, written by tf.keras) for a Keras 2.x version string."""
         v = (self.version or "").strip()
         parts = v.split(".")
-        minor = int(parts[1]) if len(parts) >= 2 and parts[1].isdigit() else 0
+        minor = int(parts[1]) if len(parts) >= 2 and _decimal(parts[1]) else 0
         return minor, v.endswith("-tf")
 
     @property
@@ -54,15 +59,34 @@ class Era:
         return self.major >= 3
 
     @property
+    def leaky_relu_slope_default(self) -> float:
+        """LeakyReLU's slope when a config leaves it out: 0.3 (``alpha``) up to Keras 2, 0.2 in Keras 3."""
+        return 0.3 if self.major < 3 else 0.2
+
+    @property
     def hard_sigmoid(self) -> dict[str, float]:
         # Keras <= 2 and tf.keras: clip(0.2x + 0.5); Keras 3: relu6(x + 3) / 6.
         return {"slope": 0.2, "offset": 0.5} if self.major < 3 else {"slope": 1.0 / 6.0, "offset": 0.5}
 
 
+#: What Keras 1 assumed for options its configs leave out, by layer class (Keras 1.2.2's
+#: ``recurrent.py``): LSTM/GRU gates ``hard_sigmoid``, outputs ``tanh``; its GRU applies the
+#: reset gate before the recurrent product (``reset_after=False``, which Keras 1 never wrote).
+KERAS1_DEFAULTS: dict[str, dict[str, Any]] = {
+    "LSTM": {"recurrent_activation": "hard_sigmoid", "activation": "tanh"},
+    "GRU": {"recurrent_activation": "hard_sigmoid", "activation": "tanh"},
+    "SimpleRNN": {"activation": "tanh"},
+}
+#: Options a Keras 1 layer always has, whatever its config says.
+KERAS1_FIXED: dict[str, dict[str, Any]] = {"GRU": {"reset_after": False}}
+
+
 def era_of(keras_version: str | None, config: dict[str, Any]) -> Era:
+    if not isinstance(keras_version, str):
+        keras_version = None
     if keras_version:
         head = keras_version.strip().split(".")[0]
-        if head.isdigit() and int(head) in (1, 2, 3):
+        if _decimal(head) and int(head) in (1, 2, 3):
             return Era(int(head), keras_version)
     # No version recorded: read the config's dialect.
     text = json.dumps(config)

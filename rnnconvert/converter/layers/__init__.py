@@ -9,6 +9,15 @@ convert; the walker collects those and reports every one together.
 from __future__ import annotations
 
 from ..graph import ConverterFn
+from .activation_layers import (
+    convert_batch_normalization,
+    convert_elu_layer,
+    convert_layer_normalization,
+    convert_leaky_relu_layer,
+    convert_prelu,
+    convert_relu_layer,
+    convert_softmax_layer,
+)
 from .attention import convert_additive_attention, convert_attention
 from .cells import convert_rnn
 from .conv import (
@@ -25,17 +34,7 @@ from .conv2d import CONV2D_CONVERTERS
 from .conv_lstm import convert_conv_lstm
 from .core import convert_activation, convert_dense, convert_embedding, convert_identity, convert_masking
 from .cudnn import convert_cudnn_gru, convert_cudnn_lstm
-from .merge import convert_concatenate, convert_dot, convert_elementwise_merge, convert_legacy_merge
-from .normalization import (
-    convert_batch_normalization,
-    convert_elu_layer,
-    convert_layer_normalization,
-    convert_leaky_relu_layer,
-    convert_prelu,
-    convert_relu_layer,
-    convert_softmax_layer,
-)
-from .ops_layers import (
+from .mask_ops import (
     convert_any,
     convert_concatenate_op,
     convert_convert_to_tensor,
@@ -45,6 +44,7 @@ from .ops_layers import (
     convert_not_equal,
     convert_zeros_like,
 )
+from .merge import convert_concatenate, convert_dot, convert_elementwise_merge, convert_legacy_merge
 from .recurrent import convert_gru, convert_lstm, convert_simple_rnn
 from .shape import convert_flatten, convert_permute, convert_repeat_vector, convert_reshape
 from .wrappers import convert_bidirectional, convert_time_distributed

@@ -79,7 +79,7 @@ def _convert(call: LayerCall, b: GraphBuilder, additive: bool) -> list[Tensor]:
         outputs=[((q.shape[0], q.shape[1], v.shape[-1]), "float32"), ((q.shape[0], q.shape[1], k.shape[1]), "float32")],
         layer=call,
     )
-    out.mask = q_mask  # compute_mask: the query mask
+    out = out.with_mask(q_mask)  # compute_mask: the query mask
     return [out, scores] if _flag(call, "return_attention_scores") else [out]
 
 

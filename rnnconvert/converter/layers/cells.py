@@ -9,7 +9,6 @@ their mask is reversed to match. States are listed cell by cell, as Keras lists 
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from ...runtime.spec import RECURRENT_STATE_COUNT
@@ -90,7 +89,7 @@ def convert_rnn(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
             "zero_output_for_mask": zero and not late_zero,
             "unroll": False,  # numerically the loop, except for late_zero, handled here
         }
-        inp = replace(seq, mask=mask) if k == 0 else replace(seq, mask=rev_mask)
+        inp = seq.with_mask(mask if k == 0 else rev_mask)
         sub = LayerCall(
             name=call.name if len(cells) == 1 else f"{call.name}/cell{k}",
             class_name=layer,
@@ -116,7 +115,6 @@ def convert_rnn(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
             outputs=[(seq.shape, "float32")],
             layer=call,
         )
-    seq.mask = x.mask if seqs else None  # the sequence's own mask flows on
-    for t in final_states:
-        t.mask = None
+    seq = seq.with_mask(x.mask if seqs else None)  # the sequence's own mask flows on
+    final_states = [t.with_mask(None) for t in final_states]
     return [seq, *final_states] if call.opt("return_state", False) else [seq]

@@ -48,9 +48,8 @@ def expect_weights(call: LayerCall, shapes: list[tuple[int, ...]]) -> list[np.nd
 
 
 def passthrough_mask(outputs: list[Tensor], mask: Tensor | None) -> list[Tensor]:
-    for t in outputs:
-        t.mask = mask
-    return outputs
+    """``outputs``, each carrying ``mask``."""
+    return [t.with_mask(mask) for t in outputs]
 
 
 def flat_tensors(value: Any) -> list[Tensor]:

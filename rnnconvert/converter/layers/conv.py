@@ -35,9 +35,9 @@ def convert_conv1d(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
     x = one_input(call)
     if x.rank != 3 or x.shape[-1] is None:
         raise Unsupported(f"input shape {x.shape}: Conv1D takes (batch, steps, channels)")
-    if int(call.opt("groups", 1)) != 1:
+    if call.int_opt("groups", 1) != 1:
         raise Unsupported("groups != 1 is not supported")
-    filters = int(call.opt("filters"))
+    filters = call.int_opt("filters")
     size = _int1(call.opt("kernel_size"), "kernel_size")
     stride = _int1(call.opt("strides", 1), "strides")
     dilation = _int1(call.opt("dilation_rate", 1), "dilation_rate")
@@ -173,7 +173,7 @@ def convert_cropping1d(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
 
 def convert_upsampling1d(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
     x = one_input(call)
-    size = int(call.opt("size", call.opt("length", 2)))
+    size = call.int_opt("size", call.opt("length", 2))
     length = None if x.shape[1] is None else x.shape[1] * size
     return b.node(
         "UpSampling1D",

@@ -10,7 +10,7 @@ from .common import activation, check_dtype_policy, expect_weights, one_input, p
 def convert_dense(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
     check_dtype_policy(call)
     x = one_input(call)
-    units = int(call.opt("units", call.opt("output_dim", 0)))
+    units = call.int_opt("units", call.opt("output_dim", 0))
     use_bias = bool(call.opt("use_bias", call.opt("bias", True)))
     if call.opt("lora_rank"):
         raise Unsupported("lora_rank: LoRA-adapted Dense layers are not converted")
@@ -33,8 +33,9 @@ def convert_dense(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
         weights=weights,
         outputs=[(activation_shape(act, (*x.shape[:-1], units)), "float32")],
         layer=call,
+        output_masks=[x.mask],
     )
-    return passthrough_mask(outs, x.mask)
+    return outs
 
 
 def convert_activation(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
@@ -48,8 +49,9 @@ def convert_activation(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
         config={"activation": spec},
         outputs=[(shape, "float32")],
         layer=call,
+        output_masks=[x.mask],
     )
-    return passthrough_mask(outs, x.mask)
+    return outs
 
 
 def convert_identity(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
@@ -60,8 +62,8 @@ def convert_identity(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
 def convert_embedding(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
     check_dtype_policy(call)
     x = one_input(call)
-    input_dim = int(call.opt("input_dim"))
-    output_dim = int(call.opt("output_dim"))
+    input_dim = call.int_opt("input_dim")
+    output_dim = call.int_opt("output_dim")
     if call.opt("quantization_config"):
         raise Unsupported("quantization_config: quantized embeddings are not converted")
     (table,) = expect_weights(call, [(input_dim, output_dim)])
@@ -89,7 +91,7 @@ def convert_embedding(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
 
 def convert_masking(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
     x = one_input(call)
-    value = float(call.opt("mask_value", 0.0))
+    value = call.float_opt("mask_value", 0.0)
     data, mask = b.node(
         "Masking",
         name=call.name,
@@ -98,5 +100,4 @@ def convert_masking(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
         outputs=[(x.shape, "float32"), (x.shape[:-1], "bool")],
         layer=call,
     )
-    data.mask = mask
-    return [data]
+    return [data.with_mask(mask)]

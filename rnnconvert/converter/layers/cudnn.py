@@ -34,7 +34,7 @@ def _convert(call: LayerCall, b: GraphBuilder, op: str, gates: int) -> list[Tens
         raise Unsupported("input must be (batch, time, features) with known features")
     if call.call_mask(0) is not None:
         raise Unsupported("CuDNN recurrent layers take no mask (Keras refuses to run them masked)")
-    units = int(call.opt("units", 0))
+    units = call.int_opt("units", 0)
     if units <= 0:
         raise Unsupported("units must be positive")
     d = call.inputs[0].shape[-1]

@@ -121,14 +121,13 @@ def _elementwise(call: LayerCall, b: GraphBuilder, mode: str) -> list[Tensor]:
             outputs=[(shape, "float32")],
             layer=call,
         )
-    y.mask = _merged_mask(call, b)
-    return [y]
+    return [y.with_mask(_merged_mask(call, b))]
 
 
 def convert_concatenate(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
     if len(call.inputs) < 2:
         raise Unsupported("Concatenate takes at least two inputs")
-    axis = int(call.opt("axis", -1))
+    axis = call.int_opt("axis", -1)
     rank = call.inputs[0].rank
     ax = axis % rank
     if ax == 0:
@@ -146,9 +145,9 @@ def convert_concatenate(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
     )
     if any(t.mask is not None for t in call.inputs):
         if ax == rank - 1:
-            y.mask = _merged_mask(call, b)
+            y = y.with_mask(_merged_mask(call, b))
         elif ax == 1 and rank == 3:
-            y.mask = _concatenated_mask(call, b, ax)
+            y = y.with_mask(_concatenated_mask(call, b, ax))
         else:
             raise Unsupported(f"concatenating masked rank-{rank} tensors along axis {axis}")
     return [y]
@@ -200,7 +199,7 @@ def convert_legacy_merge(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
             raise Unsupported("Merge(mode='max') of masked inputs (Keras 1 cannot compute its mask)")
         return _elementwise(call, b, mode)
     if mode == "concat":
-        return convert_concatenate(replace(call, config={**call.config, "axis": int(call.opt("concat_axis", -1))}), b)
+        return convert_concatenate(replace(call, config={**call.config, "axis": call.int_opt("concat_axis", -1)}), b)
     if mode in ("dot", "cos"):
         if len(call.inputs) != 2:
             raise Unsupported(f"Merge(mode={mode!r}) takes two inputs")

@@ -55,7 +55,7 @@ def convert_recurrent(
         # e.g. Keras 3's TimeDistributed passes a (B, T, S) mask through unchanged;
         # Keras itself cannot run an RNN under it.
         raise Unsupported(f"the input's mask has shape {mask.shape}; a recurrent layer takes a (batch, time) mask")
-    units = int(call.opt("units", call.opt("output_dim", 0)))
+    units = call.int_opt("units", call.opt("output_dim", 0))
     if units <= 0:
         raise Unsupported("units must be positive")
     use_bias = bool(call.opt("use_bias", True))
@@ -147,8 +147,7 @@ def emit_recurrent_node(
             layer=call,
         )
         outs = [y, *outs[1:]]
-    passthrough_mask(outs[:1], x.mask if config["return_sequences"] else None)
-    passthrough_mask(outs[1:], None)
+    outs = passthrough_mask(outs[:1], x.mask if config["return_sequences"] else None) + passthrough_mask(outs[1:], None)
     # Keras returns [output, *states] only with return_state; the node always has them.
     return outs if call.opt("return_state", False) else outs[:1]
 

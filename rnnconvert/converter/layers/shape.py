@@ -44,7 +44,7 @@ def convert_permute(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
 
 def convert_repeat_vector(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
     x = one_input(call)
-    n = int(call.opt("n"))
+    n = call.int_opt("n")
     return b.node(
         "RepeatVector",
         name=call.name,

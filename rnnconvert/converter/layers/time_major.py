@@ -34,7 +34,7 @@ def convert_time_major(call: LayerCall, b: GraphBuilder, inner: Any) -> list[Ten
         raise Unsupported(f"time_major=True with a mask of shape {mask.shape}")
     xb = _swap(b, call, x, "to_batch_major")
     if mask is not None:
-        xb = replace(xb, mask=_swap(b, call, mask, "mask_to_batch_major"))
+        xb = xb.with_mask(_swap(b, call, mask, "mask_to_batch_major"))
     call_masks = None if call.call_masks is None else [xb.mask, *call.call_masks[1:]]
     sub = replace(
         call,
@@ -45,6 +45,5 @@ def convert_time_major(call: LayerCall, b: GraphBuilder, inner: Any) -> list[Ten
     outs = inner(sub, b)
     y = outs[0]
     if call.opt("return_sequences", False):
-        y = _swap(b, call, y, "to_time_major")
-        y.mask = x.mask  # the (T, B) mask travels on, as Keras passes it
+        y = _swap(b, call, y, "to_time_major").with_mask(x.mask)  # the (T, B) mask travels on, as Keras passes it
     return [y, *outs[1:]]

@@ -7,7 +7,6 @@ flipped), a ``Reverse`` of the backward sequence when it returns sequences, and 
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from ..graph import GraphBuilder, LayerCall, Tensor, Unsupported
@@ -58,7 +57,7 @@ def convert_bidirectional(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
     half = len(states) // 2
     # Both halves compute with the mask the call received (none in Keras 3 when called
     # with initial states); the outputs carry the sequence's own mask.
-    x_in = replace(x, mask=call.call_mask(0))
+    x_in = x.with_mask(call.call_mask(0))
     results = []
     for suffix, cls, cfg, weights, names, st in (
         ("forward", fcls, fcfg, call.weights[:n_fw], call.weight_names[:n_fw], states[:half]),
@@ -91,8 +90,7 @@ def convert_bidirectional(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
         )
     out_mask = x.mask if seqs else None
     if mode is None:
-        y.mask, y_rev.mask = out_mask, out_mask
-        outputs = [y, y_rev]
+        outputs = [y.with_mask(out_mask), y_rev.with_mask(out_mask)]
     else:
         shape = y.shape
         if mode == "concat":
@@ -106,13 +104,11 @@ def convert_bidirectional(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
             config={"mode": mode_op, "axis": -1},
             outputs=[(shape, "float32")],
             layer=call,
+            output_masks=[out_mask],
         )
-        merged.mask = out_mask
         outputs = [merged]
     if want_state:
-        for t in fw[1:] + bw[1:]:
-            t.mask = None
-        outputs += fw[1:] + bw[1:]
+        outputs += [t.with_mask(None) for t in fw[1:] + bw[1:]]
     return outputs
 
 
@@ -172,7 +168,7 @@ def convert_time_distributed(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
             if cls in _RECURRENT:
                 raise Unsupported(f"a (batch, time) mask cannot mask the inner steps of TimeDistributed({cls})")
             inner_mask = None  # a per-timestep mask has nothing to mask inside one step
-        inner_x = replace(inner_x, mask=inner_mask)
+        inner_x = inner_x.with_mask(inner_mask)
     sub = LayerCall(
         name=call.name,
         class_name=cls,
@@ -188,9 +184,10 @@ def convert_time_distributed(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
     inner_out_masks = [t.mask for t in outs]
     if folded:
         outs = [_unfold(call, b, t, x, f"unfold{k}") for k, t in enumerate(outs)]
-    for t, inner_out_mask in zip(outs, inner_out_masks):
-        t.mask = _time_distributed_mask(call, b, x, inner_out_mask, folded)
-    return outs
+    return [
+        t.with_mask(_time_distributed_mask(call, b, x, inner_out_mask, folded))
+        for t, inner_out_mask in zip(outs, inner_out_masks)
+    ]
 
 
 def _unfold(call: LayerCall, b: GraphBuilder, t: Tensor, like: Tensor, suffix: str) -> Tensor:

@@ -95,7 +95,7 @@ def convert_zeros_like(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
 
 
 def convert_concatenate_op(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
-    axis = int(call.opt("axis", 0))
+    axis = call.int_opt("axis", 0)
     ins = list(call.inputs)
     ax = axis % ins[0].rank
     dims = [t.shape[ax] for t in ins]

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from ..graph import GraphBuilder, LayerCall, Tensor, Unsupported
-from .common import expect_weights, one_input, passthrough_mask
+from .common import expect_weights, one_input
 
 
 def _axes(call: LayerCall, x: Tensor, default: int = -1) -> list[int]:
@@ -47,12 +47,13 @@ def _normalization(
         op,
         name=call.name,
         inputs=[x],
-        config={"axis": axes, "epsilon": float(call.opt("epsilon", 1e-3))},
+        config={"axis": axes, "epsilon": call.float_opt("epsilon", 1e-3)},
         weights=dict(zip(names, arrays)),
         outputs=[(x.shape, "float32")],
         layer=call,
+        output_masks=[x.mask],
     )
-    return passthrough_mask(outs, x.mask)
+    return outs
 
 
 def _activation_node(call: LayerCall, b: GraphBuilder, spec: dict) -> list[Tensor]:
@@ -64,8 +65,9 @@ def _activation_node(call: LayerCall, b: GraphBuilder, spec: dict) -> list[Tenso
         config={"activation": spec},
         outputs=[(x.shape, "float32")],
         layer=call,
+        output_masks=[x.mask],
     )
-    return passthrough_mask(outs, x.mask)
+    return outs
 
 
 def _num(value, default: float) -> float:
@@ -86,7 +88,7 @@ def convert_relu_layer(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
 def convert_leaky_relu_layer(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
     slope = call.opt("negative_slope", call.opt("alpha"))  # Keras 3 / Keras 2 name
     return _activation_node(
-        call, b, {"type": "leaky_relu", "negative_slope": _num(slope, 0.3 if call.era.major < 3 else 0.2)}
+        call, b, {"type": "leaky_relu", "negative_slope": _num(slope, call.era.leaky_relu_slope_default)}
     )
 
 
@@ -122,5 +124,6 @@ def convert_prelu(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
         weights={"alpha": alpha},
         outputs=[(x.shape, "float32")],
         layer=call,
+        output_masks=[x.mask],
     )
-    return passthrough_mask(outs, x.mask)
+    return outs
