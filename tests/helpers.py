@@ -92,3 +92,20 @@ def convert_every_format(model: Any, era: str, directory: Path, **kwargs: Any) -
     for k, (mf, wf) in enumerate(save_every_format(model, era, directory, **kwargs).values()):
         convert(mf, directory / f"b{k}", weights=wf)
         yield mf.name, load(directory / f"b{k}")
+
+
+class LazyModule:
+    """A module imported on first attribute access, inside a test rather than at collection
+    (``make test-fast`` collects every file without importing TensorFlow); a missing module
+    skips the test that touches it."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attr: str):
+        import pytest
+
+        if attr.startswith("_") or attr.startswith("pytest"):  # pytest probing module globals at collection
+            raise AttributeError(attr)
+
+        return getattr(pytest.importorskip(self._name), attr)

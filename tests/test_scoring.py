@@ -10,6 +10,7 @@ import sys
 import numpy as np
 import pytest
 from conftest import assert_parity
+from helpers import LazyModule
 from scoring_models import VOCAB
 
 from rnnconvert.cli import main
@@ -19,7 +20,7 @@ from rnnconvert.scoring import writers as writers_mod
 from rnnconvert.scoring.padding import analyse
 
 pytest_plugins = ["scoring_models"]  # the session fixture `models`
-keras = pytest.importorskip("keras")
+keras = LazyModule("keras")  # imported by the first test that uses it
 pytestmark = pytest.mark.keras
 
 

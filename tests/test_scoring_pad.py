@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import LazyModule
 
 from rnnconvert.runtime import pad_sequences
 
-keras = pytest.importorskip("keras")
+keras = LazyModule("keras")  # imported by the first test that uses it
 pytestmark = pytest.mark.keras
 
 

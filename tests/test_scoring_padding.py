@@ -7,11 +7,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from conftest import assert_parity
+from helpers import LazyModule
 
 from rnnconvert.runtime import load, pad_sequences
 from rnnconvert.scoring.padding import analyse
 
-keras = pytest.importorskip("keras")
+keras = LazyModule("keras")  # imported by the first test that uses it
 pytestmark = pytest.mark.keras
 VOCAB = 20
 
