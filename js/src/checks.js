@@ -8,6 +8,8 @@ const GATES = { LSTM: 4, GRU: 3, SimpleRNN: 1 };
 const BOOL_KEYS = new Set(["use_bias", "return_sequences", "go_backwards", "stateful", "zero_output_for_mask", "reset_after", "keepdims", "causal", "query_mask", "value_mask"]);
 const INT_KEYS = new Set(["units", "input_dim", "output_dim", "filters", "strides", "dilation_rate", "pool_size", "size", "n", "left", "right"]);
 const NUM_KEYS = new Set(["value", "mask_value"]);
+// Ops whose strides / dilation_rate / pool_size are lists, one integer per spatial axis.
+const LIST_INT_OPS = new Set(["ConvLSTM", "Conv2D", "Pool2D"]);
 // Inputs each op takes (beyond these, a bundle is malformed): [min, max]
 const ARITY = { Merge: [1, Infinity], LogicalAnd: [2, 2], LogicalOr: [2, 2], UnfoldTime: [2, 2], ZeroMasked: [2, 2], Dot: [2, 2], Attention: [3, 5], MaskedMerge: [1, Infinity] };
 
@@ -17,7 +19,7 @@ export function checkNode(op, config, weights, where, nInputs, hasMask) {
   for (const [key, value] of Object.entries(config)) {
     if (key === "activation" || key === "recurrent_activation") checkActivation(value, `${where} ${key}`);
     else if (BOOL_KEYS.has(key) && typeof value !== "boolean") throw new FormatError(`${where}: config ${key} must be true or false, got ${JSON.stringify(value)}`);
-    else if (INT_KEYS.has(key) && op === "ConvLSTM" && (key === "strides" || key === "dilation_rate")) {
+    else if (INT_KEYS.has(key) && LIST_INT_OPS.has(op) && (key === "strides" || key === "dilation_rate" || key === "pool_size")) {
       if (!Array.isArray(value) || !value.every((v) => Number.isInteger(v) && v > 0)) throw new FormatError(`${where}: config ${key} must be a list of positive integers`);
     } else if (INT_KEYS.has(key) && !Number.isInteger(value)) throw new FormatError(`${where}: config ${key} must be an integer, got ${JSON.stringify(value)}`);
     else if (NUM_KEYS.has(key) && !Number.isFinite(value)) throw new FormatError(`${where}: config ${key} must be a number, got ${JSON.stringify(value)}`);

@@ -4,6 +4,7 @@
 
 import { attention } from "./attention.js";
 import { conv1d, crop1d, globalPool1d, pad1d, pool1d, upsample1d } from "./conv.js";
+import { conv2d, globalPool2d, pool2d } from "./conv2d.js";
 import { convLstm } from "./conv_lstm.js";
 import {
   activation,
@@ -51,6 +52,9 @@ export const OPS = {
   ZeroPadding1D: pad1d,
   Cropping1D: crop1d,
   UpSampling1D: upsample1d,
+  Conv2D: conv2d,
+  Pool2D: pool2d,
+  GlobalPool2D: globalPool2d,
   Flatten: flatten,
   Reshape: reshapeOp,
   Permute: permute,
