@@ -215,13 +215,24 @@ def check_features(doc: dict[str, Any]) -> None:
     declared = check_version(doc.get("format_version"))
     needed = required_version(doc, stamping=False)
     if parse_version(needed) > declared:
-        later = {op for v, added in MINOR_ADDITIONS.items() if parse_version(v) > declared for op in added}
-        newer = sorted(_ops_of(doc) & later)
-        what = ", ".join(repr(op) for op in newer) or (
-            "a field of format 1.2.0" if needed == V1_2 else "weights stored in reduced precision"
+        later = [
+            f"{op!r} (added in format {v})"
+            for v, added in MINOR_ADDITIONS.items()
+            if parse_version(v) > declared
+            for op in sorted(_ops_of(doc) & added)
+        ]
+        weights = doc.get("weights")
+        arrays = weights.get("arrays") if isinstance(weights, dict) else None
+        quantized = isinstance(arrays, dict) and any(
+            isinstance(a, dict) and "quantization" in a for a in arrays.values()
         )
+        if quantized and parse_version(QUANTIZATION_SINCE) > declared:
+            later.append(f"weights stored in reduced precision (added in format {QUANTIZATION_SINCE})")
+        if _uses_1_2(doc, arrays, False) and parse_version(V1_2) > declared:
+            later.append(f"array offsets, initial_state_rule or named inputs (added in format {V1_2})")
         raise FormatError(
-            f"model.json declares format {doc.get('format_version')} but uses {what}, added in format {needed}"
+            f"model.json declares format {doc.get('format_version')} but uses {', '.join(later)}; "
+            f"it needs format {needed}"
         )
 
 
