@@ -261,6 +261,7 @@ def read_keras3_weights(
             v = child(g, "vars", f"{where}: layers/{key}")
             if "name" in v.attrs:
                 by_attr[_text(v.attrs["name"])] = key
+    claimed = set(by_attr.values())
     counters: dict[str, int] = {}
     layers: dict[str, Named] = {}
     nested: dict[str, WeightStore] = {}
@@ -273,6 +274,8 @@ def read_keras3_weights(
         n = counters.get(base, 0)
         counters[base] = n + 1
         key = (by_attr.get(name) if name is not None else None) or (base if n == 0 else f"{base}_{n}")
+        if key in claimed and by_attr.get(name or "") != key:
+            continue  # the group named by counter belongs, by its name attribute, to another layer
         if not has(groups, key):
             continue
         g = child(groups, key, f"{where}: layers")
