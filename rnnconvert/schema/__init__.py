@@ -11,7 +11,7 @@ import json
 from collections.abc import Callable
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, TypeGuard
 
 from ..errors import FormatError, VersionError
 
@@ -89,7 +89,8 @@ def _to_1_2(doc: dict[str, Any]) -> dict[str, Any]:
 
     nodes = []
     for node in doc.get("nodes") or []:
-        spec = SPECS.get(node.get("op")) if isinstance(node, dict) else None
+        op = node.get("op") if isinstance(node, dict) else None
+        spec = SPECS.get(op) if isinstance(op, str) else None
         config = node.get("config") if isinstance(node, dict) else None
         if spec is None or not isinstance(config, dict):
             nodes.append(node)  # the load-time checks report it
@@ -115,9 +116,13 @@ def _glu_outputs(node: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]
     fixed = []
     for o in outs:
         shape = o.get("shape") if isinstance(o, dict) else None
-        ok = isinstance(shape, list) and shape and all(d is None or isinstance(d, int) for d in shape)
-        fixed.append({**o, "shape": list(activation_shape(act, tuple(shape)))} if ok else o)
+        fixed.append({**o, "shape": list(activation_shape(act, tuple(shape)))} if _is_shape(shape) else o)
     return {"outputs": fixed}
+
+
+def _is_shape(shape: Any) -> TypeGuard[list[int | None]]:
+    """A non-empty list of dims, each an int or null."""
+    return isinstance(shape, list) and bool(shape) and all(d is None or isinstance(d, int) for d in shape)
 
 
 def _fixed_output(out: Any, dense_outputs: dict[str, Any]) -> Any:
@@ -200,7 +205,8 @@ def _uses_1_2(doc: dict[str, Any], arrays: Any, stamping: bool) -> bool:
 def _node_uses_1_2(node: dict[str, Any], stamping: bool) -> bool:
     """named_inputs, initial_state_rule, or a Dense with glu (which 1.2 declares U/2 and the
     1.1 -> 1.2 migration would halve again)."""
-    config = node.get("config") if isinstance(node.get("config"), dict) else {}
+    raw = node.get("config")
+    config = raw if isinstance(raw, dict) else {}
     act = config.get("activation")
     glu_dense = node.get("op") == "Dense" and isinstance(act, dict) and act.get("type") == "glu"
     return "named_inputs" in node or "initial_state_rule" in config or (stamping and glu_dense)

@@ -160,7 +160,7 @@ def _ragged(values: list[Any], spec: InputSpec, pad: Padding, bad: dict) -> tupl
             rows.append(None)
             continue
         a, why = _one_row(v, spec, step)
-        if why:
+        if a is None:  # exactly when there is a reason
             bad[k] = (spec.name, why)
             rows.append(None)
             continue

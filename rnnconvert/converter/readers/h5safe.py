@@ -326,7 +326,7 @@ def probe(path: str | os.PathLike[str], where: str, deadline: float | None = Non
 def _await(fd: int, deadline: float) -> str | None:
     """Everything the child writes until it closes the pipe; None at the deadline."""
     end = time.monotonic() + deadline
-    chunks = []
+    chunks: list[bytes] = []
     while True:
         left = end - time.monotonic()
         if left <= 0 or not select.select([fd], [], [], left)[0]:

@@ -18,7 +18,7 @@ stays open until the :class:`~..KerasSource` is closed.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, cast
 
 import h5py
 import numpy as np
@@ -27,6 +27,10 @@ from ...errors import FormatError, ResourceError
 from .h5safe import H5Array, Visited, child, has, has_path, resolve
 
 MAX_TOTAL_WEIGHT_BYTES = 16 << 30
+
+# A layer's weights in get_weights() order, each with the name the file gives it; the arrays
+# are lazy (read on np.asarray, after a converter checked the shape).
+Named = list[tuple[str, H5Array]]
 
 
 def _text(value: Any) -> str:
@@ -75,10 +79,10 @@ class WeightStore:
 
     def __init__(
         self,
-        layers: dict[str, list[tuple[str, np.ndarray]]],
+        layers: dict[str, Named],
         layout: str,
         nested: dict[str, WeightStore] | None = None,
-        shared: dict[str, list[tuple[str, np.ndarray]]] | None = None,
+        shared: dict[str, Named] | None = None,
     ):
         self._layers = layers
         self.layout = layout  # "legacy" | "keras3"
@@ -88,7 +92,7 @@ class WeightStore:
         # it, and leaves the other place without a group.
         self._shared = shared if shared is not None else {}
 
-    def _items(self, layer: str) -> list[tuple[str, np.ndarray]]:
+    def _items(self, layer: str) -> Named:
         if layer in self._layers:
             return self._layers[layer]
         return self._shared.get(layer, [])
@@ -108,7 +112,7 @@ class WeightStore:
         owners = owners or {}
         by_first = {n: sub for sub, ns in owners.items() for n in reversed(ns)}
         by_first.update({sub: sub for sub in owners})  # a sublayer's own name wins
-        by_sub: dict[str, list[tuple[str, np.ndarray]]] = {}
+        by_sub: dict[str, Named] = {}
         for wname, arr in self._layers.get(layer, []):
             parts = wname.split("/")
             if len(parts) > 2 and parts[0] == model_name:
@@ -127,9 +131,11 @@ class WeightStore:
         return [n for n, _ in self._items(layer)]
 
     def get(self, layer: str) -> list[np.ndarray]:
-        return [a for _, a in self._items(layer)]
+        # The converters take these as arrays: an H5Array has their shape, dtype, ndim and
+        # len, and gives its values to np.asarray once the converter has checked the shape.
+        return cast("list[np.ndarray]", [a for _, a in self._items(layer)])
 
-    def named(self, layer: str) -> list[tuple[str, np.ndarray]]:
+    def named(self, layer: str) -> Named:
         return list(self._items(layer))
 
     def layer_names(self) -> list[str]:
@@ -139,7 +145,7 @@ class WeightStore:
 def read_legacy_weights(group: Any, where: str) -> WeightStore:
     """``group`` has a ``layer_names`` attribute (``model_weights`` of a full model, or the root of a weights file)."""
     budget = _Budget(where)
-    layers: dict[str, list[tuple[str, np.ndarray]]] = {}
+    layers: dict[str, Named] = {}
     for lname in names_attr(group, "layer_names"):
         if not has_path(group, lname):
             raise FormatError(f"{where}: layer {lname!r} is listed in layer_names but has no weight group")
@@ -187,10 +193,8 @@ def _stacked_cell_keys(cfg: Any) -> list[str] | None:
     return None
 
 
-def _flatten_k3(
-    group: Any, prefix: str, budget: _Budget, seen: Visited, cells: list[str] | None = None
-) -> list[tuple[str, np.ndarray]]:
-    out: list[tuple[str, np.ndarray]] = []
+def _flatten_k3(group: Any, prefix: str, budget: _Budget, seen: Visited, cells: list[str] | None = None) -> Named:
+    out: Named = []
     if not seen.first(group):  # a hard link back to a group already read: each object once
         raise FormatError(f"{budget.where}: group {prefix!r} is linked from more than one place")
     keys = list(group.keys())
@@ -219,6 +223,12 @@ def snake_case(name: str) -> str:
     return name
 
 
+def _config_name(lc: dict[str, Any]) -> str | None:
+    """The name a layer's weights are filed under: its config's ``name``, else the entry's."""
+    name = lc.get("config", {}).get("name") or lc.get("name")
+    return name if isinstance(name, str) else None
+
+
 def read_keras3_weights(
     root: Any,
     layers_config: list[dict[str, Any]],
@@ -226,7 +236,7 @@ def read_keras3_weights(
     *,
     sequential: bool,
     _budget: _Budget | None = None,
-    _shared: dict[str, list[tuple[str, np.ndarray]]] | None = None,
+    _shared: dict[str, Named] | None = None,
     _seen: Visited | None = None,
 ) -> WeightStore:
     """Map each configured layer to its group under ``layers/`` and flatten it.
@@ -251,30 +261,39 @@ def read_keras3_weights(
             v = child(g, "vars", f"{where}: layers/{key}")
             if "name" in v.attrs:
                 by_attr[_text(v.attrs["name"])] = key
+    claimed = set(by_attr.values())
     counters: dict[str, int] = {}
-    layers: dict[str, list[tuple[str, np.ndarray]]] = {}
+    layers: dict[str, Named] = {}
     nested: dict[str, WeightStore] = {}
     for lc in layers_config:
         cls = lc.get("class_name", "")
-        name = lc.get("config", {}).get("name") or lc.get("name")
+        name = _config_name(lc)
         if sequential and cls == "InputLayer":
             continue
         base = snake_case(cls)
         n = counters.get(base, 0)
         counters[base] = n + 1
-        key = by_attr.get(name) or (base if n == 0 else f"{base}_{n}")
+        key = (by_attr.get(name) if name is not None else None) or (base if n == 0 else f"{base}_{n}")
+        if key in claimed and by_attr.get(name or "") != key:
+            continue  # the group named by counter belongs, by its name attribute, to another layer
         if not has(groups, key):
             continue
         g = child(groups, key, f"{where}: layers")
         if not isinstance(g, h5py.Group):
             raise FormatError(f"{where}: layers/{key} is not a group")
+        # A layer without a name is still read (checked, counted against the budget) but
+        # cannot be looked up, so it is not filed.
         if cls in ("Sequential", "Functional", "Model") and has(g, "layers"):
             inner = lc.get("config") or {}
             inner_layers = inner.get("layers", []) if isinstance(inner, dict) else inner
-            nested[name] = read_keras3_weights(
+            store = read_keras3_weights(
                 g, inner_layers, where, sequential=cls == "Sequential", _budget=budget, _shared=shared, _seen=seen
             )
+            if name is not None:
+                nested[name] = store
         else:
-            layers[name] = _flatten_k3(g, "", budget, seen, _stacked_cell_keys(lc.get("config")))
-            shared.setdefault(name, layers[name])
+            items = _flatten_k3(g, "", budget, seen, _stacked_cell_keys(lc.get("config")))
+            if name is not None:
+                layers[name] = items
+                shared.setdefault(name, items)
     return WeightStore(layers, "keras3", nested, shared)

@@ -122,9 +122,10 @@ def pool2d(
     oh, ow = _out_hw(x, pool_size, strides, ones, padding)
     if mode == "max":
         xp = _pad(x, pool_size, strides, ones, padding, -np.inf)
-        y = None
-        for _, _, v in _offsets(xp, pool_size, strides, ones, (oh, ow)):
-            y = v.copy() if y is None else np.maximum(y, v, out=y)
+        views = (v for _, _, v in _offsets(xp, pool_size, strides, ones, (oh, ow)))
+        y = next(views).copy()  # pool_size >= 1 (checked at load): at least one offset
+        for v in views:
+            np.maximum(y, v, out=y)
         return [_from_last(y, data_format)]
     xp = _pad(x, pool_size, strides, ones, padding, 0.0)
     total = np.zeros((x.shape[0], oh, ow, x.shape[3]), x.dtype)

@@ -78,9 +78,13 @@ def _im2col(
     spans = tuple((k - 1) * d + 1 for k, d in zip(ksize, dilation))
     win = sliding_window_view(xp, spans, axis=tuple(range(1, r + 1)))  # (N, *S_full, C, *spans): a view
     # Output cells every `stride`, kernel taps every `dilation`.
-    win = win[
-        (slice(None), *(slice(None, None, s) for s in strides), slice(None), *(slice(None, None, d) for d in dilation))
-    ]
+    index = (
+        slice(None),
+        *(slice(None, None, s) for s in strides),
+        slice(None),
+        *(slice(None, None, d) for d in dilation),
+    )
+    win = win[index]
     perm = (0, *range(1, r + 1), *range(r + 2, 2 * r + 2), r + 1)  # -> (N, *S', *K, C)
     out_sp = win.shape[1 : r + 1]
     return win.transpose(perm).reshape(xp.shape[0], *out_sp, prod(ksize) * xp.shape[-1])  # the one copy
@@ -110,17 +114,19 @@ class _InputConv:
         self.shape = (B, T, *out_sp, w_in.shape[1])
         per_step = B * self.cells * max(w_in.shape[0], w_in.shape[1])
         self.block = max(1, IM2COL_ELEMENTS // max(per_step, 1))
-        self.t0, self.buf, self.last = 0, None, -1
+        self.t0, self.last = 0, -1
+        self.buf: np.ndarray | None = None
 
     def __getitem__(self, key: tuple[slice, int]) -> np.ndarray:
         _, t = key
-        n = 0 if self.buf is None else self.buf.shape[1]
-        if not self.t0 <= t < self.t0 + n:
+        buf = self.buf
+        if buf is None or not self.t0 <= t < self.t0 + buf.shape[1]:
             backwards = t < self.last
             t0 = max(0, t - self.block + 1) if backwards else t
-            self.t0, self.buf = t0, self._compute(t0, min(t0 + self.block, self.shape[1]))
+            buf = self._compute(t0, min(t0 + self.block, self.shape[1]))
+            self.t0, self.buf = t0, buf
         self.last = t
-        return self.buf[:, t - self.t0]
+        return buf[:, t - self.t0]
 
     def _compute(self, t0: int, t1: int) -> np.ndarray:
         B, n = self.shape[0], t1 - t0

@@ -26,14 +26,14 @@ def masked_merge(*args: np.ndarray, mode: str, masked: list[bool]) -> list[np.nd
     it = iter(args[n:])
     masks = [next(it)[..., None].astype(bool) if flag else None for flag in masked]  # (B, T, ..., 1)
     if mode == "mul":
-        out = None
-        union = None
+        out: np.ndarray | None = None
+        union: np.ndarray | None = None
         for x, m in zip(xs, masks):
             if m is not None:
                 x = np.where(m, x, np.float32(1))
                 union = m if union is None else np.logical_or(union, m)
             out = x if out is None else out * x
-        if all(m is not None for m in masks):
+        if union is not None and out is not None and all(m is not None for m in masks):
             out = np.where(union, out, np.float32(0))
         return [np.asarray(out, dtype=np.float32)]
     fold = {"max": np.maximum, "min": np.minimum}.get(mode)

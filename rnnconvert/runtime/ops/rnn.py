@@ -10,15 +10,29 @@ timestep at a time with exactly the same arithmetic.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 
 import numpy as np
 
 Step = Callable[[np.ndarray, list[np.ndarray]], tuple[np.ndarray, list[np.ndarray]]]
 
 
+class StepInputs(Protocol):
+    """What :func:`scan` reads of its input besides an array: a stand-in that computes
+    each timestep's projected input when the scan asks for it (ConvLSTM's input convolution)."""
+
+    @property
+    def shape(self) -> tuple[int, ...]: ...
+
+    @property
+    def dtype(self) -> np.dtype[Any] | type[np.generic]: ...
+
+    def __getitem__(self, key: tuple[slice, int]) -> np.ndarray: ...
+
+
 def scan(
     step: Step,
-    xs: np.ndarray,  # (B, T, G) input already projected for every timestep
+    xs: np.ndarray | StepInputs,  # (B, T, G) input already projected for every timestep
     states: list[np.ndarray],  # each (B, H), or (B, *S, F) for a convolutional cell
     *,
     mask: np.ndarray | None = None,  # (B, T) bool, True = step is real

@@ -117,7 +117,9 @@ def _check_array(value: Any, schema: dict[str, Any]) -> str | None:
     if len(value) < schema.get("minItems", 0) or len(value) > schema.get("maxItems", len(value)):
         return f"must have {schema.get('minItems', 0)} to {schema.get('maxItems', 'any number of')} items"
     items = schema.get("items")
-    for v in value if items else ():
+    if not items:
+        return None
+    for v in value:
         why = check_value(v, items)
         if why:
             return f"has an item that {why}"
