@@ -228,7 +228,7 @@ export class Model {
         if (err instanceof RangeError) throw new ResourceError(`node '${node.name}' (${node.op}) ran out of memory: ${err.message}`);
         throw new FormatError(`node '${node.name}' (${node.op}) cannot run on these inputs: ${err.message}`);
       }
-      if (this._checkShapes) checkDeclared(node, outs);
+      if (this._checkShapes) checkDeclared(node, outs, carryOutputs);
       env.set(node.name, outs);
       if (node.nStates && states) {
         const fin = outs.slice(1);
@@ -355,10 +355,13 @@ function useGiven(node, carried) {
   return carried.slice(0, node.nStates).every((s) => s.data.every((v) => v === 0));
 }
 
-function checkDeclared(node, outs) {
+/** Declared dimensions are binding (format 1.2), except the batch axis (the caller's) and, in a
+ * streamed chunk, the time axis -- as the NumPy runtime's executor. */
+function checkDeclared(node, outs, streamed) {
+  const free = streamed ? 2 : 1;
   node.outShapes.forEach((want, k) => {
     const got = outs[k] && outs[k].shape;
-    if (!got || got.length !== want.length || want.some((d, i) => d !== null && d !== got[i])) {
+    if (!got || got.length !== want.length || want.some((d, i) => i >= free && d !== null && d !== got[i])) {
       throw new FormatError(`node '${node.name}' (${node.op}) output ${k} has shape [${got}], but model.json declares ${fmt(want)}`);
     }
   });
