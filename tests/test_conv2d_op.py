@@ -137,7 +137,7 @@ def test_conv2d_nodes_are_checked_at_load(config, kernel, match):
 
 def test_a_bundle_stamped_before_1_2_cannot_use_the_2d_ops():
     doc = {"format_version": "1.1.0", "nodes": [{"op": "Pool2D"}, {"op": "LSTM"}]}
-    with pytest.raises(FormatError, match="'Pool2D', added in format 1.2.0"):
+    with pytest.raises(FormatError, match=r"'Pool2D' \(added in format 1.2.0\)"):
         check_features(doc)
 
 

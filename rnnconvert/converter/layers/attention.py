@@ -50,7 +50,7 @@ def _convert(call: LayerCall, b: GraphBuilder, additive: bool) -> list[Tensor]:
     score_mode = "additive" if additive else str(call.opt("score_mode", "dot"))
     if score_mode not in ("dot", "concat", "additive"):
         raise Unsupported(f"score_mode={score_mode!r}")
-    slots: list[tuple[str, tuple[int, ...]]] = []
+    slots: list[tuple[str, tuple[int | None, ...]]] = []
     if use_scale:
         # AdditiveAttention's scale weighs each feature of tanh(Q_i + K_j). (Keras 3 sizes
         # it by the query, tf_keras by the value; Keras runs only when they agree.)

@@ -65,6 +65,7 @@ def convert_rnn(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
     # applies to the stack's output, so it is done once after the last node -- a cell
     # node doing it would zero real steps of its output before the next cell reads it.
     late_zero = bool(call.opt("unroll", False)) and go_backwards and zero and seqs and mask is not None
+    rev_mask: Tensor | None
     if go_backwards and mask is not None and len(cells) > 1:
         (rev_mask,) = b.node(
             "Reverse",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -30,8 +31,24 @@ def one_input(call: LayerCall) -> Tensor:
     return call.inputs[0]
 
 
-def expect_weights(call: LayerCall, shapes: list[tuple[int, ...]]) -> list[np.ndarray]:
-    """Check the layer's arrays against the shapes its config implies; cast to float32."""
+def known(dims: Sequence[int | None]) -> list[int] | None:
+    """``dims`` as integers when every one is known, else None."""
+    out = [d for d in dims if d is not None]
+    return out if len(out) == len(dims) else None
+
+
+def dim(d: int | None, what: str) -> int:
+    """A dimension a conversion needs to know."""
+    if d is None:
+        raise Unsupported(f"{what} must be a known dimension")
+    return d
+
+
+def expect_weights(call: LayerCall, shapes: Sequence[Sequence[int | None]]) -> list[np.ndarray]:
+    """Check the layer's arrays against the shapes its config implies; cast to float32.
+    A dimension the graph leaves unknown (None) cannot be checked: the layer is refused."""
+    if any(d is None for shape in shapes for d in shape):
+        raise Unsupported(f"weight shapes {[tuple(s) for s in shapes]} depend on an unknown input dimension")
     got = call.weights
     if len(got) != len(shapes):
         raise Unsupported(

@@ -14,7 +14,7 @@ from typing import Any
 
 from ...runtime.spec import RECURRENT_FACTS
 from ..graph import GraphBuilder, LayerCall, Shape, Tensor, Unsupported
-from .common import activation, check_dtype_policy, expect_weights, flat_tensors
+from .common import activation, check_dtype_policy, dim, expect_weights, flat_tensors
 from .recurrent import emit_recurrent_node
 
 _FACTS = RECURRENT_FACTS["ConvLSTM"]
@@ -62,8 +62,8 @@ def convert_conv_lstm(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
             f"input shape {x.shape}: {call.class_name} takes (batch, time, {rank} spatial axes and channels),"
             " all but batch and time known"
         )
-    spatial = list(x.shape[2:-1] if fmt == "channels_last" else x.shape[3:])
-    channels = int(x.shape[-1] if fmt == "channels_last" else x.shape[2])
+    spatial = [dim(n, "a spatial axis") for n in (x.shape[2:-1] if fmt == "channels_last" else x.shape[3:])]
+    channels = dim(x.shape[-1] if fmt == "channels_last" else x.shape[2], "the channel axis")
     filters = call.opt("filters", 0)
     if not isinstance(filters, int) or isinstance(filters, bool) or filters <= 0:
         raise Unsupported(f"filters={filters!r}: must be a positive integer")

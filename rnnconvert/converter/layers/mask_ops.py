@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..graph import GraphBuilder, LayerCall, Tensor, Unsupported
+from .common import known
 
 
 def _args(call: LayerCall) -> list[Any]:
@@ -100,7 +101,7 @@ def convert_concatenate_op(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
     ax = axis % ins[0].rank
     dims = [t.shape[ax] for t in ins]
     shape = list(ins[0].shape)
-    shape[ax] = None if any(d is None for d in dims) else sum(dims)
+    shape[ax] = None if (n := known(dims)) is None else sum(n)
     return b.node(
         "Merge",
         name=call.name,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ..graph import CodeInModel, GraphBuilder, LayerCall, Tensor, Unsupported
+from .common import known
 
 _MODES = {"Add": "sum", "Subtract": "sub", "Multiply": "mul", "Average": "ave", "Maximum": "max", "Minimum": "min"}
 
@@ -71,7 +72,7 @@ def _concatenated_mask(call: LayerCall, b: GraphBuilder, ax: int) -> Tensor:
         name=f"{call.name}/mask",
         inputs=parts,
         config={"mode": "concat", "axis": ax},
-        outputs=[((parts[0].shape[0], None if None in lengths else sum(lengths)), "bool")],
+        outputs=[((parts[0].shape[0], None if (n := known(lengths)) is None else sum(n)), "bool")],
         layer=call,
     )
     return mask
@@ -134,7 +135,7 @@ def convert_concatenate(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
         raise Unsupported("concatenation along the batch axis")
     dims = [t.shape[ax] for t in call.inputs]
     shape = list(call.inputs[0].shape)
-    shape[ax] = None if any(d is None for d in dims) else sum(dims)
+    shape[ax] = None if (n := known(dims)) is None else sum(n)
     (y,) = b.node(
         "Merge",
         name=call.name,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from ..graph import GraphBuilder, LayerCall, Tensor, Unsupported
-from .common import one_input
+from .common import known, one_input
 
 
 def convert_flatten(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
@@ -13,18 +13,18 @@ def convert_flatten(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
     if call.opt("data_format", "channels_last") not in (None, "channels_last"):
         raise Unsupported("data_format channels_first")
     rest = x.shape[1:]
-    n = None if any(d is None for d in rest) else math.prod(rest)
+    n = None if (k := known(rest)) is None else math.prod(k)
     return b.node("Flatten", name=call.name, inputs=[x], config={}, outputs=[((x.shape[0], n), "float32")], layer=call)
 
 
 def convert_reshape(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
     x = one_input(call)
     target = [int(d) for d in call.opt("target_shape")]
-    known = None if any(d is None for d in x.shape[1:]) else math.prod(x.shape[1:])
+    known_size = None if (k := known(x.shape[1:])) is None else math.prod(k)
     shape: list[int | None] = list(target)
     if -1 in target:
         rest = math.prod(d for d in target if d != -1)
-        shape[target.index(-1)] = None if known is None else known // rest
+        shape[target.index(-1)] = None if known_size is None else known_size // rest
     return b.node(
         "Reshape",
         name=call.name,
