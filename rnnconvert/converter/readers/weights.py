@@ -24,6 +24,7 @@ import h5py
 import numpy as np
 
 from ...errors import FormatError, ResourceError
+from .access import as_dict, as_list, get_str, layers_of
 from .h5safe import H5Array, Visited, child, has, has_path, resolve
 
 MAX_TOTAL_WEIGHT_BYTES = 16 << 30
@@ -169,8 +170,11 @@ def _stacked_cell_keys(cfg: Any) -> list[str] | None:
         if cfg.get("class_name") == "StackedRNNCells":
             counters: dict[str, int] = {}
             keys = []
-            for c in (cfg.get("config") or {}).get("cells") or []:
-                base = snake_case(str(c.get("class_name", "")))
+            cells = as_list(as_dict(cfg.get("config"), "StackedRNNCells config").get("cells"), "StackedRNNCells cells")
+            for c in cells:
+                base = snake_case(
+                    get_str(as_dict(c, "StackedRNNCells cell"), "class_name", "StackedRNNCells cell") or ""
+                )
                 n = counters.get(base, 0)
                 counters[base] = n + 1
                 keys.append(base if n == 0 else f"{base}_{n}")
@@ -254,9 +258,13 @@ def read_keras3_weights(
     counters: dict[str, int] = {}
     layers: dict[str, list[tuple[str, np.ndarray]]] = {}
     nested: dict[str, WeightStore] = {}
-    for lc in layers_config:
-        cls = lc.get("class_name", "")
-        name = lc.get("config", {}).get("name") or lc.get("name")
+    for i, raw in enumerate(layers_config):
+        at = f"{where}: layer config {i}"
+        lc = as_dict(raw, at, allow_none=False)
+        cls = get_str(lc, "class_name", at) or ""
+        inner_cfg = lc.get("config")
+        inner = {} if cls == "Sequential" and isinstance(inner_cfg, list) else as_dict(inner_cfg, f"{at}: config")
+        name = get_str(inner, "name", f"{at}: config", None) or get_str(lc, "name", at, None)
         if sequential and cls == "InputLayer":
             continue
         base = snake_case(cls)
@@ -269,8 +277,7 @@ def read_keras3_weights(
         if not isinstance(g, h5py.Group):
             raise FormatError(f"{where}: layers/{key} is not a group")
         if cls in ("Sequential", "Functional", "Model") and has(g, "layers"):
-            inner = lc.get("config") or {}
-            inner_layers = inner.get("layers", []) if isinstance(inner, dict) else inner
+            inner_layers = layers_of(lc, f"{where}: layer {name!r}")
             nested[name] = read_keras3_weights(
                 g, inner_layers, where, sequential=cls == "Sequential", _budget=budget, _shared=shared, _seen=seen
             )
