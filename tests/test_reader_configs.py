@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 
 import h5py
+import numpy as np
 import pytest
 
 from rnnconvert.converter import convert
@@ -50,3 +51,23 @@ def test_top_level_config_not_an_object_is_a_format_error(tmp_path):
         f.create_group("layers")
     with pytest.raises(FormatError):
         convert(tmp_path / "m.json", tmp_path / "out", weights=tmp_path / "m.weights.h5")
+
+
+def test_config_op_does_not_take_the_group_a_named_layer_owns(tmp_path):
+    """Keras 3 lists mask ops (a Concatenate of masks, ``concatenate_1``) in the config without a
+    weights group; the by-class fallback used to hand it the group the layer named
+    ``concatenate`` owns, which was then read twice ("linked from more than one place")."""
+    from rnnconvert.converter.readers.weights import read_keras3_weights
+
+    with h5py.File(tmp_path / "w.h5", "w") as f:
+        f.create_group("layers/concatenate/vars").attrs["name"] = "concatenate"
+        f.create_group("layers/dense/vars").attrs["name"] = "dense"
+        f["layers/dense/vars"].create_dataset("0", data=np.ones((2, 3), np.float32))
+    layers = [
+        {"class_name": "Concatenate", "config": {"name": "concatenate_1"}},
+        {"class_name": "Concatenate", "config": {"name": "concatenate"}},
+        {"class_name": "Dense", "config": {"name": "dense"}},
+    ]
+    with h5py.File(tmp_path / "w.h5", "r") as f:
+        store = read_keras3_weights(f, layers, "w.h5", sequential=False)
+        assert [np.asarray(a).shape for a in store.get("dense")] == [(2, 3)]

@@ -255,6 +255,7 @@ def read_keras3_weights(
             v = child(g, "vars", f"{where}: layers/{key}")
             if "name" in v.attrs:
                 by_attr[_text(v.attrs["name"])] = key
+    claimed = set(by_attr.values())
     counters: dict[str, int] = {}
     layers: dict[str, list[tuple[str, np.ndarray]]] = {}
     nested: dict[str, WeightStore] = {}
@@ -270,7 +271,11 @@ def read_keras3_weights(
         base = snake_case(cls)
         n = counters.get(base, 0)
         counters[base] = n + 1
-        key = by_attr.get(name) or (base if n == 0 else f"{base}_{n}")
+        key = by_attr.get(name) if name is not None else None
+        if key is None:
+            key = base if n == 0 else f"{base}_{n}"
+            if key in claimed:  # the group a named layer owns (a config op may share its class)
+                continue
         if not has(groups, key):
             continue
         g = child(groups, key, f"{where}: layers")
