@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ResourceError
+from ..errors import FormatError, ResourceError
 from ..runtime.model import Model
 from ..runtime.verify import VECTOR_PREFIX
 
@@ -144,6 +144,7 @@ def attach_vectors(
         expected = [[np.asarray(a, np.float32) for a in outs] for outs in keras_predict(calls)]
         worst = 0.0
         for o_call, e_call in zip(ours, expected):
+            _check_same_shapes(doc, o_call, e_call)
             for o, e in zip(o_call, e_call):
                 fin = np.isfinite(e)
                 if fin.any():
@@ -171,6 +172,20 @@ def attach_vectors(
         "float32_sensitivity": float32_sensitivity(doc, arrays, calls, ours),
     }
     return worst
+
+
+def _check_same_shapes(doc: dict[str, Any], ours: list[np.ndarray], keras: list[np.ndarray]) -> None:
+    """Keras's outputs on the vectors must have our shapes: a difference means the converted
+    graph computes something else (it used to surface as an IndexError comparing them)."""
+    names = [str(o.get("name")) for o in doc["outputs"]]
+    if len(ours) != len(keras):
+        raise FormatError(f"the converted model gives {len(ours)} outputs on the test vectors, Keras {len(keras)}")
+    for name, o, e in zip(names, ours, keras):
+        if o.shape != e.shape:
+            raise FormatError(
+                f"output {name!r}: the converted model gives shape {o.shape} on the test vectors, "
+                f"Keras {e.shape}; the conversion does not compute what Keras does"
+            )
 
 
 SENSITIVITY_DRAWS = 2
