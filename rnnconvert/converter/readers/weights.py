@@ -265,13 +265,13 @@ def read_keras3_weights(
         cls = get_str(lc, "class_name", at) or ""
         inner_cfg = lc.get("config")
         inner = {} if cls == "Sequential" and isinstance(inner_cfg, list) else as_dict(inner_cfg, f"{at}: config")
-        name = get_str(inner, "name", f"{at}: config", None) or get_str(lc, "name", at, None)
+        name = get_str(inner, "name", f"{at}: config", None) or get_str(lc, "name", at) or ""
         if sequential and cls == "InputLayer":
             continue
         base = snake_case(cls)
         n = counters.get(base, 0)
         counters[base] = n + 1
-        key = by_attr.get(name) if name is not None else None
+        key = by_attr.get(name) if name else None
         if key is None:
             key = base if n == 0 else f"{base}_{n}"
             if key in claimed:  # the group a named layer owns (a config op may share its class)
