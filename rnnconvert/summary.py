@@ -91,6 +91,14 @@ def _stored_dtypes(doc: dict[str, Any]) -> str:
     return ", ".join(sorted(kinds)) or "none"
 
 
+def _version(model: Model) -> str:
+    """The version the file declares, and the one it was migrated to when they differ."""
+    declared = getattr(model, "declared_format_version", None) or model.format_version
+    if declared == model.format_version:
+        return printable(declared)
+    return f"{printable(declared)} (migrated to {printable(model.format_version)})"
+
+
 def summary(model: Model) -> str:
     """Like Keras's ``model.summary()``: one row per node, with shapes and parameter counts.
 
@@ -104,7 +112,7 @@ def summary(model: Model) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     line = "-" * (sum(widths) + 6)
     out = [
-        f"Bundle {printable(model.path)} — format {printable(model.format_version)}, written by "
+        f"Bundle {printable(model.path)} — format {_version(model)}, written by "
         f"{printable(producer.get('name', '?'))} {printable(producer.get('version', '?'))}",
         f"Source: {printable(src.get('file') or 'in-memory model')} ({printable(src.get('model_class', '?'))} "
         f"{printable(repr(src.get('model_name', '')))}, Keras {printable(src.get('keras_version') or 'unknown')}, "

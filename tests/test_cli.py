@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from rnnconvert.schema import FORMAT_VERSION
+
 pytestmark = pytest.mark.keras
 
 
@@ -38,10 +40,21 @@ def test_convert_check_inspect_and_graph(zoo, tmp_path):
         assert f"  {name}: max |error|" in p.stdout
     p = rnnconvert("inspect", str(out), "--graph", str(tmp_path / "g.dot"))
     assert p.returncode == 0, p.stderr
-    for text in ("enc (LSTM)", "Total params", "format 1.0.0", "Keras 2.21.0"):
+    # a new bundle declares the current format: nothing was migrated
+    version = json.loads((out / "model.json").read_text())["format_version"]
+    assert version == FORMAT_VERSION
+    assert "migrated" not in p.stdout
+    for text in ("enc (LSTM)", "Total params", f"format {FORMAT_VERSION},", "Keras 2.21.0"):
         assert text in p.stdout
     dot = (tmp_path / "g.dot").read_text()
     assert dot.startswith("digraph") and '"enc" -> "gru_head"' in dot
+
+
+def test_inspect_shows_the_declared_version_and_the_migration(tmp_path):
+    old = Path(__file__).parent / "data" / "golden" / "1.0.0" / "bundle"
+    p = rnnconvert("inspect", str(old))
+    assert p.returncode == 0, p.stderr
+    assert f"format 1.0.0 (migrated to {FORMAT_VERSION})" in p.stdout
 
 
 def test_existing_output_refused_then_forced(zoo, tmp_path):

@@ -1,6 +1,6 @@
 // Running a bundle's embedded test vectors (runtime/verify.py): every stored call in
 // order from reset states, each output within 1e-5 * max(1, max|y|) (plus the recorded
-// quantization error for a quantized bundle).
+// quantization error for a quantized bundle, and the output's recorded float32 sensitivity).
 
 import { FormatError } from "./errors.js";
 import { toTensor } from "./bundle.js";
@@ -11,10 +11,16 @@ export function tolerance(expected) {
   return 1e-5 * Math.max(1, m);
 }
 
+function recorded(doc, key, j) {
+  const values = doc.test_vectors && doc.test_vectors[key];
+  if (!Array.isArray(values) || j >= values.length || typeof values[j] !== "number") return 0;
+  if (!Number.isFinite(values[j]) || values[j] < 0) throw new FormatError(`model.json: test_vectors.${key}[${j}] must be a number >= 0`);
+  return values[j];
+}
+
+// FORMAT.md 8: the quantization cost (+10%) and the output's own float32 sensitivity.
 function allowance(doc, j) {
-  const errors = doc.test_vectors && doc.test_vectors.quantization_error;
-  if (!Array.isArray(errors) || j >= errors.length || typeof errors[j] !== "number") return 0;
-  return 1.1 * errors[j];
+  return 1.1 * recorded(doc, "quantization_error", j) + recorded(doc, "float32_sensitivity", j);
 }
 
 /** Run the vectors: {origin, ok, outputs: [{name, maxAbsError, tolerance, ok}], lines}, or null without vectors. */

@@ -107,8 +107,12 @@ def model_predictor(model: Any) -> Predictor:
                 layer.reset_states()
         outs = []
         for ins in calls:
-            y = model.predict(ins if len(ins) > 1 else ins[0], verbose=0)
-            outs.append(list(y) if isinstance(y, (list, tuple)) else [y])
+            # predict_on_batch, not predict: Keras 3's predict reuses a function traced on an
+            # earlier call's sequence length, and TimeDistributed then returns the wrong number
+            # of steps (predict on 9 steps, then on 6: 3 steps out). The vectors are one small batch.
+            y = model.predict_on_batch(ins if len(ins) > 1 else ins[0])
+            ys = list(y) if isinstance(y, (list, tuple)) else [y]
+            outs.append([np.asarray(a) for a in ys])
         return outs
 
     return run

@@ -38,6 +38,8 @@ class Bundle:
     path: Path
     doc: dict[str, Any]
     arrays: dict[str, np.ndarray]
+    #: The ``format_version`` the file declares; ``doc`` holds it migrated to the current format.
+    declared_version: str | None = None
 
 
 def _refuse_other_kind(path: Path) -> None:
@@ -48,6 +50,12 @@ def _refuse_other_kind(path: Path) -> None:
 
 
 def read_model_json(path: str | os.PathLike[str]) -> tuple[Path, dict[str, Any]]:
+    """The bundle directory and its ``model.json`` document, migrated to the current format."""
+    directory, doc, _ = _read_model_json(path)
+    return directory, doc
+
+
+def _read_model_json(path: str | os.PathLike[str]) -> tuple[Path, dict[str, Any], str | None]:
     """Locate and parse ``model.json`` (``path`` is the bundle dir or the file itself)."""
     p = Path(path)
     if p.is_dir():
@@ -72,9 +80,10 @@ def read_model_json(path: str | os.PathLike[str]) -> tuple[Path, dict[str, Any]]
     if doc.get("format") != FORMAT_NAME:
         _refuse_other_kind(jpath)
         raise FormatError(f"{jpath}: 'format' is {doc.get('format')!r}, expected {FORMAT_NAME!r}")
+    declared = doc.get("format_version")
     doc = migrate(doc)
     check_features(doc)
-    return directory, doc
+    return directory, doc, declared if isinstance(declared, str) else None
 
 
 def _weights_path(directory: Path, doc: dict[str, Any]) -> Path:
@@ -196,7 +205,7 @@ def _read_npz(path: Path, specs: dict[str, tuple[tuple[int, ...], str]], max_byt
 
 def read_bundle(path: str | os.PathLike[str], *, max_weight_bytes: int = MAX_WEIGHT_BYTES) -> Bundle:
     """Parse and check a bundle directory; see the module docstring for what is checked."""
-    directory, doc = read_model_json(path)
+    directory, doc, declared = _read_model_json(path)
     wpath = _weights_path(directory, doc)
     specs = _array_specs(doc)
     size = wpath.stat().st_size
@@ -211,7 +220,7 @@ def read_bundle(path: str | os.PathLike[str], *, max_weight_bytes: int = MAX_WEI
     layout = _array_layout(doc)
     if layout:
         check_layout(wpath, specs, layout)
-    return Bundle(directory, doc, arrays)
+    return Bundle(directory, doc, arrays, declared)
 
 
 #: Every array's data starts at a multiple of this many bytes in weights.npz (FORMAT.md 3).

@@ -16,6 +16,7 @@ import numpy as np
 
 from ..errors import FormatError, InputError, ResourceError
 from .common import format_shape
+from .estimate import output_elements
 from .plan import Node, Plan
 
 #: A recurrent node's carried streaming state: ``[*states]`` or ``[*states, last_output]``.
@@ -62,6 +63,7 @@ class Executor:
         finals: States = {}
         for node in self.plan.nodes:
             args = [env[n][i] for n, i in node.inputs]
+            self._check_ahead(node, args, held)
             kwargs: dict[str, Any] = {}
             try:
                 if node.n_states or node.mask is not None:
@@ -87,6 +89,17 @@ class Executor:
             if node.n_states and states is not None:
                 finals[node.name] = _finals(node, outs, kwargs, carry_outputs)
         return [env[n][i] for n, i in self.plan.output_refs], finals
+
+    def _check_ahead(self, node: Node, args: list[np.ndarray], held: int) -> None:
+        """Refuse, before it runs, a node whose outputs would take the call past
+        ``max_elements`` -- sized from its real inputs (estimate.py), not only its declaration."""
+        ahead = output_elements(node, [np.shape(a) for a in args])
+        if held + ahead > self.max_elements:
+            raise ResourceError(
+                f"node {node.name!r} ({node.op}) would hold {ahead:,} array elements on these inputs, "
+                f"{held + ahead:,} in all, over max_elements={self.max_elements:,}; split the batch or the sequence, "
+                "or load(..., max_elements=N)"
+            )
 
     def _check_outputs(self, node: Node, outs: list[np.ndarray], *, chunk: bool) -> int:
         """Check ``outs`` against ``node``'s declared shapes; returns their element count.

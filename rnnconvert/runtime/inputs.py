@@ -46,6 +46,8 @@ class InputParser:
             if len(x) != n:
                 raise InputError(f"the model takes {n} input(s) {names}, got {len(x)}")
             return list(x)
+        if n != 1:  # one array for a model of several inputs
+            raise InputError(f"the model takes {n} inputs {names}, got one array")
         return [x]
 
     def arrays(self, values: list[Any], *, chunked: Collection[str] = (), whole: bool = True) -> list[np.ndarray]:

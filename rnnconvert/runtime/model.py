@@ -57,6 +57,8 @@ class Model:
         weights = dequantize(bundle.doc, bundle.arrays)  # float16 / int8 storage -> float32 (quantize.py)
         self._setup(bundle.doc, weights, bundle.path, max_elements, time_chunk_elements)
         self.vector_arrays = {k: v for k, v in bundle.arrays.items() if k.startswith(VECTOR_PREFIX)}
+        #: The format version the bundle file declares (``format_version`` is what it was migrated to).
+        self.declared_format_version = bundle.declared_version or self.format_version
 
     @classmethod
     def from_arrays(
@@ -76,6 +78,7 @@ class Model:
         model = cls.__new__(cls)
         model._setup(doc, dict(arrays), None, max_elements, time_chunk_elements)
         model.vector_arrays = {k: v for k, v in arrays.items() if k.startswith(VECTOR_PREFIX)}
+        model.declared_format_version = model.format_version
         return model
 
     def _setup(

@@ -14,6 +14,7 @@ import h5py
 
 from ...errors import FormatError, RnnConvertError
 from . import KerasSource, parse_config_json
+from .access import layers_of
 from .h5safe import child, has, probe
 from .weights import _text, has_names, read_keras3_weights, read_legacy_weights
 
@@ -80,8 +81,7 @@ def read_json_and_weights(cfg: dict[str, Any], wpath: Path, *, probed: bool = Fa
         elif has(f, "model_weights"):
             weights = read_legacy_weights(child(f, "model_weights", str(wpath)), str(wpath))
         elif has(f, "layers") or has(f, "vars"):
-            inner = cfg.get("config", {})
-            layers = inner.get("layers", []) if isinstance(inner, dict) else inner
+            layers = layers_of(cfg, str(wpath))
             weights = read_keras3_weights(f, layers, str(wpath), sequential=cfg.get("class_name") == "Sequential")
         else:
             raise FormatError(f"{wpath}: not a Keras weights file (no layer_names, model_weights or layers)")

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ...errors import FormatError, ResourceError, SecurityError
 from . import MAX_CONFIG_BYTES, KerasSource, parse_config_json
+from .access import layers_of
 from .hdf5 import open_h5
 from .weights import MAX_TOTAL_WEIGHT_BYTES, read_keras3_weights
 
@@ -98,8 +99,7 @@ def read_keras_zip(path: Path, *, probed: bool = False) -> KerasSource:
         where = f"{path}:model.weights.h5"
         f = open_h5(h5, where, probed=probed)
         try:
-            inner = cfg.get("config", {})
-            layers = inner.get("layers", []) if isinstance(inner, dict) else []
+            layers = layers_of(cfg, where)
             weights = read_keras3_weights(f, layers, where, sequential=cfg.get("class_name") == "Sequential")
         except BaseException:
             f.close()

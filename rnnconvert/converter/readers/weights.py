@@ -24,6 +24,7 @@ import h5py
 import numpy as np
 
 from ...errors import FormatError, ResourceError
+from .access import as_dict, as_list, get_str, layers_of
 from .h5safe import H5Array, Visited, child, has, has_path, resolve
 
 MAX_TOTAL_WEIGHT_BYTES = 16 << 30
@@ -175,8 +176,11 @@ def _stacked_cell_keys(cfg: Any) -> list[str] | None:
         if cfg.get("class_name") == "StackedRNNCells":
             counters: dict[str, int] = {}
             keys = []
-            for c in (cfg.get("config") or {}).get("cells") or []:
-                base = snake_case(str(c.get("class_name", "")))
+            cells = as_list(as_dict(cfg.get("config"), "StackedRNNCells config").get("cells"), "StackedRNNCells cells")
+            for c in cells:
+                base = snake_case(
+                    get_str(as_dict(c, "StackedRNNCells cell"), "class_name", "StackedRNNCells cell") or ""
+                )
                 n = counters.get(base, 0)
                 counters[base] = n + 1
                 keys.append(base if n == 0 else f"{base}_{n}")
@@ -223,12 +227,6 @@ def snake_case(name: str) -> str:
     return name
 
 
-def _config_name(lc: dict[str, Any]) -> str | None:
-    """The name a layer's weights are filed under: its config's ``name``, else the entry's."""
-    name = lc.get("config", {}).get("name") or lc.get("name")
-    return name if isinstance(name, str) else None
-
-
 def read_keras3_weights(
     root: Any,
     layers_config: list[dict[str, Any]],
@@ -265,35 +263,34 @@ def read_keras3_weights(
     counters: dict[str, int] = {}
     layers: dict[str, Named] = {}
     nested: dict[str, WeightStore] = {}
-    for lc in layers_config:
-        cls = lc.get("class_name", "")
-        name = _config_name(lc)
+    for i, raw in enumerate(layers_config):
+        at = f"{where}: layer config {i}"
+        lc = as_dict(raw, at, allow_none=False)
+        cls = get_str(lc, "class_name", at) or ""
+        inner_cfg = lc.get("config")
+        inner = {} if cls == "Sequential" and isinstance(inner_cfg, list) else as_dict(inner_cfg, f"{at}: config")
+        name = get_str(inner, "name", f"{at}: config", None) or get_str(lc, "name", at) or ""
         if sequential and cls == "InputLayer":
             continue
         base = snake_case(cls)
         n = counters.get(base, 0)
         counters[base] = n + 1
-        key = (by_attr.get(name) if name is not None else None) or (base if n == 0 else f"{base}_{n}")
-        if key in claimed and by_attr.get(name or "") != key:
-            continue  # the group named by counter belongs, by its name attribute, to another layer
+        key = by_attr.get(name) if name else None
+        if key is None:
+            key = base if n == 0 else f"{base}_{n}"
+            if key in claimed:  # the group a named layer owns (a config op may share its class)
+                continue
         if not has(groups, key):
             continue
         g = child(groups, key, f"{where}: layers")
         if not isinstance(g, h5py.Group):
             raise FormatError(f"{where}: layers/{key} is not a group")
-        # A layer without a name is still read (checked, counted against the budget) but
-        # cannot be looked up, so it is not filed.
         if cls in ("Sequential", "Functional", "Model") and has(g, "layers"):
-            inner = lc.get("config") or {}
-            inner_layers = inner.get("layers", []) if isinstance(inner, dict) else inner
-            store = read_keras3_weights(
+            inner_layers = layers_of(lc, f"{where}: layer {name!r}")
+            nested[name] = read_keras3_weights(
                 g, inner_layers, where, sequential=cls == "Sequential", _budget=budget, _shared=shared, _seen=seen
             )
-            if name is not None:
-                nested[name] = store
         else:
-            items = _flatten_k3(g, "", budget, seen, _stacked_cell_keys(lc.get("config")))
-            if name is not None:
-                layers[name] = items
-                shared.setdefault(name, items)
+            layers[name] = _flatten_k3(g, "", budget, seen, _stacked_cell_keys(lc.get("config")))
+            shared.setdefault(name, layers[name])
     return WeightStore(layers, "keras3", nested, shared)

@@ -17,7 +17,7 @@ from ..ops.activations import ACTIVATIONS
 from .types import check_value
 
 _NUMBER = {"type": "number"}
-_INT = {"type": "integer"}
+_INT = {"type": "integer", "minimum": -64, "maximum": 64}  # an axis
 #: Each parameter's JSON Schema (``axis`` takes a list of axes for softmax and log_softmax).
 PARAM_SCHEMAS: dict[str, dict[str, Any]] = {
     "slope": _NUMBER,

@@ -12,7 +12,7 @@ from .types import ACTIVATION_REF, FOLD, PER_STEP, UNFOLD, WHOLE_SEQUENCE, Key, 
 AXIS_ACTIVATIONS = frozenset({"softmax", "log_softmax", "sparsemax", "glu"})
 
 _BOOL = {"type": "boolean"}
-_INT = {"type": "integer"}
+_INT = {"type": "integer", "minimum": -64, "maximum": 64}  # axes: a tensor of rank > 64 is hostile
 _NUM = {"type": "number"}
 _POS = {"type": "integer", "minimum": 1}
 _NONNEG = {"type": "integer", "minimum": 0}

@@ -103,8 +103,13 @@ class OpSpec:
 # -- values against a Key's schema ----------------------------------------------------
 
 
+#: Every integer in a config fits in 32 bits (a size or axis beyond is hostile, and NumPy
+#: raises OverflowError on >= 2**63); a key's schema may bound it further.
+INT_RANGE = (-(2**31), 2**31 - 1)
+
+
 def _is_int(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
+    return isinstance(v, int) and not isinstance(v, bool) and INT_RANGE[0] <= v <= INT_RANGE[1]
 
 
 def _is_num(v: Any) -> bool:
@@ -151,7 +156,11 @@ def check_value(value: Any, schema: dict[str, Any]) -> str | None:
     if kind == "array":
         return _check_array(value, schema)
     if kind in _TYPES and not _TYPES[kind](value):
+        if kind == "integer" and isinstance(value, int) and not isinstance(value, bool):
+            return f"must be an integer in [{INT_RANGE[0]}, {INT_RANGE[1]}]"
         return f"must be {'an' if kind == 'integer' else 'a'} {kind}"
     if "minimum" in schema and value < schema["minimum"]:
         return f"must be >= {schema['minimum']}"
+    if "maximum" in schema and value > schema["maximum"]:
+        return f"must be <= {schema['maximum']}"
     return None

@@ -1,0 +1,86 @@
+"""Pre-run output sizes (issue 12 item 9): before a node runs, the elements its outputs will
+hold, from its *real* input shapes -- so a node whose bundle under-declares its output (a
+``None`` where its config makes the axis huge, or a small number it will not honour) is
+refused before it allocates past ``max_elements``, not after.
+
+Declared dims are binding (FORMAT.md 2.3, F5) and are used as given, except where the op
+sets the dim from its config and input shapes (the rules below): there the computed value
+is used, and a declared value that disagrees is a :class:`FormatError` before the node runs.
+A free dim the rules do not cover takes input 0's size on that axis (or the largest input
+size there), which every op not listed keeps or shrinks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from ..errors import FormatError
+
+Shape = tuple[int, ...]
+#: op -> (config, input shapes, output rank) -> {axis: size} for output 0
+Rule = Callable[[dict[str, Any], Sequence[Shape], int], dict[int, int]]
+
+
+def _time(x: Shape) -> int:
+    return x[1] if len(x) > 1 else 1
+
+
+def _concat(config: dict[str, Any], ins: Sequence[Shape], rank: int) -> dict[int, int]:
+    if config.get("mode") != "concat" or not ins or any(len(s) != rank for s in ins):
+        return {}
+    axis = int(config.get("axis", -1)) % rank
+    return {axis: sum(s[axis] for s in ins)}
+
+
+RULES: dict[str, Rule] = {
+    "RepeatVector": lambda c, ins, r: {1: int(c["n"])},
+    "UpSampling1D": lambda c, ins, r: {1: _time(ins[0]) * int(c["size"])},
+    "ZeroPadding1D": lambda c, ins, r: {1: _time(ins[0]) + int(c["left"]) + int(c["right"])},
+    "Cropping1D": lambda c, ins, r: {1: max(_time(ins[0]) - int(c["left"]) - int(c["right"]), 0)},
+    "FoldTime": lambda c, ins, r: {0: ins[0][0] * _time(ins[0])},
+    "UnfoldTime": lambda c, ins, r: {0: ins[1][0], 1: _time(ins[1])} if len(ins) > 1 else {},
+    "Merge": _concat,
+}
+#: Ops whose output holds exactly their input's elements, rearranged.
+SAME_SIZE = frozenset({"Flatten", "Reshape", "Permute", "Transpose"})
+
+
+def _fill(declared: Sequence[int | None], ins: Sequence[Shape], known: dict[int, int], where: str) -> int:
+    n = 1
+    for axis, d in enumerate(declared):
+        if axis in known:
+            size = known[axis]
+            if d is not None and axis > 1 and d != size:
+                raise FormatError(f"{where}: output axis {axis} is {size} on these inputs, but the bundle declares {d}")
+        elif d is not None and axis > 0:
+            size = d
+        elif ins and axis < len(ins[0]):
+            size = ins[0][axis]
+        else:
+            size = max((s[axis] for s in ins if axis < len(s)), default=1)
+        n *= max(int(size), 0)
+    return n
+
+
+def output_elements(node: Any, in_shapes: Sequence[Shape]) -> int:
+    """The elements ``node``'s outputs will hold on inputs of ``in_shapes`` (see module doc)."""
+    where = f"node {node.name!r} ({node.op})"
+    if node.op in SAME_SIZE and in_shapes:
+        n = 1
+        for d in in_shapes[0]:
+            n *= int(d)
+        return n * max(len(node.out_shapes), 1)
+    rule = RULES.get(node.op)
+    total = 0
+    for k, declared in enumerate(node.out_shapes):
+        known: dict[int, int] = {}
+        if rule is not None and k == 0 and in_shapes:
+            try:
+                known = rule(node.op_config or node.config, in_shapes, len(declared))
+            except (KeyError, TypeError, ValueError, IndexError):
+                known = {}  # the op itself will name what is wrong
+        total += _fill(declared, in_shapes, known, where)
+    return total
+
+
+__all__ = ["RULES", "SAME_SIZE", "output_elements"]
