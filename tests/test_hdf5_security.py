@@ -32,7 +32,10 @@ def files(tmp_path_factory):
     import keras
 
     d = tmp_path_factory.mktemp("h5sec")
-    m = keras.Sequential([keras.Input((5, 3)), keras.layers.LSTM(4, name="rnn"), keras.layers.Dense(2, name="head")])
+    # Named throughout: the paths below must not depend on what else this session built.
+    m = keras.Sequential(
+        [keras.Input((5, 3)), keras.layers.LSTM(4, name="rnn"), keras.layers.Dense(2, name="head")], name="sequential"
+    )
     m.save(d / "m.keras")
     m.save(d / "m.h5")
     (d / "secret.bin").write_bytes(SECRET.tobytes())
