@@ -20,32 +20,24 @@ FORMAT_VERSION = "1.2.0"
 #: Every major version this code can read.
 SUPPORTED_MAJORS = (1,)
 
-#: The ops of format 1.0.0, the first release.
-OPS_1_0 = frozenset(
-    {
-        "Dense", "Activation", "Embedding", "NotEqualMask", "Masking", "ReduceAny", "LogicalAnd",
-        "LSTM", "GRU", "SimpleRNN", "Reverse", "Merge", "FoldTime", "UnfoldTime",
-    }
-)  # fmt: skip
-#: What each later minor version added (FORMAT.md 6.1): its new ops, and whether weights
-#: may be stored in reduced precision from then on.
-MINOR_ADDITIONS: dict[str, frozenset[str]] = {
-    "1.1.0": frozenset(
-        {
-            "LogicalOr", "ExpandDims", "FillLike", "ZeroMasked", "Conv1D", "Pool1D", "GlobalPool1D",
-            "ZeroPadding1D", "Cropping1D", "UpSampling1D", "Flatten", "Reshape", "Permute", "RepeatVector",
-            "BatchNormalization", "LayerNormalization", "PReLU", "Dot", "Attention", "MaskedMerge",
-            "Transpose", "ConvLSTM",
-        }
-    ),
-}  # fmt: skip
 #: The version from which weights may carry a ``quantization`` entry (float16 / int8 storage).
 QUANTIZATION_SINCE = "1.1.0"
 #: Format 1.2.0 added the 2-D image ops ``Conv2D``, ``Pool2D``, ``GlobalPool2D``, and array ``offset`` / ``nbytes`` (F1), the recurrent
 #: config key ``initial_state_rule`` (F2), explicit activation parameters (F3), node
 #: ``named_inputs`` (F4) and binding declared shapes (F5). FORMAT.md 6.1.
 V1_2 = "1.2.0"
-MINOR_ADDITIONS["1.2.0"] = frozenset({"Conv2D", "Pool2D", "GlobalPool2D"})
+
+
+@cache
+def ops_by_version() -> dict[str, frozenset[str]]:
+    """Format version -> the ops it added (FORMAT.md 6.1), read from each op's declaration
+    (``OpSpec.since``): adding an op states its version in one place."""
+    from ..runtime.spec import SPECS  # imported late: the runtime imports this module
+
+    added: dict[str, set[str]] = {}
+    for op, spec in SPECS.items():
+        added.setdefault(spec.since, set()).add(op)
+    return {v: frozenset(added[v]) for v in sorted(added, key=parse_version)}
 
 
 def parse_version(text: Any) -> tuple[int, int, int]:
@@ -181,7 +173,7 @@ def required_version(doc: dict[str, Any], *, stamping: bool = True) -> str:
     """
     needed = "1.0.0"
     ops = _ops_of(doc)
-    for version, added in MINOR_ADDITIONS.items():
+    for version, added in ops_by_version().items():
         if ops & added:
             needed = max(needed, version, key=parse_version)
     weights = doc.get("weights")
@@ -223,7 +215,7 @@ def check_features(doc: dict[str, Any]) -> None:
     if parse_version(needed) > declared:
         later = [
             f"{op!r} (added in format {v})"
-            for v, added in MINOR_ADDITIONS.items()
+            for v, added in ops_by_version().items()
             if parse_version(v) > declared
             for op in sorted(_ops_of(doc) & added)
         ]
@@ -287,8 +279,7 @@ __all__ = [
     "check_version",
     "required_version",
     "check_features",
-    "OPS_1_0",
-    "MINOR_ADDITIONS",
+    "ops_by_version",
     "load_schema",
     "validate",
 ]
