@@ -2,7 +2,7 @@
 
 import { isElementwise } from "./activations.js";
 import { gemm } from "./linalg.js";
-import { gateActivation, initialStates, projectInput, scan, stateTensors } from "./rnn.js";
+import { gateActivation, projectInput, runLayer } from "./rnn.js";
 
 export function gru([x], w, cfg, extra) {
   const [B, T] = x.shape;
@@ -66,16 +66,5 @@ export function gru([x], w, cfg, extra) {
     }
     return [h2, [h2]];
   };
-  const [y, states] = scan(step, {
-    B,
-    T,
-    feat: [H],
-    states: initialStates(extra.initialState, 1, B * H),
-    mask: extra.mask,
-    goBackwards: !!cfg.go_backwards,
-    returnSequences: !!cfg.return_sequences,
-    zeroOutputForMask: !!cfg.zero_output_for_mask,
-    initialOutput: extra.initialOutput,
-  });
-  return [y, ...stateTensors(states, [B, H])];
+  return runLayer(step, cfg, extra, { B, T, H, nStates: 1 });
 }

@@ -2,7 +2,7 @@
 //   z = x_t @ kernel + h @ recurrent_kernel + bias; c' = f*c + i*g; h' = o * a(c').
 
 import { gemm } from "./linalg.js";
-import { gateActivation, initialStates, projectInput, scan, stateTensors } from "./rnn.js";
+import { gateActivation, projectInput, runLayer } from "./rnn.js";
 
 export function lstm([x], w, cfg, extra) {
   const [B, T] = x.shape;
@@ -33,16 +33,5 @@ export function lstm([x], w, cfg, extra) {
     for (let b = 0; b < B; b++) for (let j = 0; j < H; j++) h2[b * H + j] = z[b * G + 3 * H + j] * ac[b * H + j];
     return [h2, [h2, c2]];
   };
-  const [y, states] = scan(step, {
-    B,
-    T,
-    feat: [H],
-    states: initialStates(extra.initialState, 2, B * H),
-    mask: extra.mask,
-    goBackwards: !!cfg.go_backwards,
-    returnSequences: !!cfg.return_sequences,
-    zeroOutputForMask: !!cfg.zero_output_for_mask,
-    initialOutput: extra.initialOutput,
-  });
-  return [y, ...stateTensors(states, [B, H])];
+  return runLayer(step, cfg, extra, { B, T, H, nStates: 2 });
 }

@@ -94,3 +94,23 @@ export function initialStates(initialState, count, n) {
 export function stateTensors(states, shape) {
   return states.map((s) => new Tensor(s, shape.slice()));
 }
+
+/**
+ * Run a recurrent layer's `step` over time with the layer's config (go_backwards,
+ * return_sequences, zero_output_for_mask) and the runtime's extras (mask, initial state,
+ * a carried output), and return [output, ...states] as tensors of shape [B, H].
+ */
+export function runLayer(step, cfg, extra, { B, T, H, nStates }) {
+  const [y, states] = scan(step, {
+    B,
+    T,
+    feat: [H],
+    states: initialStates(extra.initialState, nStates, B * H),
+    mask: extra.mask,
+    goBackwards: !!cfg.go_backwards,
+    returnSequences: !!cfg.return_sequences,
+    zeroOutputForMask: !!cfg.zero_output_for_mask,
+    initialOutput: extra.initialOutput,
+  });
+  return [y, ...stateTensors(states, [B, H])];
+}

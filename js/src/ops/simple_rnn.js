@@ -1,7 +1,7 @@
 // SimpleRNN: h' = a(x_t @ kernel + bias + h @ recurrent_kernel); output = h'.
 
 import { gemm } from "./linalg.js";
-import { gateActivation, initialStates, projectInput, scan, stateTensors } from "./rnn.js";
+import { gateActivation, projectInput, runLayer } from "./rnn.js";
 
 export function simpleRnn([x], w, cfg, extra) {
   const [B, T] = x.shape;
@@ -16,16 +16,5 @@ export function simpleRnn([x], w, cfg, extra) {
     act(z, B, H, 0, H);
     return [z, [z]];
   };
-  const [y, states] = scan(step, {
-    B,
-    T,
-    feat: [H],
-    states: initialStates(extra.initialState, 1, B * H),
-    mask: extra.mask,
-    goBackwards: !!cfg.go_backwards,
-    returnSequences: !!cfg.return_sequences,
-    zeroOutputForMask: !!cfg.zero_output_for_mask,
-    initialOutput: extra.initialOutput,
-  });
-  return [y, ...stateTensors(states, [B, H])];
+  return runLayer(step, cfg, extra, { B, T, H, nStates: 1 });
 }
