@@ -12,7 +12,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable
 
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
@@ -40,7 +40,7 @@ def printable(text: object) -> str:
     return "".join(ch if ch.isprintable() else _escape(ch) for ch in s)
 
 
-def format_shape(shape: Sequence[int | None]) -> str:
+def format_shape(shape: Iterable[int | None]) -> str:
     """``(None, 32, 8)``: a shape as Keras prints it, ``None`` for a free dimension."""
     return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"
 

@@ -14,7 +14,9 @@ from typing import Any
 
 from .display import format_shape, printable
 from .errors import OutputError
+from .runtime.common import VECTOR_PREFIX
 from .runtime.model import Model
+from .runtime.quantize import SCALE_PREFIX
 
 
 def _dict(value: Any) -> dict[str, Any]:
@@ -86,7 +88,7 @@ def _rows(model: Model) -> tuple[list[tuple[str, str, str, str]], int]:
 def _stored_dtypes(doc: dict[str, Any]) -> str:
     arrays = _dict(_dict(doc.get("weights")).get("arrays"))
     kinds = {
-        printable(_dict(a).get("dtype")) for k, a in arrays.items() if not k.startswith(("__vectors__/", "__scales__/"))
+        printable(_dict(a).get("dtype")) for k, a in arrays.items() if not k.startswith((VECTOR_PREFIX, SCALE_PREFIX))
     }
     return ", ".join(sorted(kinds)) or "none"
 

@@ -29,6 +29,8 @@ require_converter_dependencies()
 from .. import __version__  # noqa: E402
 from ..display import format_shape, printable  # noqa: E402
 from ..errors import InputError  # noqa: E402
+from ..runtime.common import VECTOR_PREFIX  # noqa: E402
+from ..runtime.quantize import SCALE_PREFIX  # noqa: E402
 from ..runtime.sniff import saved_model_hint  # noqa: E402
 from ..schema import FORMAT_NAME, FORMAT_VERSION  # noqa: E402
 from .dialects import check_config, check_text  # noqa: E402
@@ -60,9 +62,7 @@ class ConversionResult:
     def parameter_count(self) -> int:
         arrays = self.doc["weights"]["arrays"]
         return int(
-            sum(
-                int(np.prod(a["shape"])) for k, a in arrays.items() if not k.startswith(("__vectors__/", "__scales__/"))
-            )
+            sum(int(np.prod(a["shape"])) for k, a in arrays.items() if not k.startswith((VECTOR_PREFIX, SCALE_PREFIX)))
         )
 
     def summary(self) -> str:

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterable
 
 import numpy as np
+
+from ..display import format_shape  # noqa: F401  (re-exported: one shape format everywhere)
 
 #: Key prefix of the test-vector arrays a bundle stores beside its weights.
 VECTOR_PREFIX = "__vectors__/"
@@ -22,11 +23,6 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
-
-
-def format_shape(shape: Iterable[int | None]) -> str:
-    """``(None, 10, 3)``: a shape with free dimensions, as Keras prints it."""
-    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"
 
 
 def max_abs_error(got: np.ndarray, expected: np.ndarray, *, nan_must_match: bool = True) -> float:

@@ -16,7 +16,6 @@ lazy handles on the open file until :meth:`KerasSource.close` (or ``with source:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import stat
@@ -26,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import FormatError, InputError
+from ...runtime.common import sha256_file
 from .weights import WeightStore
 
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
@@ -62,14 +62,6 @@ class KerasSource:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def regular_file(path: Path, role: str = "") -> int:
@@ -168,12 +160,12 @@ def read_source(
         cfg = parse_config_json(raw, str(p))
         src = hdf5.read_json_and_weights(cfg, wp, probed=trusted)
         try:
-            src.weights_file, src.weights_sha256 = wp.name, sha256_of(wp)
+            src.weights_file, src.weights_sha256 = wp.name, sha256_file(wp)
         except BaseException:
             src.close()
             raise
     try:
-        src.file, src.sha256 = p.name, sha256_of(p)
+        src.file, src.sha256 = p.name, sha256_file(p)
     except BaseException:
         src.close()
         raise
