@@ -59,11 +59,19 @@ def _op_branch(spec: OpSpec) -> dict[str, Any]:
     if not spec.initial_state:
         then["initial_state"] = False
     if spec.named_inputs:
-        then["named_inputs"] = {
+        fixed = {k: d for k, d in spec.named_inputs.items() if not d.per_input}
+        named: dict[str, Any] = {
             "type": "object",
-            "properties": {name: _REF for name in spec.named_inputs},
+            "properties": {name: _REF for name in fixed},
             "additionalProperties": False,
         }
+        per_input = [k for k, d in spec.named_inputs.items() if d.per_input]
+        if per_input:  # <slot>_<k>, k < the number of inputs (checked at load)
+            named["patternProperties"] = {f"^{k}_(0|[1-9][0-9]*)$": _REF for k in per_input}
+        required = [k for k, d in fixed.items() if d.required]
+        if required:
+            named["required"] = required
+        then["named_inputs"] = named
     else:
         then["named_inputs"] = False
     return {"if": {"properties": {"op": {"const": spec.op}}, "required": ["op"]}, "then": {"properties": then}}

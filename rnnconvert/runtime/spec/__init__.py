@@ -39,6 +39,7 @@ from .types import (
     UNFOLD,
     WHOLE_SEQUENCE,
     Key,
+    Named,
     OpSpec,
     Recurrent,
     Slot,
@@ -112,6 +113,18 @@ def check_node(
     return spec
 
 
+def check_named(spec: OpSpec, names: Sequence[str], n_inputs: int, where: str) -> None:
+    """A node's ``named_inputs`` against its op's named slots: every name declared
+    (a per-input slot's index below ``n_inputs``), every required slot given."""
+    for name in names:
+        if spec.named_slot(name, n_inputs) is None:
+            known = ", ".join(f"{k}_<k>" if d.per_input else k for k, d in spec.named_inputs.items()) or "none"
+            raise FormatError(f"{where}: unknown named input {name!r} (op {spec.op} takes: {known})")
+    missing = [k for k, d in spec.named_inputs.items() if d.required and not d.per_input and k not in names]
+    if missing:
+        raise FormatError(f"{where}: named_inputs lacks {', '.join(missing)}")
+
+
 def call_keys(op: str, fn: Any) -> frozenset[str]:
     """The config keys an op function takes as keyword arguments (the rest only
     describe the node: ``units``, ``stateful``, ``gate_order``, ...)."""
@@ -170,6 +183,7 @@ __all__ = [
     "WHILE_STATES_ZERO",
     "WHOLE_SEQUENCE",
     "Key",
+    "Named",
     "OpSpec",
     "Recurrent",
     "Slot",
@@ -178,6 +192,7 @@ __all__ = [
     "activation_time",
     "call_keys",
     "check_activation",
+    "check_named",
     "check_node",
     "check_output_shapes",
     "covers_time",

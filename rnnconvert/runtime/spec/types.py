@@ -60,6 +60,17 @@ class Slot:
 
 
 @dataclass(frozen=True)
+class Named:
+    """One named input slot (node field ``named_inputs``, format 1.2): passed to the op
+    function as the keyword argument of its name. ``per_input``: one slot per positional
+    input, named ``<name>_<k>`` for input k (MaskedMerge's ``mask_0``, ``mask_1``, ...)."""
+
+    required: bool = False
+    per_input: bool = False
+    doc: str = ""
+
+
+@dataclass(frozen=True)
 class Recurrent:
     """The facts of a recurrent op, declared once: its gates in the order their columns
     (or kernel's last axis blocks) appear, and how many states follow its output."""
@@ -84,7 +95,7 @@ class OpSpec:
     variadic: bool = False  # the last input repeats (Merge, MaskedMerge)
     min_inputs: int | None = None  # bounds when they differ from len(inputs) (optional trailing inputs)
     max_inputs: int | None = None
-    named_inputs: tuple[str, ...] = ()  # optional inputs given by name (node field "named_inputs")
+    named_inputs: dict[str, Named] = field(default_factory=dict)  # inputs given by name (node field "named_inputs")
     mask: bool = False  # takes a node "mask"
     initial_state: bool = False  # takes node "initial_state" refs
     outputs: tuple[str, ...] = ("y",)
@@ -92,6 +103,17 @@ class OpSpec:
     shapes: ShapeRule | None = None
     recurrent: Recurrent | None = None
     doc: str = ""
+
+    def named_slot(self, name: str, n_inputs: int) -> str | None:
+        """The declared slot a node's named input ``name`` fills (``name`` itself, or a
+        per-input slot ``<slot>_<k>`` with k < n_inputs), or None when it is not declared."""
+        if name in self.named_inputs and not self.named_inputs[name].per_input:
+            return name
+        stem, _, k = name.rpartition("_")
+        decl = self.named_inputs.get(stem)
+        if decl is not None and decl.per_input and k.isdigit() and k == str(int(k)) and int(k) < n_inputs:
+            return stem
+        return None
 
     @property
     def input_bounds(self) -> tuple[int, int | None]:
