@@ -175,7 +175,7 @@ HOSTILE = {
     "named input on an op with none": (_set("Dense", {"query_mask": ["tok", 0]}), "unknown named input"),
     "1.1 flag left in a 1.2 config": (
         lambda doc: _node(doc, "Attention")["config"].update(query_mask=True),
-        "unknown config key 'query_mask'",
+        "config key 'query_mask' was removed in format 1.2.0",
     ),
 }
 

@@ -27,9 +27,10 @@ _WEIGHT_KEY = {"$ref": "#/$defs/weight_key"}
 _REF = {"$ref": "#/$defs/ref"}
 
 
-def _key_schema(schema: dict[str, Any], doc: str, since: str) -> dict[str, Any]:
+def _key_schema(schema: dict[str, Any], doc: str, since: str, until: str | None = None) -> dict[str, Any]:
     out = dict(schema)
-    notes = [d for d in (doc, f"since format {since}" if since != "1.0.0" else "") if d]
+    span = f"format {since} until {until} (migrated away)" if until else f"since format {since}"
+    notes = [d for d in (doc, span if since != "1.0.0" or until else "") if d]
     if notes and "$ref" not in out:
         out["description"] = "; ".join(notes)
     return out
@@ -38,7 +39,7 @@ def _key_schema(schema: dict[str, Any], doc: str, since: str) -> dict[str, Any]:
 def _op_branch(spec: OpSpec) -> dict[str, Any]:
     config = {
         "type": "object",
-        "properties": {k: _key_schema(d.schema, d.doc, d.since) for k, d in spec.config.items()},
+        "properties": {k: _key_schema(d.schema, d.doc, d.since, d.until) for k, d in spec.config.items()},
         "required": [k for k, d in spec.config.items() if d.required],
         "additionalProperties": False,
     }
@@ -51,7 +52,7 @@ def _op_branch(spec: OpSpec) -> dict[str, Any]:
     lo, hi = spec.input_bounds
     inputs: dict[str, Any] = {"type": "array", "minItems": lo}
     if hi is not None:
-        inputs["maxItems"] = hi
+        inputs["maxItems"] = hi + spec.legacy_inputs  # older documents' positional masks
     then: dict[str, Any] = {"config": config, "weights": weights, "inputs": inputs}
     then["outputs"] = {"type": "array", "maxItems": len(spec.outputs)}
     if not spec.mask:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from ...errors import FormatError
 
 
-def masked_merge(*xs: np.ndarray, mode: str, **masks: np.ndarray) -> list[np.ndarray]:
-    """Merge ``n`` tensors x_k (B, T, ..., D); ``masks`` holds the (B, T, ...) mask of each
-    input that has one, by name ``mask_<k>`` (the node's named inputs, format 1.2). A mask
-    m_k acts broadcast over the last axis.
+def masked_merge(*xs: np.ndarray, mode: str, masks: Sequence[np.ndarray | None] | None = None) -> list[np.ndarray]:
+    """Merge ``n`` tensors x_k (B, T, ..., D); ``masks[k]`` is the (B, T, ...) mask of input k
+    or None (the node's named inputs ``mask_<k>``, format 1.2). A mask m_k acts broadcast
+    over the last axis.
 
     ``mul``: masked-out entries of each input count as 1, the product is taken, and
     when every input is masked the entries outside m_0 ∨ … ∨ m_{n-1} are set to 0.
@@ -20,11 +22,9 @@ def masked_merge(*xs: np.ndarray, mode: str, **masks: np.ndarray) -> list[np.nda
     r ← r ∨ m while both exist, else r is gone for good; y ← f(y, x).
     """
     n = len(xs)
-    names = {f"mask_{k}" for k in range(n)}
-    unknown = sorted(set(masks) - names)
-    if unknown:
-        raise FormatError(f"MaskedMerge of {n} inputs has no named input(s) {', '.join(unknown)}")
-    ms: list[np.ndarray | None] = [masks.get(f"mask_{k}") for k in range(n)]
+    ms = list(masks) if masks is not None else [None] * n
+    if len(ms) != n:
+        raise FormatError(f"MaskedMerge of {n} inputs given {len(ms)} masks")
     masked = [m[..., None].astype(bool) if m is not None else None for m in ms]  # (B, T, ..., 1)
     if mode == "mul":
         out: np.ndarray | None = None

@@ -56,15 +56,17 @@ def _check_config(spec: OpSpec, config: dict[str, Any], where: str) -> None:
     for key, value in config.items():
         decl = spec.config.get(key)
         if decl is None:
-            known = ", ".join(spec.config) or "none"
+            known = ", ".join(k for k, d in spec.config.items() if d.until is None) or "none"
             raise FormatError(f"{where}: unknown config key {key!r} (op {spec.op} takes: {known})")
+        if decl.until is not None:  # a migration rewrote it: a current document cannot carry it
+            raise FormatError(f"{where}: config key {key!r} was removed in format {decl.until} ({decl.doc})")
         if "$ref" in decl.schema:
             check_activation(value, f"{where} {key}")
             continue
         why = check_value(value, decl.schema)
         if why:
             raise FormatError(f"{where}: config {key} {why}, got {value!r}")
-    missing = [k for k, d in spec.config.items() if d.required and k not in config]
+    missing = [k for k, d in spec.config.items() if d.required and d.until is None and k not in config]
     if missing:
         raise FormatError(f"{where}: config lacks {', '.join(missing)}")
 

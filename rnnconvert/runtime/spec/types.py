@@ -49,6 +49,9 @@ class Key:
     required: bool = True
     since: str = "1.0.0"
     doc: str = ""
+    #: The format version that removed the key (a migration rewrites it): the schema still
+    #: accepts it in older documents, the runtime refuses it in a current one.
+    until: str | None = None
 
 
 @dataclass(frozen=True)
@@ -67,7 +70,13 @@ class Named:
 
     required: bool = False
     per_input: bool = False
+    #: The op function's keyword: the slot's name, or for a per-input slot a list with one
+    #: entry per positional input (None where the node names none).
+    keyword: str = ""
     doc: str = ""
+
+    def kwarg(self, name: str) -> str:
+        return self.keyword or name
 
 
 @dataclass(frozen=True)
@@ -96,6 +105,9 @@ class OpSpec:
     min_inputs: int | None = None  # bounds when they differ from len(inputs) (optional trailing inputs)
     max_inputs: int | None = None
     named_inputs: dict[str, Named] = field(default_factory=dict)  # inputs given by name (node field "named_inputs")
+    #: Positional inputs older formats allowed after the declared ones (1.1's masks, which
+    #: the 1.1 -> 1.2 migration turns into named inputs): the schema accepts them, the runtime does not.
+    legacy_inputs: int = 0
     mask: bool = False  # takes a node "mask"
     initial_state: bool = False  # takes node "initial_state" refs
     outputs: tuple[str, ...] = ("y",)
