@@ -82,6 +82,8 @@ def _rows(model: Model) -> tuple[list[tuple[str, str, str, str]], int]:
         )
         layer = f"{printable(keras.get('layer', ''))} ({printable(keras.get('class_name', ''))})"
         rows.append((f"{printable(node.get('name'))} ({printable(node.get('op'))})", layer, shapes, cell))
+        for key, r in _dict(node.get("named_inputs")).items():  # format 1.2: optional inputs by name
+            rows.append((f"  {printable(key)} <- {printable(_ref_name(r))}", "", "", ""))
     return rows, total
 
 
@@ -168,6 +170,8 @@ def to_dot(model: Model) -> str:
             lines.append(f"  {_q(_ref_name(r))} -> {_q(name)};")
         if node.get("mask"):
             lines.append(f"  {_q(_ref_name(node['mask']))} -> {_q(name)} [style=dashed, label=mask];")
+        for key, r in _dict(node.get("named_inputs")).items():
+            lines.append(f"  {_q(_ref_name(r))} -> {_q(name)} [style=dashed, label={_q(key)}];")
         for r in _list(node.get("initial_state")):
             lines.append(f"  {_q(_ref_name(r))} -> {_q(name)} [style=dotted, label=state];")
     for out in (o for o in _list(doc.get("outputs")) if isinstance(o, dict)):

@@ -44,7 +44,9 @@ def test_every_op_is_declared_and_its_function_takes_what_the_declaration_says()
         params = inspect.signature(OPS[op]).parameters
         assert not any(p.kind is p.VAR_KEYWORD for p in params.values()), f"{op}: **kwargs catch-all"
         kw = {n for n, p in params.items() if p.kind is p.KEYWORD_ONLY}
-        assert kw <= set(spec.config) | set(spec.weights) | _RUNTIME_KWARGS, f"{op}: {kw}"
+        named = {d.kwarg(k) for k, d in spec.named_inputs.items()}
+        assert kw <= set(spec.config) | set(spec.weights) | named | _RUNTIME_KWARGS, f"{op}: {kw}"
+        assert named <= kw, f"{op}: a declared named input the function does not take"
         assert set(spec.weights) <= kw, f"{op}: a declared weight slot the function does not take"
         assert ("mask" in kw) == spec.mask and ("initial_state" in kw) == spec.initial_state, op
         assert schema.parse_version(spec.since) <= schema.parse_version(schema.FORMAT_VERSION), op

@@ -25,11 +25,21 @@ function shapeOf(v, where) {
 
 const fmt = (s) => `(${s.map((d) => (d === null ? "None" : d)).join(", ")})`;
 
-/** The optional inputs a node names (format 1.2, "named_inputs"), as positional extra inputs. */
-function namedExtras(raw, config, where) {
-  const named = raw.named_inputs;
-  if (named === undefined || named === null) return { extra: [], config };
-  if (typeof named !== "object") throw new FormatError(`model.json: ${where}: 'named_inputs' must be an object`);
+const LEGACY_MASK_KEYS = ["query_mask", "value_mask", "masked"];
+
+/** The optional inputs a node names (format 1.2, "named_inputs"), as positional extra inputs.
+ * Before 1.2 they were positional already, flagged in the config (which 1.2 no longer has). */
+function namedExtras(raw, config, where, v12) {
+  let named = raw.named_inputs;
+  if (!v12) {
+    if (named !== undefined && named !== null) throw new FormatError(`model.json: ${where}: 'named_inputs' needs format 1.2.0`);
+    return { extra: [], config };
+  }
+  for (const k of LEGACY_MASK_KEYS) {
+    if ((raw.op === "Attention" || raw.op === "MaskedMerge") && k in config) throw new FormatError(`model.json: ${where}: unknown config key '${k}' (format 1.2 names mask inputs in 'named_inputs')`);
+  }
+  if (named === undefined || named === null) named = {};
+  if (typeof named !== "object" || Array.isArray(named)) throw new FormatError(`model.json: ${where}: 'named_inputs' must be an object`);
   const cfg = { ...config };
   const extra = [];
   if (raw.op === "Attention") {
@@ -114,7 +124,8 @@ export class Model {
     if (!Array.isArray(raw.inputs)) throw new FormatError(`model.json: ${where}: 'inputs' must be a list`);
     const inputs = raw.inputs.map((r, i) => ref(r, `${where} inputs[${i}]`));
     if (!raw.config || typeof raw.config !== "object" || Array.isArray(raw.config)) throw new FormatError(`model.json: ${where}: 'config' must be an object`);
-    const { extra, config } = namedExtras(raw, raw.config, where);
+    const [maj, min] = String(this.formatVersion).split(".").map(Number);
+    const { extra, config } = namedExtras(raw, raw.config, where, maj > 1 || (maj === 1 && min >= 2));
     const allInputs = [...inputs, ...extra];
     for (const r of allInputs) this._checkRef(r, produced, where);
     const mask = raw.mask === undefined || raw.mask === null ? null : ref(raw.mask, `${where} mask`);

@@ -182,11 +182,14 @@ class GraphBuilder:
         initial_state: list[Tensor] | None = None,
         layer: LayerCall | None = None,
         output_masks: Sequence[Tensor | None] | None = None,
+        named_inputs: dict[str, Tensor] | None = None,
     ) -> list[Tensor]:
         """Append a node; returns its output tensors.
 
         ``mask`` is the mask the node computes with (its ``mask`` input); ``output_masks``
-        the Keras masks its outputs carry on, one per output (none if omitted)."""
+        the Keras masks its outputs carry on, one per output (none if omitted);
+        ``named_inputs`` the optional inputs its op takes by name (format 1.2: Attention's
+        ``query_mask`` / ``value_mask``, MaskedMerge's ``mask_<k>``)."""
         if output_masks is not None and len(output_masks) != len(outputs):
             raise ValueError(f"{len(output_masks)} output masks for {len(outputs)} outputs")
         node_name = self.unique(name)
@@ -204,6 +207,8 @@ class GraphBuilder:
             entry["mask"] = list(mask.ref)
         if initial_state:
             entry["initial_state"] = [list(t.ref) for t in initial_state]
+        if named_inputs:
+            entry["named_inputs"] = {key: list(t.ref) for key, t in named_inputs.items()}
         if layer is not None:
             entry["keras"] = {"layer": layer.name, "class_name": layer.class_name}
         self.nodes.append(entry)

@@ -8,6 +8,6 @@ once per op in :mod:`rnnconvert.runtime.spec`; this module is their entry point.
 
 from __future__ import annotations
 
-from .spec import call_keys, check_activation, check_node, check_output_shapes
+from .spec import call_keys, check_activation, check_named, check_node, check_output_shapes
 
-__all__ = ["call_keys", "check_activation", "check_node", "check_output_shapes"]
+__all__ = ["call_keys", "check_activation", "check_named", "check_node", "check_output_shapes"]

@@ -66,7 +66,7 @@ class Executor:
             self._check_ahead(node, args, held)
             kwargs: dict[str, Any] = {}
             try:
-                if node.n_states or node.mask is not None:
+                if node.n_states or node.mask is not None or node.named:
                     kwargs = _call_kwargs(node, env, states, carry_outputs)
                     outs = node.call(*args, **kwargs)
                 else:
@@ -166,8 +166,14 @@ class Executor:
 
 
 def _call_kwargs(node: Node, env: dict[str, list[np.ndarray]], states: States | None, carry: bool) -> dict[str, Any]:
-    """The mask and the initial states (and, streaming, the last output) ``node`` starts from."""
-    kwargs: dict[str, Any] = {}
+    """The mask, the named inputs and the initial states (and, streaming, the last output)
+    ``node`` starts from."""
+    kwargs: dict[str, Any] = {kw: [None] * size for kw, size in node.named_lists.items()}
+    for kw, pos, (n, i) in node.named_args:
+        if pos is None:
+            kwargs[kw] = env[n][i]
+        else:
+            kwargs[kw][pos] = env[n][i]
     if node.mask is not None:
         kwargs["mask"] = env[node.mask[0]][node.mask[1]]
     n_states = node.n_states

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import FormatError
-from .checks import call_keys, check_node
+from .checks import call_keys, check_named, check_node
 from .fast import prepare_fast
 from .ops import OPS, RECURRENT_STATE_COUNT, OpFn
 
@@ -49,7 +49,7 @@ def _unplanned(*args: Any, **kwargs: Any) -> list[np.ndarray]:
 class Node:
     """One planned node: what it reads, the weights and config of its op, and ``call`` --
     the function to run, decided at load: the prepared fast path when the op has one for
-    this config and the node has no mask, else the reference op with its weights and config
+    this config and the node has no mask or named inputs, else the reference op with its weights and config
     bound. ``fn`` is the reference op itself (for tools that evaluate it differently)."""
 
     name: str
@@ -61,6 +61,12 @@ class Node:
     n_outputs: int
     mask: Ref | None = None
     initial_state: list[Ref] = field(default_factory=list)
+    #: Inputs given by name (format 1.2, node field ``named_inputs``): keyword arguments of the op.
+    named: dict[str, Ref] = field(default_factory=dict)
+    #: How they reach the op function: (keyword, list position or None, ref), and the
+    #: length of each list keyword (a per-input slot: one entry per positional input).
+    named_args: list[tuple[str, int | None, Ref]] = field(default_factory=list)
+    named_lists: dict[str, int] = field(default_factory=dict)
     out_shapes: list[Shape] = field(default_factory=list)
     n_states: int = 0  # recurrent ops: how many states follow the output
     call: OpFn = field(default_factory=lambda: _unplanned)  # set by plan_node
@@ -124,6 +130,35 @@ def _refs(raw: Any, key: str, where: str, produced: dict[str, int]) -> list[Ref]
     return refs
 
 
+def _named(raw: Any, where: str, produced: dict[str, int]) -> dict[str, Ref]:
+    value = raw.get("named_inputs")
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise FormatError(f"model.json: {where}: 'named_inputs' must be an object")
+    named = {}
+    for key, r in value.items():
+        named[key] = ref = as_ref(r, f"{where} named_inputs.{key}")
+        _check_ref(ref, produced, where)
+    return named
+
+
+def _named_args(spec: Any, named: dict[str, Ref], n_inputs: int) -> tuple[list[Any], dict[str, int]]:
+    """The op-function keywords of a node's (checked) named inputs: a plain slot is its own
+    keyword; a per-input slot ``<slot>_<k>`` is entry k of a list keyword."""
+    args: list[tuple[str, int | None, Ref]] = []
+    lists: dict[str, int] = {}
+    for name, ref in named.items():
+        slot = spec.named_slot(name, n_inputs)
+        decl = spec.named_inputs[slot]
+        if decl.per_input:
+            lists[decl.kwarg(slot)] = n_inputs
+            args.append((decl.kwarg(slot), int(name.rpartition("_")[2]), ref))
+        else:
+            args.append((decl.kwarg(slot), None, ref))
+    return args, lists
+
+
 def _weights(raw: Any, where: str, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     wmap = raw.get("weights")
     if not isinstance(wmap, dict):
@@ -171,17 +206,22 @@ def plan_node(k: int, raw: Any, produced: dict[str, int], arrays: dict[str, np.n
         mask = as_ref(raw["mask"], f"{where} mask")
         _check_ref(mask, produced, where)
     init_refs = _refs(raw, "initial_state", where, produced)
+    named = _named(raw, where, produced)
     config = raw.get("config")
     if not isinstance(config, dict):
         raise FormatError(f"model.json: {where}: 'config' must be an object")
     weights = _weights(raw, where, arrays)
     out_shapes = _out_shapes(raw, where)
     rule = _initial_state_rule(config, where)
-    check_node(op, config, weights, f"model.json: {where} (op {op})", n_inputs=len(refs), n_outputs=len(out_shapes))
+    spec = check_node(
+        op, config, weights, f"model.json: {where} (op {op})", n_inputs=len(refs), n_outputs=len(out_shapes)
+    )
+    check_named(spec, list(named), len(refs), f"model.json: {where} (op {op})")
+    named_args, named_lists = _named_args(spec, named, len(refs))
     keys = call_keys(op, fn)  # the op function takes only what its declaration says (no catch-all)
     op_config = {k: v for k, v in config.items() if k in keys and k not in RUNTIME_KEYS}
     # Bind the call now so a config that does not fit the op fails at load, not at predict.
-    extra: dict[str, Any] = {}
+    extra: dict[str, Any] = dict.fromkeys(kw for kw, _, _ in named_args)
     if mask is not None:
         extra["mask"] = None
     if init_refs:
@@ -192,10 +232,11 @@ def plan_node(k: int, raw: Any, produced: dict[str, int], arrays: dict[str, np.n
         raise FormatError(f"model.json: {where} (op {op}): config/weights/inputs do not fit the op: {exc}") from None
     produced[name] = len(out_shapes)
     # The fast path, decided once: masked calls always run the reference op.
-    fast = prepare_fast(op, config, weights) if mask is None else None
+    fast = prepare_fast(op, config, weights) if mask is None and not named else None
     call: OpFn = fast if fast is not None else functools.partial(fn, **weights, **op_config)
-    node = Node(name, op, fn, refs, weights, config, len(out_shapes), mask, init_refs, out_shapes)
+    node = Node(name, op, fn, refs, weights, config, len(out_shapes), mask, init_refs, named, out_shapes=out_shapes)
     node.op_config = op_config
+    node.named_args, node.named_lists = named_args, named_lists
     node.n_states = RECURRENT_STATE_COUNT.get(op, 0)
     node.call, node.fast, node.initial_state_rule = call, fast is not None, rule
     return node

@@ -76,9 +76,16 @@ def _timed_outputs(
     return "needs the whole sequence at once (it looks at more than one timestep, see FORMAT.md 7)"
 
 
+def _data_refs(n: Any) -> list[Ref]:
+    """What node ``n`` computes from besides initial states: its inputs, mask and named
+    inputs (format 1.2: Attention's and MaskedMerge's masks)."""
+    named = getattr(n, "named", None) or {}
+    return [*n.inputs, *([n.mask] if n.mask else []), *named.values()]
+
+
 def _reaching_recurrent(nodes: Sequence[Any]) -> set[str]:
     """Names whose values reach a recurrent node's sequence or mask, through the data
-    inputs and masks of any nodes (not initial_state refs): a (B, T) input that does is a
+    inputs, masks and named inputs of any nodes (not initial_state refs): a (B, T) input that does is a
     sequence of token ids or values, one that does not is a plain vector (FORMAT.md 7)."""
     by_name = {n.name: n for n in nodes}
     feeds: set[str] = set()
@@ -89,7 +96,7 @@ def _reaching_recurrent(nodes: Sequence[Any]) -> set[str]:
             feeds.add(name)
             p = by_name.get(name)
             if p is not None:
-                todo.extend([*p.inputs, *([p.mask] if p.mask else [])])
+                todo.extend(_data_refs(p))
     return feeds
 
 
@@ -97,7 +104,8 @@ def plan_stream(inputs: Sequence[Any], nodes: Sequence[Any], output_refs: Sequen
     """Classify every tensor of the graph (see the module docstring).
 
     ``inputs``: the model's TensorInfo list; ``nodes``: its nodes in order (each with
-    ``name, op, config, weights, inputs, mask, initial_state, out_shapes, n_outputs``).
+    ``name, op, config, weights, inputs, mask, initial_state, out_shapes, n_outputs``, and
+    optionally ``named``).
     """
     rank: dict[Ref, int] = {(i.name, 0): len(i.shape) for i in inputs}
     for n in nodes:
@@ -123,7 +131,7 @@ def plan_stream(inputs: Sequence[Any], nodes: Sequence[Any], output_refs: Sequen
 
     for n in nodes:
         where = f"node {n.name!r} ({n.op})"
-        refs = [*n.inputs, *([n.mask] if n.mask else [])]
+        refs = _data_refs(n)
         ins = {kind[r] for r in refs}
         init = {kind[r] for r in n.initial_state}
         if TIMED not in ins:

@@ -75,8 +75,8 @@ def _to_1_2(doc: dict[str, Any]) -> dict[str, Any]:
 
     F2: a stateful recurrent node given ``initial_state`` gets ``initial_state_rule:
     "every_call"`` (what every earlier runtime did); F3: every activation object gets
-    its default parameters; F4: Attention / MaskedMerge optional inputs keep their
-    positional form (the runtime reads both)."""
+    its default parameters; F4: Attention / MaskedMerge masks move from positional
+    inputs flagged in the config to ``named_inputs`` (:func:`_named_form`)."""
     from ..runtime.spec import RECURRENT_FACTS, SPECS, explicit_activation
 
     nodes = []
@@ -91,10 +91,34 @@ def _to_1_2(doc: dict[str, Any]) -> dict[str, Any]:
                   for k, v in config.items()}  # fmt: skip
         if spec.op in RECURRENT_FACTS and config.get("stateful") and node.get("initial_state"):
             config.setdefault("initial_state_rule", "every_call")
+        node, config = _named_form(node, config)
         nodes.append({**node, "config": config, **_glu_outputs(node, config)})
     halved = {n["name"]: n["outputs"] for n in nodes if isinstance(n, dict) and n.get("op") == "Dense"}
     outputs = [_fixed_output(o, halved) for o in doc.get("outputs") or []]
     return {**doc, "nodes": nodes, "outputs": outputs, "format_version": V1_2}
+
+
+def _named_form(node: dict[str, Any], config: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """F4: 1.1 gave Attention's masks after (query, value, key), flagged by config
+    ``query_mask`` / ``value_mask``, and MaskedMerge's after its n inputs, one per
+    true ``masked[k]``; 1.2 names them (``query_mask``, ``value_mask``, ``mask_<k>``)."""
+    op, inputs = node.get("op"), node.get("inputs")
+    if op == "Attention":
+        names = [k for k in ("query_mask", "value_mask") if config.get(k)]
+        n = 3
+    elif op == "MaskedMerge" and isinstance(config.get("masked"), list):
+        names = [f"mask_{k}" for k, flag in enumerate(config["masked"]) if flag]
+        n = len(config["masked"])
+    else:
+        return node, config
+    if not isinstance(inputs, list) or len(inputs) != n + len(names):
+        raise FormatError(
+            f"model.json: node {node.get('name')!r} ({op}): its config flags {len(names)} mask input(s) after "
+            f"{n} inputs, but it has {len(inputs) if isinstance(inputs, list) else 'no'} inputs"
+        )
+    config = {k: v for k, v in config.items() if k not in ("query_mask", "value_mask", "masked")}
+    named = {"named_inputs": dict(zip(names, inputs[n:]))} if names else {}
+    return {**node, "inputs": inputs[:n], **named}, config
 
 
 def _glu_outputs(node: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
@@ -195,13 +219,19 @@ def _uses_1_2(doc: dict[str, Any], arrays: Any, stamping: bool) -> bool:
 
 
 def _node_uses_1_2(node: dict[str, Any], stamping: bool) -> bool:
-    """named_inputs, initial_state_rule, or a Dense with glu (which 1.2 declares U/2 and the
+    """named_inputs, initial_state_rule, Attention / MaskedMerge without 1.1's mask flags,
+    or a Dense with glu (which 1.2 declares U/2 and the
     1.1 -> 1.2 migration would halve again)."""
     raw = node.get("config")
     config = raw if isinstance(raw, dict) else {}
     act = config.get("activation")
     glu_dense = node.get("op") == "Dense" and isinstance(act, dict) and act.get("type") == "glu"
-    return "named_inputs" in node or "initial_state_rule" in config or (stamping and glu_dense)
+    # Attention and MaskedMerge read their masks by name since 1.2 (and 1.1 required flags
+    # a 1.2 node no longer carries): a bundle writing them in 1.2 form needs 1.2.
+    named_form = node.get("op") in ("Attention", "MaskedMerge") and not {"query_mask", "value_mask", "masked"} & set(
+        config
+    )
+    return "named_inputs" in node or "initial_state_rule" in config or (stamping and glu_dense) or named_form
 
 
 def check_features(doc: dict[str, Any]) -> None:

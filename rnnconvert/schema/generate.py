@@ -27,9 +27,10 @@ _WEIGHT_KEY = {"$ref": "#/$defs/weight_key"}
 _REF = {"$ref": "#/$defs/ref"}
 
 
-def _key_schema(schema: dict[str, Any], doc: str, since: str) -> dict[str, Any]:
+def _key_schema(schema: dict[str, Any], doc: str, since: str, until: str | None = None) -> dict[str, Any]:
     out = dict(schema)
-    notes = [d for d in (doc, f"since format {since}" if since != "1.0.0" else "") if d]
+    span = f"format {since} until {until} (migrated away)" if until else f"since format {since}"
+    notes = [d for d in (doc, span if since != "1.0.0" or until else "") if d]
     if notes and "$ref" not in out:
         out["description"] = "; ".join(notes)
     return out
@@ -38,7 +39,7 @@ def _key_schema(schema: dict[str, Any], doc: str, since: str) -> dict[str, Any]:
 def _op_branch(spec: OpSpec) -> dict[str, Any]:
     config = {
         "type": "object",
-        "properties": {k: _key_schema(d.schema, d.doc, d.since) for k, d in spec.config.items()},
+        "properties": {k: _key_schema(d.schema, d.doc, d.since, d.until) for k, d in spec.config.items()},
         "required": [k for k, d in spec.config.items() if d.required],
         "additionalProperties": False,
     }
@@ -51,7 +52,7 @@ def _op_branch(spec: OpSpec) -> dict[str, Any]:
     lo, hi = spec.input_bounds
     inputs: dict[str, Any] = {"type": "array", "minItems": lo}
     if hi is not None:
-        inputs["maxItems"] = hi
+        inputs["maxItems"] = hi + spec.legacy_inputs  # older documents' positional masks
     then: dict[str, Any] = {"config": config, "weights": weights, "inputs": inputs}
     then["outputs"] = {"type": "array", "maxItems": len(spec.outputs)}
     if not spec.mask:
@@ -59,11 +60,19 @@ def _op_branch(spec: OpSpec) -> dict[str, Any]:
     if not spec.initial_state:
         then["initial_state"] = False
     if spec.named_inputs:
-        then["named_inputs"] = {
+        fixed = {k: d for k, d in spec.named_inputs.items() if not d.per_input}
+        named: dict[str, Any] = {
             "type": "object",
-            "properties": {name: _REF for name in spec.named_inputs},
+            "properties": {name: _REF for name in fixed},
             "additionalProperties": False,
         }
+        per_input = [k for k, d in spec.named_inputs.items() if d.per_input]
+        if per_input:  # <slot>_<k>, k < the number of inputs (checked at load)
+            named["patternProperties"] = {f"^{k}_(0|[1-9][0-9]*)$": _REF for k in per_input}
+        required = [k for k, d in fixed.items() if d.required]
+        if required:
+            named["required"] = required
+        then["named_inputs"] = named
     else:
         then["named_inputs"] = False
     return {"if": {"properties": {"op": {"const": spec.op}}, "required": ["op"]}, "then": {"properties": then}}

@@ -63,17 +63,13 @@ def _convert(call: LayerCall, b: GraphBuilder, additive: bool) -> list[Tensor]:
     for name, m in (("query", q_mask), ("value", v_mask)):
         if m is not None and m.rank != 2:
             raise Unsupported(f"the {name} mask has shape {m.shape}; attention takes a (batch, steps) mask")
-    config: dict[str, Any] = {
-        "score_mode": score_mode,
-        "causal": causal,
-        "query_mask": q_mask is not None,
-        "value_mask": v_mask is not None,
-    }
-    extra = [m for m in (q_mask, v_mask) if m is not None]
+    config: dict[str, Any] = {"score_mode": score_mode, "causal": causal}
+    named = {key: m for key, m in (("query_mask", q_mask), ("value_mask", v_mask)) if m is not None}
     out, scores = b.node(
         "Attention",
         name=call.name,
-        inputs=[q, v, k, *extra],
+        inputs=[q, v, k],
+        named_inputs=named,
         config=config,
         weights={name: arr for (name, _), arr in zip(slots, arrays)},
         outputs=[((q.shape[0], q.shape[1], v.shape[-1]), "float32"), ((q.shape[0], q.shape[1], k.shape[1]), "float32")],

@@ -108,8 +108,9 @@ def _elementwise(call: LayerCall, b: GraphBuilder, mode: str) -> list[Tensor]:
         (y,) = b.node(
             "MaskedMerge",
             name=call.name,
-            inputs=list(call.inputs) + [m for m in masks if m is not None],
-            config={"mode": mode, "masked": [m is not None for m in masks]},
+            inputs=list(call.inputs),
+            named_inputs={f"mask_{k}": m for k, m in enumerate(masks) if m is not None},
+            config={"mode": mode},
             outputs=[(shape, "float32")],
             layer=call,
         )

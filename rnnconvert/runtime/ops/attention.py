@@ -34,11 +34,11 @@ def attention(
     query: np.ndarray,  # (B, Tq, D)
     value: np.ndarray,  # (B, Tv, Dv)
     key: np.ndarray,  # (B, Tv, D)
-    *masks: np.ndarray,  # [query_mask (B, Tq)] [value_mask (B, Tv)], as flagged in the config
+    *,
     score_mode: str,
     causal: bool,
-    query_mask: bool,
-    value_mask: bool,
+    query_mask: np.ndarray | None = None,  # (B, Tq), named input
+    value_mask: np.ndarray | None = None,  # (B, Tv), named input
     scale: np.ndarray | None = None,  # () for dot / concat, (D,) for additive
     concat_score_weight: np.ndarray | None = None,  # ()
 ) -> list[np.ndarray]:
@@ -48,15 +48,9 @@ def attention(
     (Q_i + K_j)); ``additive`` S = Σ_d scale_d · tanh(Q_i + K_j) (scale = 1 when absent).
     The score mask M[b, i, j] = value_mask[b, j] ∧ (j ≤ i if causal); masked scores become
     S − 1e9. weights = softmax(S, axis=-1); output = weights @ V, zero at the steps where
-    ``query_mask`` is false.
+    ``query_mask`` is false. The masks are the node's named inputs (format 1.2).
     """
-    if len(masks) != int(query_mask) + int(value_mask):
-        raise FormatError(
-            f"Attention takes {int(query_mask) + int(value_mask)} mask input(s) after query, value, key;"
-            f" got {len(masks)}"
-        )
-    q_mask = masks[0] if query_mask else None
-    v_mask = masks[-1] if value_mask else None
+    q_mask, v_mask = query_mask, value_mask
     s = _scores(query, key, score_mode, scale, concat_score_weight).astype(np.float32, copy=False)
     keep = None  # broadcastable to (B, Tq, Tv)
     if v_mask is not None:

@@ -39,6 +39,7 @@ from .types import (
     UNFOLD,
     WHOLE_SEQUENCE,
     Key,
+    Named,
     OpSpec,
     Recurrent,
     Slot,
@@ -55,15 +56,17 @@ def _check_config(spec: OpSpec, config: dict[str, Any], where: str) -> None:
     for key, value in config.items():
         decl = spec.config.get(key)
         if decl is None:
-            known = ", ".join(spec.config) or "none"
+            known = ", ".join(k for k, d in spec.config.items() if d.until is None) or "none"
             raise FormatError(f"{where}: unknown config key {key!r} (op {spec.op} takes: {known})")
+        if decl.until is not None:  # a migration rewrote it: a current document cannot carry it
+            raise FormatError(f"{where}: config key {key!r} was removed in format {decl.until} ({decl.doc})")
         if "$ref" in decl.schema:
             check_activation(value, f"{where} {key}")
             continue
         why = check_value(value, decl.schema)
         if why:
             raise FormatError(f"{where}: config {key} {why}, got {value!r}")
-    missing = [k for k, d in spec.config.items() if d.required and k not in config]
+    missing = [k for k, d in spec.config.items() if d.required and d.until is None and k not in config]
     if missing:
         raise FormatError(f"{where}: config lacks {', '.join(missing)}")
 
@@ -110,6 +113,18 @@ def check_node(
     if n_outputs is not None and not 1 <= n_outputs <= len(spec.outputs):
         raise FormatError(f"{where}: op {spec.op} has at most {len(spec.outputs)} outputs ({', '.join(spec.outputs)})")
     return spec
+
+
+def check_named(spec: OpSpec, names: Sequence[str], n_inputs: int, where: str) -> None:
+    """A node's ``named_inputs`` against its op's named slots: every name declared
+    (a per-input slot's index below ``n_inputs``), every required slot given."""
+    for name in names:
+        if spec.named_slot(name, n_inputs) is None:
+            known = ", ".join(f"{k}_<k>" if d.per_input else k for k, d in spec.named_inputs.items()) or "none"
+            raise FormatError(f"{where}: unknown named input {name!r} (op {spec.op} takes: {known})")
+    missing = [k for k, d in spec.named_inputs.items() if d.required and not d.per_input and k not in names]
+    if missing:
+        raise FormatError(f"{where}: named_inputs lacks {', '.join(missing)}")
 
 
 def call_keys(op: str, fn: Any) -> frozenset[str]:
@@ -170,6 +185,7 @@ __all__ = [
     "WHILE_STATES_ZERO",
     "WHOLE_SEQUENCE",
     "Key",
+    "Named",
     "OpSpec",
     "Recurrent",
     "Slot",
@@ -178,6 +194,7 @@ __all__ = [
     "activation_time",
     "call_keys",
     "check_activation",
+    "check_named",
     "check_node",
     "check_output_shapes",
     "covers_time",

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from .types import ACTIVATION_REF, FOLD, PER_STEP, UNFOLD, WHOLE_SEQUENCE, Key, OpSpec, Slot, constant
+from .types import ACTIVATION_REF, FOLD, PER_STEP, UNFOLD, WHOLE_SEQUENCE, Key, Named, OpSpec, Slot, constant
 
 #: Activations that mix values along an axis (``axis`` param, default -1).
 AXIS_ACTIVATIONS = frozenset({"softmax", "log_softmax", "sparsemax", "glu"})
@@ -253,12 +253,16 @@ OP_SPECS = [
         {
             "score_mode": Key({"enum": ["dot", "concat", "additive"]}),
             "causal": Key(_BOOL),
-            "query_mask": Key(_BOOL, doc="a query mask follows key in inputs"),
-            "value_mask": Key(_BOOL, doc="a value mask follows (the query mask, if any)"),
+            "query_mask": Key(_BOOL, False, _1_1, "a query mask follows key in inputs", until=_1_2),
+            "value_mask": Key(_BOOL, False, _1_1, "a value mask follows (the query mask, if any)", until=_1_2),
         },
         {"scale": Slot(False), "concat_score_weight": Slot(False)},
-        inputs=("query", "value", "key", "query_mask", "value_mask"),
-        min_inputs=3,
+        inputs=("query", "value", "key"),
+        legacy_inputs=2,
+        named_inputs={
+            "query_mask": Named(doc="(B, Tq) bool: output rows where it is false are zero"),
+            "value_mask": Named(doc="(B, Tv) bool: scores where it is false get the -1e9 penalty"),
+        },
         outputs=("y", "weights"),
         shapes=_attention_shapes,
     ),
@@ -267,9 +271,16 @@ OP_SPECS = [
         _1_1,
         {
             "mode": Key({"enum": ["mul", "max", "min"]}),
-            "masked": Key({"type": "array", "items": _BOOL, "minItems": 2}),
+            "masked": Key(
+                {"type": "array", "items": _BOOL, "minItems": 2}, False, _1_1, "which inputs' masks follow", until=_1_2
+            ),
         },
+        inputs=("x",),
         variadic=True,
+        min_inputs=2,
+        named_inputs={
+            "mask": Named(per_input=True, keyword="masks", doc="mask_k: (B, T, ...) bool mask of input k, if any")
+        },
         time=_per_step,
     ),
     OpSpec(

@@ -49,6 +49,9 @@ class Key:
     required: bool = True
     since: str = "1.0.0"
     doc: str = ""
+    #: The format version that removed the key (a migration rewrites it): the schema still
+    #: accepts it in older documents, the runtime refuses it in a current one.
+    until: str | None = None
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,23 @@ class Slot:
 
     required: bool = True
     doc: str = ""
+
+
+@dataclass(frozen=True)
+class Named:
+    """One named input slot (node field ``named_inputs``, format 1.2): passed to the op
+    function as the keyword argument of its name. ``per_input``: one slot per positional
+    input, named ``<name>_<k>`` for input k (MaskedMerge's ``mask_0``, ``mask_1``, ...)."""
+
+    required: bool = False
+    per_input: bool = False
+    #: The op function's keyword: the slot's name, or for a per-input slot a list with one
+    #: entry per positional input (None where the node names none).
+    keyword: str = ""
+    doc: str = ""
+
+    def kwarg(self, name: str) -> str:
+        return self.keyword or name
 
 
 @dataclass(frozen=True)
@@ -84,7 +104,10 @@ class OpSpec:
     variadic: bool = False  # the last input repeats (Merge, MaskedMerge)
     min_inputs: int | None = None  # bounds when they differ from len(inputs) (optional trailing inputs)
     max_inputs: int | None = None
-    named_inputs: tuple[str, ...] = ()  # optional inputs given by name (node field "named_inputs")
+    named_inputs: dict[str, Named] = field(default_factory=dict)  # inputs given by name (node field "named_inputs")
+    #: Positional inputs older formats allowed after the declared ones (1.1's masks, which
+    #: the 1.1 -> 1.2 migration turns into named inputs): the schema accepts them, the runtime does not.
+    legacy_inputs: int = 0
     mask: bool = False  # takes a node "mask"
     initial_state: bool = False  # takes node "initial_state" refs
     outputs: tuple[str, ...] = ("y",)
@@ -92,6 +115,17 @@ class OpSpec:
     shapes: ShapeRule | None = None
     recurrent: Recurrent | None = None
     doc: str = ""
+
+    def named_slot(self, name: str, n_inputs: int) -> str | None:
+        """The declared slot a node's named input ``name`` fills (``name`` itself, or a
+        per-input slot ``<slot>_<k>`` with k < n_inputs), or None when it is not declared."""
+        if name in self.named_inputs and not self.named_inputs[name].per_input:
+            return name
+        stem, _, k = name.rpartition("_")
+        decl = self.named_inputs.get(stem)
+        if decl is not None and decl.per_input and k.isdigit() and k == str(int(k)) and int(k) < n_inputs:
+            return stem
+        return None
 
     @property
     def input_bounds(self) -> tuple[int, int | None]:
