@@ -14,15 +14,17 @@ export function markConstant(arr) {
 }
 
 export function transposeOf(b, K, N) {
-  const cacheable = constants.has(b) && b.length === K * N;
-  let t = cacheable ? transposed.get(b) : undefined;
-  if (t === undefined) {
-    t = new Float32Array(K * N);
-    for (let k = 0; k < K; k++) {
-      const bk = k * N;
-      for (let j = 0; j < N; j++) t[j * K + k] = b[bk + j];
-    }
-    if (cacheable) transposed.set(b, t);
+  if (!(constants.has(b) && b.length === K * N)) return transpose(b, K, N);
+  let t = transposed.get(b);
+  if (t === undefined) transposed.set(b, (t = transpose(b, K, N)));
+  return t;
+}
+
+function transpose(b, K, N) {
+  const t = new Float32Array(K * N);
+  for (let k = 0; k < K; k++) {
+    const bk = k * N;
+    for (let j = 0; j < N; j++) t[j * K + k] = b[bk + j];
   }
   return t;
 }
@@ -32,32 +34,48 @@ const panels = new WeakMap();
 
 function panelsOf(b, K, N) {
   let p = panels.get(b);
-  if (p === undefined) {
-    p = new Float32Array(K * ((N + 7) & ~7));
-    for (let k = 0; k < K; k++) {
-      const bk = k * N;
-      for (let j = 0; j < N; j++) p[(j >> 3) * 8 * K + k * 8 + (j & 7)] = b[bk + j];
-    }
-    panels.set(b, p);
+  if (p === undefined) panels.set(b, (p = pack8(b, K, N)));
+  return p;
+}
+
+/** Whether constant b was used before (marking it used). A constant's packed layouts are made
+ *  from its second use on: a product made once, as a first call's, is not worth the packing,
+ *  and a cold process then compiles one kernel (gemmRows) rather than three. */
+const used = new WeakSet();
+
+function usedBefore(b) {
+  if (used.has(b)) return true;
+  used.add(b);
+  return false;
+}
+
+function pack8(b, K, N) {
+  const p = new Float32Array(K * ((N + 7) & ~7));
+  for (let k = 0; k < K; k++) {
+    const bk = k * N;
+    for (let j = 0; j < N; j++) p[(j >> 3) * 8 * K + k * 8 + (j & 7)] = b[bk + j];
   }
   return p;
 }
 
 /** out[M, N] (+)= a[M, K] @ b[K, N]; all row-major. ``accumulate`` keeps out's values.
  *  Four or more rows: 4 x 4 blocks of dot products over b's transpose (16 sums in registers,
- *  each a and b value loaded once per block; the transpose is cached for constant b, made
- *  per call for 16+ rows). Fewer rows of a constant b (a recurrent step at batch 1): 8 dot
- *  products at a time over b packed in panels of 8 columns (one contiguous stream). Else the
- *  i-k-j order streaming b's rows, four k at a time. */
+ *  each a and b value loaded once per block; the transpose is cached for a constant b used
+ *  before, made per call for 16+ rows of any other). Fewer rows of a constant b used before
+ *  (a recurrent step at batch 1): 8 dot products at a time over b packed in panels of 8
+ *  columns (one contiguous stream). Else the i-k-j order streaming b's rows, 4 k at a time. */
 export function gemm(a, aOff, b, out, outOff, M, K, N, accumulate = false) {
   const constant = b.length === K * N && constants.has(b);
-  if (M >= 4 && K >= 4 && N >= 4 && b.length >= K * N && (M >= 16 || constant)) {
+  const seen = constant && usedBefore(b);
+  if (M >= 4 && K >= 4 && N >= 4 && b.length >= K * N && (seen || (M >= 16 && !constant))) {
     const bt = transposeOf(b, K, N);
     const M4 = M & ~3;
     gemmBlocked(a, aOff, bt, out, outOff, M4, K, N, accumulate);
     if (M4 < M) gemm(a, aOff + M4 * K, b, out, outOff + M4 * N, M - M4, K, N, accumulate);
-  } else if (constant && M < 4) {
-    const p = panelsOf(b, K, N);
+    return out;
+  }
+  const p = seen && M < 4 ? panelsOf(b, K, N) : null;
+  if (p !== null) {
     for (let i = 0; i < M; i++) gemvPanels(a, aOff + i * K, p, out, outOff + i * N, K, N, accumulate);
   } else {
     gemmRows(a, aOff, b, out, outOff, M, K, N, accumulate);
@@ -65,10 +83,11 @@ export function gemm(a, aOff, b, out, outOff, M, K, N, accumulate = false) {
   return out;
 }
 
-/** out[N] (+)= a[K] @ b, b as panelsOf gives it. */
+/** out[N] (+)= a[K] @ b, b as panelsOf gives it: whole panels here, a last partial one apart. */
 function gemvPanels(a, aOff, p, out, outOff, K, N, accumulate) {
+  const N8 = N & ~7;
   let q = 0;
-  for (let j = 0; j < N; j += 8) {
+  for (let j = 0; j < N8; j += 8) {
     let s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0; // prettier-ignore
     for (let k = 0; k < K; k++, q += 8) {
       const x = a[aOff + k];
@@ -76,18 +95,24 @@ function gemvPanels(a, aOff, p, out, outOff, K, N, accumulate) {
       s4 += x * p[q + 4]; s5 += x * p[q + 5]; s6 += x * p[q + 6]; s7 += x * p[q + 7]; // prettier-ignore
     }
     const o = outOff + j;
-    if (j + 8 <= N) {
-      if (accumulate) {
-        out[o] += s0; out[o + 1] += s1; out[o + 2] += s2; out[o + 3] += s3; // prettier-ignore
-        out[o + 4] += s4; out[o + 5] += s5; out[o + 6] += s6; out[o + 7] += s7; // prettier-ignore
-      } else {
-        out[o] = s0; out[o + 1] = s1; out[o + 2] = s2; out[o + 3] = s3; // prettier-ignore
-        out[o + 4] = s4; out[o + 5] = s5; out[o + 6] = s6; out[o + 7] = s7; // prettier-ignore
-      }
+    if (accumulate) {
+      out[o] += s0; out[o + 1] += s1; out[o + 2] += s2; out[o + 3] += s3; // prettier-ignore
+      out[o + 4] += s4; out[o + 5] += s5; out[o + 6] += s6; out[o + 7] += s7; // prettier-ignore
     } else {
-      const s = [s0, s1, s2, s3, s4, s5, s6, s7];
-      for (let c = 0; c < N - j; c++) out[o + c] = accumulate ? out[o + c] + s[c] : s[c];
+      out[o] = s0; out[o + 1] = s1; out[o + 2] = s2; out[o + 3] = s3; // prettier-ignore
+      out[o + 4] = s4; out[o + 5] = s5; out[o + 6] = s6; out[o + 7] = s7; // prettier-ignore
     }
+  }
+  if (N8 < N) gemvLastPanel(a, aOff, p, out, outOff, K, N, accumulate);
+}
+
+function gemvLastPanel(a, aOff, p, out, outOff, K, N, accumulate) {
+  const j0 = N & ~7;
+  const q0 = j0 * K;
+  for (let j = j0; j < N; j++) {
+    let s = 0;
+    for (let k = 0, q = q0 + j - j0; k < K; k++, q += 8) s += a[aOff + k] * p[q];
+    out[outOff + j] = accumulate ? out[outOff + j] + s : s;
   }
 }
 
