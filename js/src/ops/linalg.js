@@ -88,19 +88,19 @@ function gemvPanels(a, aOff, p, out, outOff, K, N, accumulate) {
   const N8 = N & ~7;
   let q = 0;
   for (let j = 0; j < N8; j += 8) {
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0; // prettier-ignore
+    let s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
     for (let k = 0; k < K; k++, q += 8) {
       const x = a[aOff + k];
-      s0 += x * p[q]; s1 += x * p[q + 1]; s2 += x * p[q + 2]; s3 += x * p[q + 3]; // prettier-ignore
-      s4 += x * p[q + 4]; s5 += x * p[q + 5]; s6 += x * p[q + 6]; s7 += x * p[q + 7]; // prettier-ignore
+      s0 += x * p[q]; s1 += x * p[q + 1]; s2 += x * p[q + 2]; s3 += x * p[q + 3];
+      s4 += x * p[q + 4]; s5 += x * p[q + 5]; s6 += x * p[q + 6]; s7 += x * p[q + 7];
     }
     const o = outOff + j;
     if (accumulate) {
-      out[o] += s0; out[o + 1] += s1; out[o + 2] += s2; out[o + 3] += s3; // prettier-ignore
-      out[o + 4] += s4; out[o + 5] += s5; out[o + 6] += s6; out[o + 7] += s7; // prettier-ignore
+      out[o] += s0; out[o + 1] += s1; out[o + 2] += s2; out[o + 3] += s3;
+      out[o + 4] += s4; out[o + 5] += s5; out[o + 6] += s6; out[o + 7] += s7;
     } else {
-      out[o] = s0; out[o + 1] = s1; out[o + 2] = s2; out[o + 3] = s3; // prettier-ignore
-      out[o + 4] = s4; out[o + 5] = s5; out[o + 6] = s6; out[o + 7] = s7; // prettier-ignore
+      out[o] = s0; out[o + 1] = s1; out[o + 2] = s2; out[o + 3] = s3;
+      out[o + 4] = s4; out[o + 5] = s5; out[o + 6] = s6; out[o + 7] = s7;
     }
   }
   if (N8 < N) gemvLastPanel(a, aOff, p, out, outOff, K, N, accumulate);
@@ -160,37 +160,37 @@ function gemmBlocked(a, aOff, bt, out, outOff, M, K, N, accumulate) {
       const c1 = c0 + K;
       const c2 = c1 + K;
       const c3 = c2 + K;
-      let s00 = 0, s01 = 0, s02 = 0, s03 = 0, s10 = 0, s11 = 0, s12 = 0, s13 = 0; // prettier-ignore
-      let s20 = 0, s21 = 0, s22 = 0, s23 = 0, s30 = 0, s31 = 0, s32 = 0, s33 = 0; // prettier-ignore
+      let s00 = 0, s01 = 0, s02 = 0, s03 = 0, s10 = 0, s11 = 0, s12 = 0, s13 = 0;
+      let s20 = 0, s21 = 0, s22 = 0, s23 = 0, s30 = 0, s31 = 0, s32 = 0, s33 = 0;
       for (let k = 0; k < K; k++) {
         const w0 = bt[c0 + k];
         const w1 = bt[c1 + k];
         const w2 = bt[c2 + k];
         const w3 = bt[c3 + k];
         let x = a[r0 + k];
-        s00 += x * w0; s01 += x * w1; s02 += x * w2; s03 += x * w3; // prettier-ignore
+        s00 += x * w0; s01 += x * w1; s02 += x * w2; s03 += x * w3;
         x = a[r1 + k];
-        s10 += x * w0; s11 += x * w1; s12 += x * w2; s13 += x * w3; // prettier-ignore
+        s10 += x * w0; s11 += x * w1; s12 += x * w2; s13 += x * w3;
         x = a[r2 + k];
-        s20 += x * w0; s21 += x * w1; s22 += x * w2; s23 += x * w3; // prettier-ignore
+        s20 += x * w0; s21 += x * w1; s22 += x * w2; s23 += x * w3;
         x = a[r3 + k];
-        s30 += x * w0; s31 += x * w1; s32 += x * w2; s33 += x * w3; // prettier-ignore
+        s30 += x * w0; s31 += x * w1; s32 += x * w2; s33 += x * w3;
       }
       if (accumulate) {
-        out[o0 + j] += s00; out[o0 + j + 1] += s01; out[o0 + j + 2] += s02; out[o0 + j + 3] += s03; // prettier-ignore
-        out[o1 + j] += s10; out[o1 + j + 1] += s11; out[o1 + j + 2] += s12; out[o1 + j + 3] += s13; // prettier-ignore
-        out[o2 + j] += s20; out[o2 + j + 1] += s21; out[o2 + j + 2] += s22; out[o2 + j + 3] += s23; // prettier-ignore
-        out[o3 + j] += s30; out[o3 + j + 1] += s31; out[o3 + j + 2] += s32; out[o3 + j + 3] += s33; // prettier-ignore
+        out[o0 + j] += s00; out[o0 + j + 1] += s01; out[o0 + j + 2] += s02; out[o0 + j + 3] += s03;
+        out[o1 + j] += s10; out[o1 + j + 1] += s11; out[o1 + j + 2] += s12; out[o1 + j + 3] += s13;
+        out[o2 + j] += s20; out[o2 + j + 1] += s21; out[o2 + j + 2] += s22; out[o2 + j + 3] += s23;
+        out[o3 + j] += s30; out[o3 + j + 1] += s31; out[o3 + j + 2] += s32; out[o3 + j + 3] += s33;
       } else {
-        out[o0 + j] = s00; out[o0 + j + 1] = s01; out[o0 + j + 2] = s02; out[o0 + j + 3] = s03; // prettier-ignore
-        out[o1 + j] = s10; out[o1 + j + 1] = s11; out[o1 + j + 2] = s12; out[o1 + j + 3] = s13; // prettier-ignore
-        out[o2 + j] = s20; out[o2 + j + 1] = s21; out[o2 + j + 2] = s22; out[o2 + j + 3] = s23; // prettier-ignore
-        out[o3 + j] = s30; out[o3 + j + 1] = s31; out[o3 + j + 2] = s32; out[o3 + j + 3] = s33; // prettier-ignore
+        out[o0 + j] = s00; out[o0 + j + 1] = s01; out[o0 + j + 2] = s02; out[o0 + j + 3] = s03;
+        out[o1 + j] = s10; out[o1 + j + 1] = s11; out[o1 + j + 2] = s12; out[o1 + j + 3] = s13;
+        out[o2 + j] = s20; out[o2 + j + 1] = s21; out[o2 + j + 2] = s22; out[o2 + j + 3] = s23;
+        out[o3 + j] = s30; out[o3 + j + 1] = s31; out[o3 + j + 2] = s32; out[o3 + j + 3] = s33;
       }
     }
     for (let j = N4; j < N; j++) {
       const c = j * K;
-      let s0 = 0, s1 = 0, s2 = 0, s3 = 0; // prettier-ignore
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
       for (let k = 0; k < K; k++) {
         const w = bt[c + k];
         s0 += a[r0 + k] * w;
