@@ -45,3 +45,16 @@ test("gemm equals a plain product on every path, to float32 rounding", () => {
   }
   assert.ok(worst < 1e-6, `worst relative error ${worst}`);
 });
+
+test("a constant read as two shapes gets each shape's layout", () => {
+  const b = markConstant(values(24, 0.5));
+  for (const [M, K, N] of [[1, 4, 6], [1, 6, 4], [5, 4, 6], [5, 6, 4], [1, 4, 6], [5, 4, 6]]) {
+    for (let use = 0; use < 2; use++) {
+      const a = values(M * K, 0.9);
+      const out = new Float32Array(M * N);
+      gemm(a, 0, b, out, 0, M, K, N);
+      const want = naive(a, 0, b, out, 0, M, K, N, false);
+      want.forEach((w, i) => assert.ok(Math.abs(w - out[i]) <= 1e-6 * Math.max(1, Math.abs(w)), `M=${M} K=${K} N=${N}`));
+    }
+  }
+});

@@ -15,9 +15,9 @@ export function markConstant(arr) {
 
 export function transposeOf(b, K, N) {
   if (!(constants.has(b) && b.length === K * N)) return transpose(b, K, N);
-  let t = transposed.get(b);
-  if (t === undefined) transposed.set(b, (t = transpose(b, K, N)));
-  return t;
+  let c = transposed.get(b);
+  if (c === undefined || c.K !== K) transposed.set(b, (c = { K, t: transpose(b, K, N) }));
+  return c.t;
 }
 
 function transpose(b, K, N) {
@@ -29,13 +29,14 @@ function transpose(b, K, N) {
   return t;
 }
 
-/** A constant b (K, N) in panels of 8 columns, (ceil(N/8), K, 8), zero-padded; cached. */
+/** A constant b (K, N) in panels of 8 columns, (ceil(N/8), K, 8), zero-padded; cached (with
+ *  K: one array read as two shapes gets the layout of the shape asked for). */
 const panels = new WeakMap();
 
 function panelsOf(b, K, N) {
-  let p = panels.get(b);
-  if (p === undefined) panels.set(b, (p = pack8(b, K, N)));
-  return p;
+  let c = panels.get(b);
+  if (c === undefined || c.K !== K) panels.set(b, (c = { K, p: pack8(b, K, N) }));
+  return c.p;
 }
 
 /** Whether constant b was used before (marking it used). A constant's packed layouts are made
