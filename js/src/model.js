@@ -4,6 +4,7 @@ import { dequantize, readBundle, toTensor } from "./bundle.js";
 import { FormatError, InputError, ResourceError, RnnConvertError } from "./errors.js";
 import { checkNode } from "./checks.js";
 import { OPS, RECURRENT_STATE_COUNT } from "./ops/index.js";
+import { markConstant } from "./ops/linalg.js";
 import { TIMED, planStream } from "./streaming.js";
 import { Tensor, asFloat, reshape, sliceAxis, zeros } from "./tensor.js";
 
@@ -139,6 +140,7 @@ export class Model {
     for (const [slot, key] of Object.entries(raw.weights)) {
       if (typeof key !== "string" || !(key in arrays)) throw new FormatError(`model.json: ${where}: weight '${slot}' names array '${key}', which weights.arrays lacks`);
       weights[slot] = asFloat(toTensor(arrays[key]));
+      if (weights[slot].data instanceof Float32Array) markConstant(weights[slot].data);
     }
     if (!Array.isArray(raw.outputs) || !raw.outputs.length) throw new FormatError(`model.json: ${where}: 'outputs' must be a non-empty list`);
     const outShapes = raw.outputs.map((o, i) => shapeOf(o && o.shape, `${where} outputs[${i}].shape`));

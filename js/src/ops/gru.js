@@ -1,8 +1,8 @@
 // GRU (gate order z, r, h), both reset_after variants, as rnnconvert/runtime/ops/gru.py.
 
 import { isElementwise } from "./activations.js";
-import { gemm } from "./linalg.js";
-import { gateActivation, projectInput, runLayer } from "./rnn.js";
+import { gemm, markConstant } from "./linalg.js";
+import { gateActivation, projectInput, runLayer, stepBuffers } from "./rnn.js";
 
 export function gru([x], w, cfg, extra) {
   const [B, T] = x.shape;
@@ -33,12 +33,17 @@ export function gru([x], w, cfg, extra) {
       Uh.set(U.subarray(i * G + 2 * H, (i + 1) * G), i * H);
     }
   }
-  const step = (t, [h]) => {
-    const z = new Float32Array(B * G); // x_t projections
+  if (Uzr) markConstant(Uzr);
+  if (Uh) markConstant(Uh);
+  // per-step buffers, reused: z (B, 3H) gates, inner (B, 3H) or zr (B, 2H) and rh (B, H), hh (B, H)
+  const z = new Float32Array(B * G);
+  const inner = new Float32Array(B * (resetAfter ? G : 2 * H));
+  const rh = new Float32Array(B * H);
+  const hh = new Float32Array(B * H);
+  const next = stepBuffers(B * H, 1);
+  const step = (t, [h], k) => {
     for (let b = 0; b < B; b++) z.set(xs.subarray((b * T + t) * G, (b * T + t + 1) * G), b * G);
-    const hh = new Float32Array(B * H);
     if (resetAfter) {
-      const inner = new Float32Array(B * G);
       gemm(h, 0, U, inner, 0, B, H, G);
       if (recBias) for (let b = 0; b < B; b++) for (let j = 0; j < G; j++) inner[b * G + j] += recBias[j];
       for (let b = 0; b < B; b++) for (let j = 0; j < 2 * H; j++) z[b * G + j] += inner[b * G + j];
@@ -47,17 +52,15 @@ export function gru([x], w, cfg, extra) {
         for (let j = 0; j < H; j++) hh[b * H + j] = z[b * G + 2 * H + j] + z[b * G + H + j] * inner[b * G + 2 * H + j];
       }
     } else {
-      const zr = new Float32Array(B * 2 * H);
-      gemm(h, 0, Uzr, zr, 0, B, H, 2 * H);
-      for (let b = 0; b < B; b++) for (let j = 0; j < 2 * H; j++) z[b * G + j] += zr[b * 2 * H + j];
+      gemm(h, 0, Uzr, inner, 0, B, H, 2 * H);
+      for (let b = 0; b < B; b++) for (let j = 0; j < 2 * H; j++) z[b * G + j] += inner[b * 2 * H + j];
       ract(z);
-      const rh = new Float32Array(B * H);
       for (let b = 0; b < B; b++) for (let j = 0; j < H; j++) rh[b * H + j] = z[b * G + H + j] * h[b * H + j];
       gemm(rh, 0, Uh, hh, 0, B, H, H);
       for (let b = 0; b < B; b++) for (let j = 0; j < H; j++) hh[b * H + j] += z[b * G + 2 * H + j];
     }
     act(hh, B, H, 0, H);
-    const h2 = new Float32Array(B * H);
+    const [h2] = next(k);
     for (let b = 0; b < B; b++) {
       for (let j = 0; j < H; j++) {
         const zz = z[b * G + j];

@@ -7,7 +7,8 @@ import { activationFn, isElementwise, scalarFn } from "./activations.js";
 import { gemm } from "./linalg.js";
 
 /**
- * Run ``step(t, states) -> [out Float32Array(B*F), newStates]`` over T steps.
+ * Run ``step(t, states, k) -> [out Float32Array(B*F), newStates]`` over T steps (k counts
+ * the steps taken: a step may write into buffers it wrote two steps before, see stepBuffers).
  * Masked steps keep every state; their output is the previous output (zeros, or
  * ``initialOutput`` when streaming continues), or zeros with zeroOutputForMask.
  * Returns [y Tensor, finalStates Float32Array[]]: y (B, T, ...feat) or (B, ...feat).
@@ -20,7 +21,7 @@ export function scan(step, { B, T, feat, states, mask, goBackwards, returnSequen
   const m = mask ? mask.data : null;
   for (let k = 0; k < T; k++) {
     const t = goBackwards ? T - 1 - k : k;
-    let [out, next] = step(t, states);
+    let [out, next] = step(t, states, k);
     if (m) {
       const kept = next.map((n, i) => {
         const s = states[i];
@@ -48,6 +49,16 @@ export function scan(step, { B, T, feat, states, mask, goBackwards, returnSequen
   }
   const y = seq ? new Tensor(seq, [B, T, ...feat]) : new Tensor(prev, [B, ...feat]);
   return [y, states];
+}
+
+/**
+ * ``count`` state buffers of ``n`` floats for step k, alternating between two sets: step k
+ * reads the states of step k-1 and writes the other set, and scan keeps nothing older (masked
+ * steps merge into new arrays), so no state is allocated per step.
+ */
+export function stepBuffers(n, count) {
+  const sets = [0, 1].map(() => Array.from({ length: count }, () => new Float32Array(n)));
+  return (k) => sets[k & 1];
 }
 
 /** A gate activation applied in place to columns [off, off+H) of every row of z (B, G). */
