@@ -70,6 +70,52 @@ def zoo(tmp_path_factory):
     return Zoo(tmp_path_factory.mktemp("zoo"), cache_dir())
 
 
+@pytest.fixture(scope="session")
+def zoo_bundle(zoo, tmp_path_factory):
+    """``zoo_bundle(case, era, fmt)``: the ConversionResult of that case's ``fmt`` file, converted
+    once per session and shared (test_parity, test_long_sequences and test_stream_rules convert
+    the same files). The bundle is read-only by agreement: load it, never write into it."""
+    from rnnconvert.converter import convert
+
+    root = tmp_path_factory.mktemp("zoo-bundles")
+    done: dict = {}
+
+    def get(case: str, era: str, fmt: str):
+        key = (case, era, fmt)
+        if key not in done:
+            model_file, weights_file = zoo.get(case, era).files[fmt]
+            done[key] = convert(model_file, root / f"{case}-{era}-{fmt}", weights=weights_file)
+        return done[key]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def zoo_in_memory(zoo, tmp_path_factory):
+    """``zoo_in_memory(case, era)``: the ConversionResult of that case's live Keras model
+    converted from memory (Keras computes the test vectors: the slow part), once per session
+    and shared (test_js_runtime checks every case; test_parity, test_vector_sensitivity and
+    test_conv_lstm_cells some). A conversion error is raised again to every test that asks.
+    The bundle is read-only by agreement."""
+    from rnnconvert.converter import convert
+
+    root = tmp_path_factory.mktemp("zoo-in-memory")
+    done: dict = {}
+
+    def get(case: str, era: str):
+        key = (case, era)
+        if key not in done:
+            try:
+                done[key] = convert(zoo.get(case, era).model, root / f"{case}-{era}")
+            except Exception as exc:
+                done[key] = exc
+        if isinstance(done[key], Exception):
+            raise done[key]
+        return done[key]
+
+    return get
+
+
 # ---------------------------------------------------------------------------------------------
 # Auto-marking the tests that need TensorFlow.
 

@@ -133,17 +133,17 @@ def test_streaming_refuses_backward_conv_lstm(tmp_path):
         load(tmp_path / "b").initial_state(1)
 
 
-def test_all_in_one_in_memory_with_keras_vectors(zoo, tmp_path):
+def test_all_in_one_in_memory_with_keras_vectors(zoo, zoo_in_memory):
     """The combined model converted from memory: Keras computes the bundle's test vectors
     (five inputs, ids inside the vocabulary) and the runtime reproduces all 34 outputs."""
     built = zoo.get("recurrent_family_all_in_one", "keras3")
-    result = convert(built.model, tmp_path / "b")
+    result = zoo_in_memory("recurrent_family_all_in_one", "keras3")  # shared with test_js_runtime
     validate(result.doc)
     assert result.doc["test_vectors"]["origin"] == "keras"
     assert len(result.doc["outputs"]) == len(built.expected) == 34
     ops = {n["op"] for n in result.doc["nodes"]}
     assert {"ConvLSTM", "LSTM", "GRU", "SimpleRNN"} <= ops
-    model = load(tmp_path / "b", verify=True)  # runs the Keras-made vectors
+    model = load(result.out_dir, verify=True)  # runs the Keras-made vectors
     assert_parity(model.predict(built.inputs), built.expected, "all in one, in memory")
 
 

@@ -141,24 +141,6 @@ def test_fuzz_legacy_file_configs(name):
     _fuzz(source, int(100 * SCALE), seed=len(name))
 
 
-def _saved(case: str, era: str, tmp: Path) -> Path:
-    """A zoo case's model saved in its era's main format (no predictions: only its config is fuzzed)."""
-    import zlib
-
-    import numpy as np
-    from keras_zoo import CASES, keras_module
-
-    K = keras_module(era)
-    seed = zlib.crc32(f"{case}/{era}".encode())
-    K.utils.set_random_seed(seed % 10000)
-    model, _ = CASES[case](K, era, np.random.default_rng(seed))
-    path = tmp / ("model.keras" if era == "keras3" else "model.h5")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        model.save(path)
-    return path
-
-
 @pytest.mark.keras
 @pytest.mark.parametrize(
     "case, era",
@@ -169,6 +151,8 @@ def _saved(case: str, era: str, tmp: Path) -> Path:
         ("bidirectional_initial_state_and_backward_layer", "tf_keras"),
     ],
 )
-def test_fuzz_live_model_configs(case, era, tmp_path):
-    source = read_source(_saved(case, era, tmp_path))
+def test_fuzz_live_model_configs(case, era, zoo):
+    # The zoo's file of the case in its era's main format (built once per session, or cached):
+    # only its config is fuzzed.
+    source = read_source(zoo.get(case, era).files["keras" if era == "keras3" else "h5"][0])
     _fuzz(source, int(80 * SCALE), seed=len(case) + len(era))

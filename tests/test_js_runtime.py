@@ -7,13 +7,13 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from keras_zoo import CASES, ERAS
 
-from rnnconvert.converter import convert
 from rnnconvert.runtime import load
 from rnnconvert.runtime.verify import run_vectors
 
@@ -37,25 +37,85 @@ pytestmark = pytest.mark.skipif(
 )
 
 PARAMS = [(c, e) for c in CASES for e in ERAS]
+CLI_CASE = ("functional_multi_io", "keras3")
+DRIVER = JS / "test" / "stream_check.mjs"
 
 
 def _node(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     return subprocess.run([NODE, *args], capture_output=True, text=True, timeout=timeout, check=False)
 
 
+class JsBatch:
+    """Every selected zoo case converted once (in memory: Keras's own test vectors), then all
+    the bundles checked by ONE Node process (``stream_check.mjs`` takes them all and prints one
+    JSON line per bundle); each parametrized test reads its case's line. Starting Node once
+    instead of once per case is what this saves; every case is still converted and checked."""
+
+    def __init__(self, in_memory, wanted: list[tuple[str, str]]):
+        self.in_memory = in_memory  # conftest's zoo_in_memory: one conversion per case per session
+        self.wanted = wanted
+        self._results: dict[str, dict] | None = None
+        self._stderr = ""
+
+    def bundle(self, case: str, era: str) -> Path:
+        """The case converted from the live Keras model (shared with the other tests that
+        convert it from memory); a conversion error is raised again to each test that asks."""
+        return self.in_memory(case, era).out_dir
+
+    def result(self, case: str, era: str) -> dict:
+        """The Node driver's line for this case (all selected cases run on the first ask)."""
+        out = self.bundle(case, era)
+        if self._results is None:
+            self._run_all()
+        assert self._results is not None
+        assert str(out) in self._results, f"node gave no result for {out.name}: {self._stderr[-2000:]}"
+        return self._results[str(out)]
+
+    def _run_all(self) -> None:
+        dirs = []
+        for case, era in self.wanted:
+            try:
+                dirs.append(str(self.bundle(case, era)))
+            except (Exception, pytest.skip.Exception):
+                continue  # that case's own test xfails, skips or fails on it
+        run = _node(str(DRIVER), *dirs, timeout=300 + 30 * len(dirs))
+        self._stderr = run.stderr
+        self._results = {}
+        for line in run.stdout.splitlines():
+            if line.startswith("{"):
+                doc = json.loads(line)
+                self._results[doc["dir"]] = doc
+
+
+def _selected_cases(session: pytest.Session) -> list[tuple[str, str]]:
+    """The (case, era) of this session's test_js_reproduces_keras_vectors items, in order."""
+    wanted: list[tuple[str, str]] = []
+    for item in session.items:
+        if getattr(item, "originalname", None) != "test_js_reproduces_keras_vectors":
+            continue
+        if getattr(item, "module", None) is not sys.modules[__name__]:
+            continue
+        key = (item.callspec.params["case"], item.callspec.params["era"])
+        if key not in wanted:
+            wanted.append(key)
+    return wanted
+
+
+@pytest.fixture(scope="module")
+def js_batch(request, zoo_in_memory) -> JsBatch:
+    return JsBatch(zoo_in_memory, _selected_cases(request.session))
+
+
 @pytest.mark.keras
 @pytest.mark.parametrize("case,era", PARAMS, ids=[f"{c}-{e}" for c, e in PARAMS])
-def test_js_reproduces_keras_vectors(zoo, tmp_path, case, era):
-    built = zoo.get(case, era)
-    out = tmp_path / "bundle"
+def test_js_reproduces_keras_vectors(js_batch, case, era):
     try:
-        convert(built.model, out)  # in-memory: the test vectors are Keras's own outputs
+        out = js_batch.bundle(case, era)  # in-memory: the test vectors are Keras's own outputs
     except (IndexError, ValueError) as exc:  # the converter's vectors, not the JS runtime (see DECISIONS.md)
         pytest.xfail(f"the converter cannot attach Keras vectors to this in-memory model: {exc}")
     assert json.loads((out / "model.json").read_text())["test_vectors"]["origin"] == "keras"
-    run = _node(str(JS / "test" / "stream_check.mjs"), str(out))
-    assert run.returncode == 0, run.stderr[-2000:]
-    result = json.loads(run.stdout.strip().splitlines()[-1])
+    result = js_batch.result(case, era)
+    assert "error" not in result, result.get("error", "")[-2000:]
     # The NumPy runtime on the same vectors: where it too misses Keras (an ill-conditioned
     # output, e.g. exponential activations compounding float32 rounding), JS is held to it.
     numpy_report = run_vectors(load(out))
@@ -73,10 +133,9 @@ def test_js_reproduces_keras_vectors(zoo, tmp_path, case, era):
 
 
 @pytest.mark.keras
-def test_js_cli_check_and_predict(zoo, tmp_path):
-    built = zoo.get("functional_multi_io", "keras3")
-    out = tmp_path / "bundle"
-    convert(built.model, out)
+def test_js_cli_check_and_predict(zoo, js_batch, tmp_path):
+    built = zoo.get(*CLI_CASE)
+    out = js_batch.bundle(*CLI_CASE)  # the in-memory conversion the vector test checks (read only here)
     run = _node(str(JS / "bin" / "rnnconvert.js"), "check", str(out))
     assert run.returncode == 0, run.stderr
     assert "ok" in run.stdout
@@ -102,10 +161,8 @@ def _edited(src: Path, dst: Path, edit) -> Path:
 
 
 @pytest.mark.keras
-def test_js_check_exits_1_on_a_mismatch_and_on_a_bad_offset(zoo, tmp_path):
-    built = zoo.get("functional_multi_io", "keras3")
-    out = tmp_path / "bundle"
-    convert(built.model, out)
+def test_js_check_exits_1_on_a_mismatch_and_on_a_bad_offset(js_batch, tmp_path):
+    out = js_batch.bundle(*CLI_CASE)  # edited in copies (_edited), never in place
 
     def relu_to_tanh(doc):  # the model no longer computes what the vectors recorded
         node = next(n for n in doc["nodes"] if n["name"] == "vec")

@@ -22,17 +22,16 @@ PARAMS = [(c, e) for c in CASES for e in ERAS]
 
 @pytest.mark.keras
 @pytest.mark.parametrize("case,era", PARAMS, ids=[f"{c}-{e}" for c, e in PARAMS])
-def test_chunked_through_time_matches_keras(zoo, tmp_path, case, era):
+def test_chunked_through_time_matches_keras(zoo, zoo_bundle, case, era):
     built = zoo.get(case, era)
-    model_file, weights_file = built.files[FORMATS[era][0]]
-    convert(model_file, tmp_path / "b", weights=weights_file)
+    bundle = zoo_bundle(case, era, FORMATS[era][0]).out_dir  # shared with test_parity (read only)
     x = built.inputs if len(built.inputs) > 1 else built.inputs[0]
     expected = built.expected if len(built.expected) > 1 else built.expected[0]
-    whole = load(tmp_path / "b", time_chunk_elements=0)
+    whole = load(bundle, time_chunk_elements=0)
     total = whole.estimate(x).elements
     plan = whole.stream_plan()
     for divisor in (10**9, 3):  # chunks of one timestep, then of about a third of the sequence
-        model = load(tmp_path / "b", time_chunk_elements=max(1, total // divisor))
+        model = load(bundle, time_chunk_elements=max(1, total // divisor))
         chunk = model.estimate(x).time_chunk
         arrays = x if isinstance(x, list) else [x]
         lengths = {np.shape(a)[1] for i, a in zip(model.inputs, arrays) if i.name in plan.timed_inputs}

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from conftest import assert_parity
 from helpers import LazyModule
+from keras_zoo import eager  # the eager call: predict is not the subject here
 from scoring_models import VOCAB
 
 from rnnconvert.cli import main
@@ -52,7 +53,7 @@ def test_jsonl_ragged_text_matches_keras(models, tmp_path):
     assert _predict(bundles["text"], tmp_path / "in.jsonl", tmp_path / "out.npy", "--batch-size", 32) == 0
     ours = np.load(tmp_path / "out.npy")
     # Keras on the whole set padded once to its longest row (pad_sequences' default).
-    theirs = keras_models["text"].predict(keras.utils.pad_sequences(rows), verbose=0)
+    theirs = eager(keras_models["text"], keras.utils.pad_sequences(rows))
     assert_parity(ours, theirs, "text model, jsonl")
 
 
@@ -69,7 +70,7 @@ def test_bucket_gives_the_numbers_of_full_padding_in_input_order(models, tmp_pat
     bucketed = np.load(out)
     reference = load(bundles["text"]).predict(full)  # one call on the fully padded rows
     np.testing.assert_array_equal(bucketed, reference)
-    assert_parity(bucketed, keras_models["text"].predict(full, verbose=0), f"bucketed, {padding}")
+    assert_parity(bucketed, eager(keras_models["text"], full), f"bucketed, {padding}")
     # ... and the same from ragged JSON Lines rows.
     _write_jsonl(tmp_path / "in.jsonl", rows)
     assert (
@@ -97,7 +98,7 @@ def test_npy_frames_match_keras(models, tmp_path):
     assert _predict(bundles["frames"], tmp_path / "in.npy", tmp_path / "out.jsonl", "--batch-size", 64) == 0
     lines = (tmp_path / "out.jsonl").read_text().splitlines()
     ours = np.array([json.loads(line)["y"] for line in lines], np.float32)
-    assert_parity(ours, keras_models["frames"].predict(x, verbose=0), "frames, npy -> jsonl")
+    assert_parity(ours, eager(keras_models["frames"], x), "frames, npy -> jsonl")
 
 
 def test_multi_input_npz_keyed_by_names_matches_keras(models, tmp_path):
@@ -109,7 +110,7 @@ def test_multi_input_npz_keyed_by_names_matches_keras(models, tmp_path):
     assert _predict(bundles["multi"], tmp_path / "in.npz", tmp_path / "out.npz", "--padding", "post") == 0
     with np.load(tmp_path / "out.npz") as z:
         ours = [z["a"], z["b"]]
-    theirs = keras_models["multi"].predict({"tokens": tokens, "feats": feats}, verbose=0)
+    theirs = eager(keras_models["multi"], {"tokens": tokens, "feats": feats})
     assert_parity(ours, list(theirs), "multi-input npz")
 
 
@@ -124,7 +125,7 @@ def test_parquet_list_columns_in_and_out(models, tmp_path):
     assert _predict(bundles["text"], tmp_path / "in.parquet", tmp_path / "out.parquet", "--batch-size", 40) == 0
     table = pq.read_table(tmp_path / "out.parquet")
     ours = np.array(table.column("probs").to_pylist(), np.float32)
-    assert_parity(ours, keras_models["text"].predict(keras.utils.pad_sequences(rows), verbose=0), "parquet")
+    assert_parity(ours, eager(keras_models["text"], keras.utils.pad_sequences(rows)), "parquet")
 
 
 def test_bucket_refused_when_padding_changes_the_numbers(models, tmp_path, capsys):
@@ -146,7 +147,7 @@ def test_ragged_rows_of_an_unmasked_model_need_maxlen(models, tmp_path, capsys):
     opts = ["--maxlen", 8, "--padding", "post", "--truncating", "post", "--value", -1]
     assert _predict(bundles["frames"], tmp_path / "in.jsonl", tmp_path / "out.npy", *opts) == 0
     x = keras.utils.pad_sequences(rows, maxlen=8, dtype="float32", padding="post", truncating="post", value=-1)
-    assert_parity(np.load(tmp_path / "out.npy"), keras_models["frames"].predict(x, verbose=0), "maxlen")
+    assert_parity(np.load(tmp_path / "out.npy"), eager(keras_models["frames"], x), "maxlen")
 
 
 def _bad_rows_file(path) -> list:
@@ -180,7 +181,7 @@ def test_on_error_skip_writes_rejects_and_scores_the_rest(models, tmp_path):
     assert [(r["row"], r["column"]) for r in rejects] == [(7, "tokens"), (12, "tokens"), (20, None), (25, "tokens")]
     assert "not valid JSON" in rejects[2]["error"] and "no key" in rejects[3]["error"]
     good = [r for k, r in enumerate(rows) if k not in (7, 12, 20, 25)]
-    theirs = keras_models["text"].predict(keras.utils.pad_sequences(good), verbose=0)
+    theirs = eager(keras_models["text"], keras.utils.pad_sequences(good))
     assert_parity(np.load(out), theirs, "good rows")
 
 

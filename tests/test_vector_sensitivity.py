@@ -12,7 +12,6 @@ import json
 import numpy as np
 import pytest
 
-from rnnconvert.converter import convert
 from rnnconvert.runtime import load
 from rnnconvert.runtime.verify import run_vectors, tolerance
 
@@ -29,10 +28,9 @@ def _keras_float64(model, x):
     return y if isinstance(y, list) else [y]
 
 
-def test_exponential_gru_passes_its_own_keras_vectors(zoo, tmp_path):
+def test_exponential_gru_passes_its_own_keras_vectors(zoo, zoo_in_memory):
     built = zoo.get("every_activation_gru_both", "keras3")
-    convert(built.model, tmp_path / "b")
-    model = load(tmp_path / "b")
+    model = load(zoo_in_memory("every_activation_gru_both", "keras3").out_dir)  # shared with test_js_runtime
     report = run_vectors(model)
     assert report.origin.startswith("keras")
     assert report.ok, "\n".join(report.lines())
