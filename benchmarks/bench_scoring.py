@@ -61,18 +61,12 @@ def build(work: Path, rows: int) -> dict:
     import keras
     import pyarrow as pa
     import pyarrow.parquet as pq
+    from bench import m1_model  # benchmarks/ is the script's directory
 
     from rnnconvert.converter import convert
 
     keras.utils.set_random_seed(0)
-    m1 = keras.Sequential(
-        [
-            keras.Input((None, 32)),
-            keras.layers.LSTM(128, return_sequences=True),
-            keras.layers.LSTM(128),
-            keras.layers.Dense(10, activation="softmax"),
-        ]
-    )
+    m1 = m1_model(keras)
     text = keras.Sequential(
         [
             keras.Input((None,), dtype="int32"),
