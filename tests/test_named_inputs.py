@@ -228,6 +228,7 @@ def test_stream_planner_reads_named_inputs():
     assert plan_stream(inputs, [node], [("mul", 0)]).error is None
 
 
+@pytest.mark.keras
 @pytest.mark.skipif(shutil.which("node") is None, reason="needs Node.js")
 def test_js_reads_named_inputs_and_refuses_hostile_ones(converted, tmp_path):
     cli = ROOT / "js" / "bin" / "rnnconvert.js"

@@ -138,7 +138,7 @@ def test_a_node_that_breaks_its_declaration_fails_at_load(tmp_path, mutate, matc
 def test_migration_to_1_2_writes_activation_params(tmp_path):
     path, doc = _golden_copy(tmp_path)
     model = load(path)
-    assert model.format_version == "1.2.0"
+    assert model.format_version == "1.3.0"
     for node in model.doc["nodes"]:
         for key, value in node["config"].items():
             if key.endswith("activation"):
@@ -182,7 +182,7 @@ def test_migration_halves_a_1_1_dense_glu_declaration():
         "outputs": [{"name": "d", "from": ["d", 0], "shape": [None, 5, 8], "dtype": "float32"}],
     }
     out = schema.migrate(doc)
-    assert out["format_version"] == "1.2.0"
+    assert out["format_version"] == "1.3.0"
     assert out["nodes"][0]["outputs"][0]["shape"] == [None, 5, 4]
     assert out["outputs"][0]["shape"] == [None, 5, 4]
     assert out["nodes"][0]["config"]["activation"] == {"type": "glu", "axis": -1}

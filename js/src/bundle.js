@@ -9,7 +9,7 @@ import { Tensor, size, transpose } from "./tensor.js";
 import { listZip, readMember } from "./zip.js";
 
 export const FORMAT_NAME = "rnnconvert.bundle";
-export const FORMAT_VERSION = "1.2.0"; // the newest format this runtime reads
+export const FORMAT_VERSION = "1.3.0"; // the newest format this runtime reads
 export const MAX_JSON_BYTES = 64 * 2 ** 20;
 export const MAX_WEIGHT_BYTES = 8 * 2 ** 30;
 const isNode = typeof process !== "undefined" && !!(process.versions && process.versions.node);

@@ -16,7 +16,7 @@ from typing import Any, TypeGuard
 from ..errors import FormatError, VersionError
 
 FORMAT_NAME = "rnnconvert.bundle"
-FORMAT_VERSION = "1.2.0"
+FORMAT_VERSION = "1.3.0"
 #: Every major version this code can read.
 SUPPORTED_MAJORS = (1,)
 
@@ -26,6 +26,9 @@ QUANTIZATION_SINCE = "1.1.0"
 #: config key ``initial_state_rule`` (F2), explicit activation parameters (F3), node
 #: ``named_inputs`` (F4) and binding declared shapes (F5). FORMAT.md 6.1.
 V1_2 = "1.2.0"
+#: Format 1.3.0 only adds ops (the spatial, attention, normalization, preprocessing and
+#: tensor-operation layers; FORMAT.md 6.1): each declares ``since="1.3.0"``.
+V1_3 = "1.3.0"
 
 
 @cache
@@ -98,6 +101,11 @@ def _to_1_2(doc: dict[str, Any]) -> dict[str, Any]:
     return {**doc, "nodes": nodes, "outputs": outputs, "format_version": V1_2}
 
 
+def _to_1_3(doc: dict[str, Any]) -> dict[str, Any]:
+    """1.2 -> 1.3: 1.3 only added ops; nothing changes."""
+    return {**doc, "format_version": V1_3}
+
+
 def _named_form(node: dict[str, Any], config: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """F4: 1.1 gave Attention's masks after (query, value, key), flagged by config
     ``query_mask`` / ``value_mask``, and MaskedMerge's after its n inputs, one per
@@ -153,7 +161,7 @@ def _fixed_output(out: Any, dense_outputs: dict[str, Any]) -> Any:
 
 #: One-step migrations: MIGRATIONS[(major, minor)] turns a bundle of that version into
 #: the next version (returning the new document with its new ``format_version``).
-MIGRATIONS: dict[tuple[int, int], Migration] = {(1, 0): _to_1_1, (1, 1): _to_1_2}
+MIGRATIONS: dict[tuple[int, int], Migration] = {(1, 0): _to_1_1, (1, 1): _to_1_2, (1, 2): _to_1_3}
 
 
 def migrate(doc: dict[str, Any]) -> dict[str, Any]:
