@@ -66,6 +66,20 @@ export const OPS = {
   Attention: attention,
   MaskedMerge: maskedMerge,
   Transpose: transposeOp,
+  // -- conv (anchor: the conv helper adds its entries below this line) --
+  // .
+  // -- pool (anchor: the pool helper adds its entries below this line) --
+  // .
+  // -- resize (anchor: the resize helper adds its entries below this line) --
+  // .
+  // -- attn (anchor: the attn helper adds its entries below this line) --
+  // .
+  // -- norm (anchor: the norm helper adds its entries below this line) --
+  // .
+  // -- text (anchor: the text helper adds its entries below this line) --
+  // .
+  // -- tfop (anchor: the tfop helper adds its entries below this line) --
+  // .
 };
 
 /** Recurrent ops: how many states follow the output. */

@@ -121,6 +121,20 @@ LAYER_CONVERTERS: dict[str, ConverterFn] = {
     "GaussianDropout": convert_identity,
     "AlphaDropout": convert_identity,
     "ActivityRegularization": convert_identity,
+    # -- conv (anchor: the conv helper adds its entries below this line) --
+    # .
+    # -- pool (anchor: the pool helper adds its entries below this line) --
+    # .
+    # -- resize (anchor: the resize helper adds its entries below this line) --
+    # .
+    # -- attn (anchor: the attn helper adds its entries below this line) --
+    # .
+    # -- norm (anchor: the norm helper adds its entries below this line) --
+    # .
+    # -- text (anchor: the text helper adds its entries below this line) --
+    # .
+    # -- tfop (anchor: the tfop helper adds its entries below this line) --
+    # .
 }
 
 __all__ = ["LAYER_CONVERTERS"]

@@ -78,6 +78,20 @@ OPS: dict[str, OpFn] = {
     "Attention": attention,
     "MaskedMerge": masked_merge,
     "Transpose": transpose,
+    # -- conv (anchor: the conv helper adds its entries below this line) --
+    # .
+    # -- pool (anchor: the pool helper adds its entries below this line) --
+    # .
+    # -- resize (anchor: the resize helper adds its entries below this line) --
+    # .
+    # -- attn (anchor: the attn helper adds its entries below this line) --
+    # .
+    # -- norm (anchor: the norm helper adds its entries below this line) --
+    # .
+    # -- text (anchor: the text helper adds its entries below this line) --
+    # .
+    # -- tfop (anchor: the tfop helper adds its entries below this line) --
+    # .
 }
 
 # Ops that carry state across timesteps: output count = 1 + number of states (declared in spec/recurrent.py).

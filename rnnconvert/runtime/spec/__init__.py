@@ -46,7 +46,27 @@ from .types import (
     check_value,
 )
 
-SPECS: dict[str, OpSpec] = {s.op: s for s in [*OP_SPECS, *RECURRENT_SPECS]}
+SPECS: dict[str, OpSpec] = {
+    s.op: s
+    for s in [
+        *OP_SPECS,
+        *RECURRENT_SPECS,
+        # -- conv (anchor: the conv helper adds its entries below this line) --
+        # .
+        # -- pool (anchor: the pool helper adds its entries below this line) --
+        # .
+        # -- resize (anchor: the resize helper adds its entries below this line) --
+        # .
+        # -- attn (anchor: the attn helper adds its entries below this line) --
+        # .
+        # -- norm (anchor: the norm helper adds its entries below this line) --
+        # .
+        # -- text (anchor: the text helper adds its entries below this line) --
+        # .
+        # -- tfop (anchor: the tfop helper adds its entries below this line) --
+        # .
+    ]
+}
 
 
 # -- nodes -----------------------------------------------------------------------------
