@@ -67,47 +67,84 @@ class Reader:
 
 
 class NpyReader(Reader):
+    """A C-order ``.npy`` is read with plain reads, one window at a time: a memory map would
+    keep every page it touched resident (and counted in the process's RSS) to the end of a
+    file larger than memory. A Fortran-order file cannot be read row by row; it is mapped."""
+
     def __init__(self, path: str, names: list[str]):
         if len(names) != 1:
             raise InputError(f"{path}: a .npy file holds one array; this model takes inputs {names} (use .npz)")
+        self.name = names[0]
+        self.member: _Member | None = None
+        self.array: np.ndarray | None = None
         try:
-            self.array = np.load(path, mmap_mode="r", allow_pickle=False)
+            self.file = open(path, "rb")  # noqa: SIM115 -- closed by close()
+        except OSError as exc:
+            raise FormatError(f"{path}: not a readable .npy array ({exc})") from None
+        try:
+            self.member = _Member(self.file, path)
+            expected = self.file.tell() + self.member.shape[0] * self.member.row_bytes
+            if os.fstat(self.file.fileno()).st_size < expected:
+                raise FormatError(f"{path}: the file is shorter than its header's shape {self.member.shape} says")
+            self.total = int(self.member.shape[0])
+        except _FortranOrder:
+            self.file.close()
+            self._map(path)
+        except (ValueError, OSError) as exc:
+            self.file.close()
+            raise FormatError(f"{path}: not a readable .npy array ({exc})") from None
+        except Exception:
+            self.file.close()
+            raise
+
+    def _map(self, path: str) -> None:
+        try:
+            array = np.load(path, mmap_mode="r", allow_pickle=False)
         except (ValueError, OSError) as exc:
             raise FormatError(f"{path}: not a readable .npy array ({exc})") from None
-        if self.array.ndim < 1:
-            raise InputError(f"{path}: a 0-d array has no rows")
-        self.name = names[0]
-        self.total = int(self.array.shape[0])
+        self.array, self.total = array, int(array.shape[0])
 
     def chunks(self, rows: int) -> Iterator[Chunk]:
         for start in range(0, self.total or 0, rows):
-            part = np.asarray(self.array[start : start + rows])
+            n = min(rows, (self.total or 0) - start)
+            if self.member is not None:
+                part = self.member.read(n)
+            else:
+                assert self.array is not None
+                part = np.array(self.array[start : start + n])
             yield Chunk(start, len(part), {self.name: part})
+
+    def close(self) -> None:
+        if self.member is not None:
+            self.file.close()
+
+
+class _FortranOrder(Exception):
+    """A Fortran-order array: a ``.npy`` file is then memory-mapped; an ``.npz`` member refused."""
 
 
 class _Member:
     """One ``.npy`` member of a zip, read row block by row block (compressed or not)."""
 
-    def __init__(self, zf: zipfile.ZipFile, member: str, where: str):
-        self.stream = zf.open(member)
+    def __init__(self, stream: Any, where: str):
+        self.stream = stream
         version = np.lib.format.read_magic(self.stream)
         read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
         shape, fortran, dtype = read_header(self.stream)
         if dtype.hasobject:
             raise FormatError(f"{where}: object arrays are not read (they would need pickle)")
         if fortran and len(shape) > 1:
-            raise FormatError(f"{where}: a Fortran-order array cannot be read row by row; save it in C order")
+            raise _FortranOrder(f"{where}: a Fortran-order array cannot be read row by row; save it in C order")
         if not shape:
             raise InputError(f"{where}: a 0-d array has no rows")
         self.shape, self.dtype = shape, dtype
         self.row_bytes = int(np.prod(shape[1:], dtype=np.int64)) * dtype.itemsize
 
     def read(self, rows: int) -> np.ndarray:
-        data = self.stream.read(rows * self.row_bytes)
-        n = len(data) // self.row_bytes if self.row_bytes else rows
-        return np.frombuffer(data, self.dtype, count=n * (self.row_bytes // self.dtype.itemsize)).reshape(
-            n, *self.shape[1:]
-        )
+        out = np.empty((rows, *self.shape[1:]), self.dtype)  # a fresh, writable array: no copy of a bytes object
+        got = self.stream.readinto(out.reshape(-1).view(np.uint8).data) if out.nbytes else 0
+        n = got // self.row_bytes if self.row_bytes else rows
+        return out[:n]
 
 
 class NpzReader(Reader):
@@ -122,7 +159,10 @@ class NpzReader(Reader):
         for name, key in _match_names(path, keys, names).items():
             zf = zipfile.ZipFile(path)  # one handle per member: they are read side by side
             self.zips.append(zf)
-            self.columns[name] = _Member(zf, key + ".npy", f"{path}[{key}]")
+            try:
+                self.columns[name] = _Member(zf.open(key + ".npy"), f"{path}[{key}]")
+            except _FortranOrder as exc:
+                raise FormatError(str(exc)) from None
         counts = {name: m.shape[0] for name, m in self.columns.items()}
         if len(set(counts.values())) > 1:
             raise InputError(f"{path}: the inputs have different numbers of rows: {counts}")
