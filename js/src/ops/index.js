@@ -22,6 +22,7 @@ import { gru } from "./gru.js";
 import { lstm } from "./lstm.js";
 import { maskedMerge } from "./masked_merge.js";
 import { batchNorm, dot, layerNorm, prelu } from "./normalization.js";
+import { adaptivePool, cropping, globalPool3d, pool3d, upsample3d, zeroPadding } from "./pool.js";
 import { foldTime, merge, reverse, unfoldTime, zeroMasked } from "./sequence.js";
 import { flatten, permute, repeatVector, reshapeOp, transposeOp } from "./shape.js";
 import { simpleRnn } from "./simple_rnn.js";
@@ -69,6 +70,12 @@ export const OPS = {
   // -- conv (anchor: the conv helper adds its entries below this line) --
   // .
   // -- pool (anchor: the pool helper adds its entries below this line) --
+  Pool3D: pool3d,
+  GlobalPool3D: globalPool3d,
+  AdaptivePool: adaptivePool,
+  ZeroPadding: zeroPadding,
+  Cropping: cropping,
+  UpSampling3D: upsample3d,
   // .
   // -- resize (anchor: the resize helper adds its entries below this line) --
   // .
