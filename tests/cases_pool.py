@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from keras_zoo import case, randomize
+from keras_zoo import PADDED_IDS, case, randomize
 
 
 def _volumes(rng, *shape):
@@ -80,10 +80,13 @@ def _(K, era, rng):
 @case("adaptive_pooling_1d_2d_3d")
 def _(K, era, rng):
     if era != "keras3":
-        pytest.skip("the adaptive pooling layers are Keras 3 only (3.12 on)")
+        pytest.skip("the adaptive pooling layers are Keras 3 only")
     L = K.layers
     seq, img, vol = K.Input((7, 3)), K.Input((7, 10, 2)), K.Input((5, 6, 4, 2))
-    img_cf = K.Input((2, 7, 10))
+    img_cf, ids = K.Input((2, 7, 10)), K.Input((6,), dtype="int32")
+    # Keras 3's adaptive layers do not support masking: the Embedding's mask is dropped, the
+    # average covers the padded steps too, and the GRU after it sees no mask.
+    emb = L.Embedding(8, 3, mask_zero=True)(ids)
     outs = [
         L.AdaptiveMaxPooling1D(3)(seq),
         L.AdaptiveAveragePooling1D(5)(seq),  # uneven windows, overlapping
@@ -95,14 +98,13 @@ def _(K, era, rng):
         L.AdaptiveAveragePooling2D((3, 3), data_format="channels_first")(img_cf),
         L.AdaptiveMaxPooling3D((2, 4, 3))(vol),
         L.AdaptiveAveragePooling3D((3, 2, 4))(vol),
+        L.GRU(2, return_sequences=True)(L.AdaptiveAveragePooling1D(4)(emb)),
     ]
-    m = K.Model([seq, img, vol, img_cf], outs)
-    return m, [
-        _volumes(rng, 2, 7, 3),
-        _volumes(rng, 2, 7, 10, 2),
-        _volumes(rng, 2, 5, 6, 4, 2),
-        _volumes(rng, 2, 2, 7, 10),
-    ]
+    m = K.Model([seq, img, vol, img_cf, ids], outs)
+    randomize(m, rng)
+    n = len(PADDED_IDS)
+    shapes = [(n, 7, 3), (n, 7, 10, 2), (n, 5, 6, 4, 2), (n, 2, 7, 10)]
+    return m, [*(_volumes(rng, *s) for s in shapes), PADDED_IDS]
 
 
 @case("time_distributed_pool3d_padding")
