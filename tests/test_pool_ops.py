@@ -6,9 +6,11 @@ is in cases_pool.py."""
 
 from __future__ import annotations
 
+import copy
 import itertools
 import math
 from fractions import Fraction
+from pathlib import Path
 
 import keras1_files as k1
 import numpy as np
@@ -338,3 +340,70 @@ def test_time_distributed_pool_layers_stream_frame_by_frame(zoo_bundle):
     for era in ("keras3", "tf_keras"):
         model = load(zoo_bundle("time_distributed_pool3d_padding", era, "h5").out_dir)
         assert model.stream_plan().error is None, era
+
+
+# -- max_elements: an axis the config makes huge is refused before the node runs -------------
+
+GOLDEN = Path(__file__).parent / "data" / "golden" / "1.2.0" / "bundle"
+
+
+def _golden_plus(nodes: list[dict]) -> tuple[dict, dict]:
+    """The golden bundle (input 'frames' -> node 'glu' (3, 5, 4)) stamped 1.3.0, plus ``nodes``;
+    the last one made an extra model output."""
+    from rnnconvert.runtime.bundle import read_bundle
+
+    bundle = read_bundle(GOLDEN)
+    doc = copy.deepcopy(bundle.doc)
+    doc["format_version"] = "1.3.0"
+    for node in nodes:
+        doc["nodes"].append({"keras": {"class_name": node["op"], "layer": node["name"]}, "weights": {}, **node})
+    last = nodes[-1]
+    doc["outputs"].append({"dtype": "float32", "from": [last["name"], 0], "name": last["name"], **last["outputs"][0]})
+    doc.pop("test_vectors", None)
+    arrays = {k: v.astype(np.float32) if v.dtype.kind == "f" else v for k, v in bundle.arrays.items()}
+    return doc, arrays
+
+
+def _out(shape):
+    return [{"dtype": "float32", "shape": shape}]
+
+
+@pytest.mark.parametrize(
+    "nodes,match",
+    [
+        (
+            [{"name": "ap", "op": "AdaptivePool", "inputs": [["glu", 0]], "outputs": _out([3, None, 4]),
+              "config": {"mode": "max", "output_size": [1_000_000], "data_format": "channels_last"}}],
+            "'ap' \\(AdaptivePool\\) would hold 12,000,000",
+        ),
+        (
+            [{"name": "r", "op": "Reshape", "inputs": [["glu", 0]], "outputs": _out([3, 5, 1, 4, 1]),
+              "config": {"target_shape": [5, 1, 4, 1]}},
+             {"name": "up", "op": "UpSampling3D", "inputs": [["r", 0]], "outputs": _out([3, None, None, None, 1]),
+              "config": {"size": [10, 1000, 1], "data_format": "channels_last"}}],
+            "'up' \\(UpSampling3D\\) would hold 600,000 ",
+        ),
+        (
+            [{"name": "r", "op": "Reshape", "inputs": [["glu", 0]], "outputs": _out([3, 5, 4, 1]),
+              "config": {"target_shape": [5, 4, 1]}},
+             {"name": "zp", "op": "ZeroPadding", "inputs": [["r", 0]], "outputs": _out([3, None, None, 1]),
+              "config": {"padding": [[0, 5000], [0, 0]], "data_format": "channels_last"}}],
+            "'zp' \\(ZeroPadding\\) would hold 60,060 ",
+        ),
+    ],
+)  # fmt: skip
+def test_a_free_axis_the_config_makes_huge_is_refused_before_the_node_runs(nodes, match):
+    from rnnconvert.errors import ResourceError
+    from rnnconvert.runtime.model import Model
+
+    doc, arrays = _golden_plus(nodes)
+    model = Model.from_arrays(doc, arrays, max_elements=60_000)
+    node = next(n for n in model.nodes if n.name == nodes[-1]["name"])
+    calls: list = []
+    real = node.call
+    node.call = lambda *a, **k: calls.append(a) or real(*a, **k)
+    rng = np.random.default_rng(0)
+    frames = [rng.normal(size=(3, 5, 4)).astype(np.float32), rng.normal(size=(3, 6)).astype(np.float32)]
+    with pytest.raises(ResourceError, match=match):
+        model.predict(frames)
+    assert calls == []

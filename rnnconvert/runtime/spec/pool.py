@@ -7,6 +7,9 @@ they run on folded (B*T, ...) rows and stream frame by frame there."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from .types import Key, OpSpec
 
 _1_3 = "1.3.0"
@@ -46,3 +49,34 @@ POOL_SPECS = [
     OpSpec("Cropping", _1_3, {"cropping": Key(_PER_AXIS_PAIRS), "data_format": _FORMAT}),
     OpSpec("UpSampling3D", _1_3, {"size": Key(_TRIPLE), "data_format": _FORMAT}),
 ]
+
+
+# -- output sizes before a node runs (runtime/estimate.py, issue 12 item 9) ------------------
+# The ops that can grow an axis (padding, upsampling, adaptive pooling to a larger size) size
+# it from the config and the real input, so an under-declared output is refused before it
+# allocates; the others keep or shrink every axis.
+
+
+def _axes(config: dict[str, Any], n: int) -> range:
+    first = 2 if config.get("data_format") == "channels_first" else 1
+    return range(first, first + n)
+
+
+def _padded(c: dict[str, Any], ins: Sequence[tuple[int, ...]], rank: int) -> dict[int, int]:
+    return {a: ins[0][a] + int(p[0]) + int(p[1]) for a, p in zip(_axes(c, len(c["padding"])), c["padding"])}
+
+
+def _cropped(c: dict[str, Any], ins: Sequence[tuple[int, ...]], rank: int) -> dict[int, int]:
+    return {a: max(ins[0][a] - int(p[0]) - int(p[1]), 0) for a, p in zip(_axes(c, len(c["cropping"])), c["cropping"])}
+
+
+def _upsampled(c: dict[str, Any], ins: Sequence[tuple[int, ...]], rank: int) -> dict[int, int]:
+    return {a: ins[0][a] * int(k) for a, k in zip(_axes(c, len(c["size"])), c["size"])}
+
+
+def _adaptive(c: dict[str, Any], ins: Sequence[tuple[int, ...]], rank: int) -> dict[int, int]:
+    return {a: int(o) for a, o in zip(_axes(c, len(c["output_size"])), c["output_size"])}
+
+
+#: op -> (config, input shapes, output rank) -> {axis: size} of output 0
+POOL_SIZE_RULES = {"ZeroPadding": _padded, "Cropping": _cropped, "UpSampling3D": _upsampled, "AdaptivePool": _adaptive}
