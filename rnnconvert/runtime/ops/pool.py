@@ -48,7 +48,7 @@ def pool_nd(
     """Max or average over each window of ``len(pool_size)`` spatial axes. With ``same``
     padding the max ignores the padding and the average divides by the number of real
     cells in the window (as TensorFlow does)."""
-    axes = _spatial_axes(x, len(pool_size), data_format, "Pool3D")
+    axes = _spatial_axes(x, len(pool_size), data_format, f"Pool{len(pool_size)}D")
     sizes = [x.shape[a] for a in axes]
     outs = [out_size(n, k, s, 1, padding) for n, k, s in zip(sizes, pool_size, strides)]
     pads = [same_pads(n, k, s, 1) if padding == "same" else (0, 0) for n, k, s in zip(sizes, pool_size, strides)]
