@@ -136,7 +136,8 @@ def _(K, era, rng):
 @case("conv_lstm_nowcasting_pool3d_head")
 def _(K, era, rng):
     # Precipitation nowcasting: ConvLSTM2D over radar frames, a 3-D pooling head over
-    # (time, rows, cols), then a volume-level summary.
+    # (time, rows, cols), then a volume-level summary; and a Bidirectional(ConvLSTM2D) branch
+    # with 3-D pooling heads.
     L = K.layers
     x = K.Input((6, 8, 7, 1))
     h = L.ConvLSTM2D(3, 3, padding="same", return_sequences=True)(x)  # (6, 8, 7, 3)
@@ -147,6 +148,10 @@ def _(K, era, rng):
     a = L.AveragePooling3D((2, 2, 3))(h)
     g = L.GlobalAveragePooling3D()(h)
     out = L.Dense(2)(g)
-    m = K.Model(x, [a, out])
+    # Bidirectional(ConvLSTM2D) followed by 3-D pooling heads
+    bi = L.Bidirectional(L.ConvLSTM2D(2, 3, padding="same", return_sequences=True))(x)  # (6, 8, 7, 4)
+    bi = L.AveragePooling3D((3, 2, 2), strides=(2, 2, 3), padding="same")(bi)
+    bi = L.GlobalMaxPooling3D(keepdims=True)(bi)
+    m = K.Model(x, [a, out, bi])
     randomize(m, rng, 0.3)
     return m, [_volumes(rng, 2, 6, 8, 7, 1)]

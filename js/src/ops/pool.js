@@ -172,6 +172,7 @@ export function checkPoolNode(op, config, where) {
     need(["valid", "same"].includes(config.padding), "Pool3D padding must be valid or same");
   }
   if (op === "Pool3D" || op === "GlobalPool3D" || op === "AdaptivePool") need(["max", "average"].includes(config.mode), "mode must be max or average");
+  if (op === "GlobalPool3D") need(typeof config.keepdims === "boolean", "config keepdims must be true or false");
   if (op === "AdaptivePool") need(posInts(config.output_size) && config.output_size.length >= 1 && config.output_size.length <= 3, "AdaptivePool output_size needs 1 to 3 positive integers");
   if (op === "ZeroPadding") need(pairs(config.padding), "ZeroPadding padding must be 2 or 3 [before, after] pairs");
   if (op === "Cropping") need(pairs(config.cropping), "Cropping cropping must be 2 or 3 [before, after] pairs");
