@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { FormatError, InputError } from "../src/errors.js";
-import { adaptivePool, adaptiveWindows, checkPoolNode, cropping, pool3d, upsample3d, zeroPadding } from "../src/ops/pool.js";
+import { adaptivePool, adaptiveWindows, checkPoolNode, cropping, poolNd, upsample3d, zeroPadding } from "../src/ops/pool.js";
 import { Tensor } from "../src/tensor.js";
 
 const t = (values, shape) => new Tensor(Float32Array.from(values), shape);
@@ -22,7 +22,7 @@ test("adaptive average pooling over a (1, 7, 1) sequence to 3 cells", () => {
 
 test("same max pooling never picks the padding", () => {
   const x = t(Array.from({ length: 12 }, (_, i) => -1 - i), [1, 2, 3, 2, 1]);
-  const [y] = pool3d([x], {}, { mode: "max", pool_size: [2, 2, 2], strides: [1, 1, 1], padding: "same", data_format: "channels_last" });
+  const [y] = poolNd([x], {}, { mode: "max", pool_size: [2, 2, 2], strides: [1, 1, 1], padding: "same", data_format: "channels_last" });
   assert.deepEqual(y.shape, [1, 2, 3, 2, 1]);
   assert.ok(Array.from(y.data).every((v) => v < 0));
 });

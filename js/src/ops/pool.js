@@ -69,9 +69,10 @@ function boxReduce(x, ranges, max) {
   return out;
 }
 
-export function pool3d([x0], w, cfg) {
+// Pool2D and Pool3D: the rank is len(pool_size).
+export function poolNd([x0], w, cfg) {
   const fmt = cfg.data_format || "channels_last";
-  spatialAxes(x0, cfg.pool_size.length, fmt, "Pool3D");
+  spatialAxes(x0, cfg.pool_size.length, fmt, `Pool${cfg.pool_size.length}D`);
   const x = toLast(x0, fmt);
   const ranges = cfg.pool_size.map((k, a) => {
     const n = x.shape[a + 1];

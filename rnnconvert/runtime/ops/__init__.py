@@ -13,7 +13,7 @@ import numpy as np
 
 from .attention import attention
 from .conv import conv1d, crop1d, global_pool1d, pad1d, pool1d, upsample1d
-from .conv2d import conv2d, global_pool2d, pool2d
+from .conv2d import conv2d, global_pool2d
 from .conv_lstm import conv_lstm
 from .core import (
     activation,
@@ -66,7 +66,7 @@ OPS: dict[str, OpFn] = {
     "Cropping1D": crop1d,
     "UpSampling1D": upsample1d,
     "Conv2D": conv2d,
-    "Pool2D": pool2d,
+    "Pool2D": pool_nd,  # the N-D pooling of ops/pool.py, as Pool3D
     "GlobalPool2D": global_pool2d,
     "Flatten": flatten,
     "Reshape": reshape,

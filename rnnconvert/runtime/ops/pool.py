@@ -3,8 +3,8 @@ spatial axes of (B, *S, C) tensors (or (B, C, *S) with ``channels_first``), FORM
 
 The number of spatial axes comes from the config (``len(pool_size)``, ``len(output_size)``,
 ``len(padding)`` ...), so one function serves 1-D, 2-D and 3-D. Pooling sums (or maxes)
-strided views of the padded input, one window offset at a time, as ``conv2d.pool2d`` does:
-no window matrix is materialised.
+strided views of the padded input, one window offset at a time: no window matrix is
+materialised. ``pool_nd`` runs ``Pool2D`` (FORMAT.md 5.25) as well as ``Pool3D``.
 """
 
 from __future__ import annotations
