@@ -3,6 +3,7 @@
 
 import { FormatError } from "./errors.js";
 import { checkActivation } from "./ops/activations.js";
+import { POOL_OPS, checkPoolNode } from "./ops/pool.js";
 
 const GATES = { LSTM: 4, GRU: 3, SimpleRNN: 1 };
 const BOOL_KEYS = new Set(["use_bias", "return_sequences", "go_backwards", "stateful", "zero_output_for_mask", "reset_after", "keepdims", "causal", "query_mask", "value_mask"]);
@@ -18,12 +19,14 @@ const eq = (a, b) => a.length === b.length && a.every((d, i) => d === b[i]);
 export function checkNode(op, config, weights, where, nInputs, hasMask) {
   for (const [key, value] of Object.entries(config)) {
     if (key === "activation" || key === "recurrent_activation") checkActivation(value, `${where} ${key}`);
+    else if (POOL_OPS.has(op)) continue; // checked as a whole by checkPoolNode below
     else if (BOOL_KEYS.has(key) && typeof value !== "boolean") throw new FormatError(`${where}: config ${key} must be true or false, got ${JSON.stringify(value)}`);
     else if (INT_KEYS.has(key) && LIST_INT_OPS.has(op) && (key === "strides" || key === "dilation_rate" || key === "pool_size")) {
       if (!Array.isArray(value) || !value.every((v) => Number.isInteger(v) && v > 0)) throw new FormatError(`${where}: config ${key} must be a list of positive integers`);
     } else if (INT_KEYS.has(key) && !Number.isInteger(value)) throw new FormatError(`${where}: config ${key} must be an integer, got ${JSON.stringify(value)}`);
     else if (NUM_KEYS.has(key) && !Number.isFinite(value)) throw new FormatError(`${where}: config ${key} must be a number, got ${JSON.stringify(value)}`);
   }
+  if (POOL_OPS.has(op)) checkPoolNode(op, config, where);
   const [lo, hi] = ARITY[op] || [1, 1];
   if (nInputs < lo || nInputs > hi) throw new FormatError(`${where}: takes ${lo === hi ? lo : `${lo}..${hi}`} input(s), got ${nInputs}`);
   const need = (cond, what) => {

@@ -225,6 +225,21 @@ _SPATIAL = {
     "Convolution2D": _conv2d,
     "AtrousConvolution2D": _conv2d,
     **dict.fromkeys(("MaxPooling2D", "AveragePooling2D", "GlobalMaxPooling2D", "GlobalAveragePooling2D"), _pool2d),
+    # pool helper: the 3-D pooling, 2-D/3-D padding, cropping and UpSampling3D layers
+    **dict.fromkeys(
+        (
+            "MaxPooling3D",
+            "AveragePooling3D",
+            "GlobalMaxPooling3D",
+            "GlobalAveragePooling3D",
+            "ZeroPadding2D",
+            "ZeroPadding3D",
+            "Cropping2D",
+            "Cropping3D",
+            "UpSampling3D",
+        ),
+        _pool2d,
+    ),
 }
 
 

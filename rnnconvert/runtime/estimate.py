@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..errors import FormatError
+from .spec.pool import POOL_SIZE_RULES
 
 Shape = tuple[int, ...]
 #: op -> (config, input shapes, output rank) -> {axis: size} for output 0
@@ -40,6 +41,7 @@ RULES: dict[str, Rule] = {
     "FoldTime": lambda c, ins, r: {0: ins[0][0] * _time(ins[0])},
     "UnfoldTime": lambda c, ins, r: {0: ins[1][0], 1: _time(ins[1])} if len(ins) > 1 else {},
     "Merge": _concat,
+    **POOL_SIZE_RULES,  # pool helper: ZeroPadding, Cropping, UpSampling3D, AdaptivePool
 }
 #: Ops whose output holds exactly their input's elements, rearranged.
 SAME_SIZE = frozenset({"Flatten", "Reshape", "Permute", "Transpose"})

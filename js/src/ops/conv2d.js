@@ -1,6 +1,6 @@
-// 2-D convolution and pooling over (B, H, W, C) images, or (B, C, H, W) with channels_first
-// (rnnconvert/runtime/ops/conv2d.py): TensorFlow's "same" split, grouped convolutions,
-// average pooling over the real cells of a window, max ignoring the padding.
+// 2-D convolution and global pooling over (B, H, W, C) images, or (B, C, H, W) with channels_first
+// (rnnconvert/runtime/ops/conv2d.py): TensorFlow's "same" split, grouped convolutions.
+// Pool2D runs on the N-D pooling of ops/pool.js.
 
 import { Tensor, moveAxis, zeros } from "../tensor.js";
 import { activationFn } from "./activations.js";
@@ -65,41 +65,6 @@ export function conv2d([x0], w, cfg) {
     }
   }
   return [fromLast(activationFn(cfg.activation)(new Tensor(out, [B, oh, ow, cOut])), fmt)];
-}
-
-export function pool2d([x0], w, cfg) {
-  const fmt = cfg.data_format || "channels_last";
-  const x = toLast(x0, fmt);
-  const [B, , , C] = x.shape;
-  const k = cfg.pool_size;
-  const [sh, sw] = cfg.strides;
-  const { H, W, oh, ow, top, left } = geometry(x, k, cfg.strides, [1, 1], cfg.padding);
-  const max = cfg.mode === "max";
-  const out = zeros([B, oh, ow, C]);
-  for (let b = 0; b < B; b++) {
-    for (let p = 0; p < oh; p++) {
-      for (let q = 0; q < ow; q++) {
-        for (let c = 0; c < C; c++) {
-          let a = max ? -Infinity : 0;
-          let n = 0;
-          for (let i = 0; i < k[0]; i++) {
-            const r = p * sh + i - top;
-            if (r < 0 || r >= H) continue;
-            for (let j = 0; j < k[1]; j++) {
-              const s = q * sw + j - left;
-              if (s < 0 || s >= W) continue;
-              const v = x.data[((b * H + r) * W + s) * C + c];
-              if (max) a = v > a || Number.isNaN(v) ? v : a;
-              else a += v;
-              n++;
-            }
-          }
-          out.data[((b * oh + p) * ow + q) * C + c] = max ? a : Math.fround(a) / n;
-        }
-      }
-    }
-  }
-  return [fromLast(out, fmt)];
 }
 
 export function globalPool2d([x0], w, cfg) {

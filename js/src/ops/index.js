@@ -4,7 +4,7 @@
 
 import { attention } from "./attention.js";
 import { conv1d, crop1d, globalPool1d, pad1d, pool1d, upsample1d } from "./conv.js";
-import { conv2d, globalPool2d, pool2d } from "./conv2d.js";
+import { conv2d, globalPool2d } from "./conv2d.js";
 import { convLstm } from "./conv_lstm.js";
 import {
   activation,
@@ -22,6 +22,7 @@ import { gru } from "./gru.js";
 import { lstm } from "./lstm.js";
 import { maskedMerge } from "./masked_merge.js";
 import { batchNorm, dot, layerNorm, prelu } from "./normalization.js";
+import { adaptivePool, cropping, globalPool3d, poolNd, upsample3d, zeroPadding } from "./pool.js";
 import { foldTime, merge, reverse, unfoldTime, zeroMasked } from "./sequence.js";
 import { flatten, permute, repeatVector, reshapeOp, transposeOp } from "./shape.js";
 import { simpleRnn } from "./simple_rnn.js";
@@ -53,7 +54,7 @@ export const OPS = {
   Cropping1D: crop1d,
   UpSampling1D: upsample1d,
   Conv2D: conv2d,
-  Pool2D: pool2d,
+  Pool2D: poolNd, // the N-D pooling of pool.js, as Pool3D
   GlobalPool2D: globalPool2d,
   Flatten: flatten,
   Reshape: reshapeOp,
@@ -69,6 +70,12 @@ export const OPS = {
   // -- conv (anchor: the conv helper adds its entries below this line) --
   // .
   // -- pool (anchor: the pool helper adds its entries below this line) --
+  Pool3D: poolNd,
+  GlobalPool3D: globalPool3d,
+  AdaptivePool: adaptivePool,
+  ZeroPadding: zeroPadding,
+  Cropping: cropping,
+  UpSampling3D: upsample3d,
   // .
   // -- resize (anchor: the resize helper adds its entries below this line) --
   // .

@@ -45,6 +45,7 @@ from .mask_ops import (
     convert_zeros_like,
 )
 from .merge import convert_concatenate, convert_dot, convert_elementwise_merge, convert_legacy_merge
+from .pool import POOL_CONVERTERS
 from .recurrent import convert_gru, convert_lstm, convert_simple_rnn
 from .shape import convert_flatten, convert_permute, convert_repeat_vector, convert_reshape
 from .wrappers import convert_bidirectional, convert_time_distributed
@@ -124,6 +125,7 @@ LAYER_CONVERTERS: dict[str, ConverterFn] = {
     # -- conv (anchor: the conv helper adds its entries below this line) --
     # .
     # -- pool (anchor: the pool helper adds its entries below this line) --
+    **POOL_CONVERTERS,
     # .
     # -- resize (anchor: the resize helper adds its entries below this line) --
     # .

@@ -13,7 +13,7 @@ import numpy as np
 
 from .attention import attention
 from .conv import conv1d, crop1d, global_pool1d, pad1d, pool1d, upsample1d
-from .conv2d import conv2d, global_pool2d, pool2d
+from .conv2d import conv2d, global_pool2d
 from .conv_lstm import conv_lstm
 from .core import (
     activation,
@@ -32,6 +32,7 @@ from .gru import gru
 from .lstm import lstm
 from .masked_merge import masked_merge
 from .normalization import batch_norm, layer_norm, prelu
+from .pool import adaptive_pool, cropping, global_pool3d, pool_nd, upsample3d, zero_padding
 from .sequence import fold_time, merge, reverse, unfold_time, zero_masked
 from .shape import flatten, permute, repeat_vector, reshape, transpose
 from .simple_rnn import simple_rnn
@@ -65,7 +66,7 @@ OPS: dict[str, OpFn] = {
     "Cropping1D": crop1d,
     "UpSampling1D": upsample1d,
     "Conv2D": conv2d,
-    "Pool2D": pool2d,
+    "Pool2D": pool_nd,  # the N-D pooling of ops/pool.py, as Pool3D
     "GlobalPool2D": global_pool2d,
     "Flatten": flatten,
     "Reshape": reshape,
@@ -81,6 +82,12 @@ OPS: dict[str, OpFn] = {
     # -- conv (anchor: the conv helper adds its entries below this line) --
     # .
     # -- pool (anchor: the pool helper adds its entries below this line) --
+    "Pool3D": pool_nd,
+    "GlobalPool3D": global_pool3d,
+    "AdaptivePool": adaptive_pool,
+    "ZeroPadding": zero_padding,
+    "Cropping": cropping,
+    "UpSampling3D": upsample3d,
     # .
     # -- resize (anchor: the resize helper adds its entries below this line) --
     # .

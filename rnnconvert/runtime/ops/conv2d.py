@@ -1,10 +1,11 @@
-"""2-D convolution and pooling over (B, H, W, C) images (or (B, C, H, W) with ``channels_first``).
+"""2-D convolution and global pooling over (B, H, W, C) images (or (B, C, H, W) with ``channels_first``).
 
-Each is a sum (or max) over kernel offsets: for offset (i, j) the strided slice of the
+The convolution is a sum over kernel offsets: for offset (i, j) the strided slice of the
 padded input that the offset sees for every output cell is taken as a view and
 multiplied by ``kernel[i, j]`` (a tensordot over channels), then accumulated. No patch
 (im2col) matrix is materialised: besides the input, its padded copy and the output, a
-call holds one (B, H', W', C_in) slice copy at a time (FORMAT.md 5.24).
+call holds one (B, H', W', C_in) slice copy at a time (FORMAT.md 5.24). ``Pool2D`` runs on
+the N-D pooling of ops/pool.py.
 """
 
 from __future__ import annotations
@@ -104,38 +105,6 @@ def conv2d(
     if bias is not None:
         y += bias
     return [_from_last(activation_fn(activation)(y), data_format)]
-
-
-def pool2d(
-    x: np.ndarray,
-    *,
-    mode: str,
-    pool_size: list[int],
-    strides: list[int],
-    padding: str,
-    data_format: str = "channels_last",
-) -> list[np.ndarray]:
-    """Max or average over each window; with ``same`` padding the max ignores the padding
-    and the average divides by the number of real cells in the window (as TensorFlow does)."""
-    x = _to_last(x, data_format)
-    ones = (1, 1)
-    oh, ow = _out_hw(x, pool_size, strides, ones, padding)
-    if mode == "max":
-        xp = _pad(x, pool_size, strides, ones, padding, -np.inf)
-        views = (v for _, _, v in _offsets(xp, pool_size, strides, ones, (oh, ow)))
-        y = next(views).copy()  # pool_size >= 1 (checked at load): at least one offset
-        for v in views:
-            np.maximum(y, v, out=y)
-        return [_from_last(y, data_format)]
-    xp = _pad(x, pool_size, strides, ones, padding, 0.0)
-    total = np.zeros((x.shape[0], oh, ow, x.shape[3]), x.dtype)
-    for _, _, v in _offsets(xp, pool_size, strides, ones, (oh, ow)):
-        total += v
-    count = np.zeros((1, oh, ow, 1), x.dtype)
-    real = _pad(np.ones((1, x.shape[1], x.shape[2], 1), x.dtype), pool_size, strides, ones, padding, 0.0)
-    for _, _, v in _offsets(real, pool_size, strides, ones, (oh, ow)):
-        count += v
-    return [_from_last(total / count, data_format)]
 
 
 def global_pool2d(x: np.ndarray, *, mode: str, keepdims: bool, data_format: str = "channels_last") -> list[np.ndarray]:

@@ -23,6 +23,7 @@ import numpy as np
 from ...errors import FormatError
 from .activations import activation_params, check_activation, explicit_activation
 from .ops import AXIS_ACTIVATIONS, OP_SPECS, activation_shape, activation_time, covers_time
+from .pool import POOL_SPECS
 from .recurrent import (
     EVERY_CALL,
     INITIAL_STATE_RULES,
@@ -54,6 +55,7 @@ SPECS: dict[str, OpSpec] = {
         # -- conv (anchor: the conv helper adds its entries below this line) --
         # .
         # -- pool (anchor: the pool helper adds its entries below this line) --
+        *POOL_SPECS,
         # .
         # -- resize (anchor: the resize helper adds its entries below this line) --
         # .
