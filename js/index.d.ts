@@ -56,6 +56,8 @@ export declare class Model {
   readonly stateful: boolean;
   batchSize: number | null;
   maxElements: number;
+  /** A streaming model whose call would hold more values than this runs through time in chunks (0: never). */
+  timeChunkElements: number;
   readonly doc: Record<string, unknown>;
   /** Run the model like Keras's model.predict: one Tensor for a single-output model, else an array. */
   predict(inputs: Inputs): Tensor | Tensor[];
@@ -79,6 +81,9 @@ export interface LoadOptions {
   maxWeightBytes?: number;
   /** Bound on the array elements one call may hold (default 2**30). */
   maxElements?: number;
+  /** A model that streams and whose call would hold more values than this (default 2**24) runs
+   *  through time in chunks, carrying its states: same numbers, memory bounded by one chunk. 0: never. */
+  timeChunkElements?: number;
   /** Run the embedded test vectors at load; FormatError if they do not reproduce. */
   verify?: boolean;
 }

@@ -128,6 +128,8 @@ def test_js_reproduces_keras_vectors(js_batch, case, era):
             assert js_out["maxAbsError"] <= 2 * np_out.max_abs_error, "\n".join(result["lines"])
     if result["stream"] is not None:
         assert result["stream"] <= 1e-5, f"streamed one step at a time differs by {result['stream']:.3g}"
+    if result.get("chunked") is not None:  # predict through time in one-step chunks (timeChunkElements)
+        assert result["chunked"] <= 1e-5, f"predict run in time chunks differs by {result['chunked']:.3g}"
     if misses:
         pytest.xfail(f"the NumPy runtime also misses Keras's vectors on {misses}; JS is within 2x of its error")
 
@@ -178,3 +180,33 @@ def test_js_check_exits_1_on_a_mismatch_and_on_a_bad_offset(js_batch, tmp_path):
 
     run = _node(str(JS / "bin" / "rnnconvert.js"), "check", str(_edited(out, tmp_path / "b2", shift_offset)))
     assert run.returncode == 1 and "offset" in run.stderr, run.stdout + run.stderr
+
+
+@pytest.mark.keras
+def test_js_runs_a_long_call_in_time_chunks(js_batch, tmp_path):
+    """A streaming model's call over ``timeChunkElements`` runs through time chunk by chunk with
+    its states carried, as the NumPy runtime does, instead of being refused over ``maxElements``:
+    one-step chunks give the whole call's numbers, which the Keras vectors hold."""
+    out = js_batch.bundle("lstm_no_bias_free_time", "keras3")
+    result = json.loads(_node(str(DRIVER), str(out)).stdout.strip().splitlines()[-1])
+    assert "error" not in result, result.get("error")
+    assert result["ok"], "\n".join(result["lines"])
+    assert result["chunked"] is not None and result["chunked"] <= 1e-5, result["chunked"]
+    script = (
+        "import { load } from './index.js'; import { toTensor } from './src/bundle.js';"
+        f"const dir = {json.dumps(str(out))};"
+        "const m = await load(dir, { maxElements: 8000, timeChunkElements: 0 });"
+        "const x = toTensor(m.vectorArrays[m.doc.test_vectors.calls[0].inputs[0]]);"
+        "const n = x.shape[0] * 400 * x.shape[2];"
+        "const long = { data: new Float32Array(n).fill(0.5), shape: [x.shape[0], 400, x.shape[2]] };"
+        "let refused = null; try { m.predict(long); } catch (e) { refused = e.constructor.name; }"
+        "const y = (await load(dir, { maxElements: 8000 })).predict(long);"
+        "console.log(JSON.stringify({ refused, batch: x.shape[0], shape: y.shape, finite: y.data.every(Number.isFinite) }));"
+    )
+    run = subprocess.run(
+        [NODE, "--input-type=module", "-e", script], capture_output=True, text=True, cwd=JS, check=False
+    )
+    assert run.returncode == 0, run.stderr
+    got = json.loads(run.stdout.strip().splitlines()[-1])
+    assert got["refused"] == "ResourceError", got  # over maxElements when it may not chunk
+    assert got["shape"][0] == got["batch"] and got["finite"], got  # chunked, it runs

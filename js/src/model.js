@@ -9,6 +9,9 @@ import { TIMED, planStream } from "./streaming.js";
 import { Tensor, asFloat, reshape, sliceAxis, zeros } from "./tensor.js";
 
 export const DEFAULT_MAX_ELEMENTS = 2 ** 30;
+/** A model that streams and whose call would hold more than this many values runs through
+ * time in chunks of about that size, carrying its states (as the NumPy runtime). */
+export const DEFAULT_TIME_CHUNK_ELEMENTS = 2 ** 24;
 
 function ref(v, where) {
   if (!Array.isArray(v) || v.length !== 2 || typeof v[0] !== "string" || !Number.isInteger(v[1]) || v[1] < 0) {
@@ -65,8 +68,9 @@ function namedExtras(raw, config, where, v12) {
 
 export class Model {
   /** @param {{where: string, doc: object, arrays: object}} bundle */
-  constructor(bundle, { maxElements = DEFAULT_MAX_ELEMENTS } = {}) {
+  constructor(bundle, { maxElements = DEFAULT_MAX_ELEMENTS, timeChunkElements = DEFAULT_TIME_CHUNK_ELEMENTS } = {}) {
     this.maxElements = maxElements;
+    this.timeChunkElements = timeChunkElements;
     const doc = bundle.doc;
     this.doc = doc;
     this.formatVersion = doc.format_version;
@@ -278,9 +282,57 @@ export class Model {
       [outs, finals] = this._run(arrays, states);
       this._states = Object.fromEntries(statefulNodes.map((n) => [n.name, finals[n.name]]));
     } else {
-      [outs] = this._run(arrays);
+      const chunk = this._timeChunk(arrays);
+      outs = chunk ? this._runChunked(arrays, chunk) : this._run(arrays)[0];
     }
     return outs.length === 1 ? outs[0] : outs;
+  }
+
+  /** Timesteps per chunk for a call over timeChunkElements (or maxElements) values, or 0 to
+   *  run it whole. Only models that stream are chunked: chunk by chunk with carried states
+   *  they give exactly what they give on the whole sequence. */
+  _timeChunk(arrays) {
+    const limit = Math.min(this.timeChunkElements, this.maxElements);
+    if (!(limit > 0) || this.stateful || this.streamPlan().error) return 0;
+    const timed = new Set(this.streamPlan().timedInputs);
+    const lengths = new Set(this.inputs.filter((i) => timed.has(i.name)).map((i) => arrays[this.inputs.indexOf(i)].shape[1]));
+    if (lengths.size !== 1) return 0;
+    const [length] = lengths;
+    const total = this._callElements(arrays);
+    if (total <= limit || length < 2) return 0;
+    // total = fixed + perStep * T: the inputs and every node output are affine in T
+    const one = this._callElements(arrays.map((a, k) => (timed.has(this.inputs[k].name) ? sliceAxis(a, 1, 0, 1) : a)));
+    const perStep = Math.max(1, Math.floor((total - one) / (length - 1)));
+    const chunk = Math.max(1, Math.floor((limit - (one - perStep)) / perStep));
+    return chunk < length ? chunk : 0;
+  }
+
+  /** The whole call computed ``chunk`` timesteps at a time with the streaming states carried:
+   *  it holds the inputs, the outputs and one chunk's tensors, whatever the sequence length. */
+  _runChunked(arrays, chunk) {
+    const plan = this.streamPlan();
+    const timed = this.inputs.map((i) => plan.timedInputs.includes(i.name));
+    const length = arrays[timed.indexOf(true)].shape[1];
+    let state = this.initialState(arrays[0].shape[0]);
+    let outs = [];
+    for (let s = 0; s < length; s += chunk) {
+      const part = arrays.map((a, k) => (timed[k] ? sliceAxis(a, 1, s, Math.min(length, s + chunk)) : a));
+      const [got, finals] = this._run(part, state, true);
+      state = Object.fromEntries(plan.streamNodes.map((n) => [n, finals[n]]));
+      if (!s) outs = got.map((o, k) => (plan.outputKinds[k] === TIMED ? this._fullOutput(o, length) : o));
+      got.forEach((o, k) => {
+        if (plan.outputKinds[k] === TIMED) putTime(outs[k], o, s);
+        else outs[k] = o; // a running or static value: what it is after the sequence so far
+      });
+    }
+    return outs;
+  }
+
+  _fullOutput(first, length) {
+    const shape = [first.shape[0], length, ...first.shape.slice(2)];
+    const n = shape.reduce((a, b) => a * b, 1);
+    if (n > this.maxElements) throw new ResourceError(`this call's output of shape [${shape}] has ${n} elements, over maxElements=${this.maxElements}; split the batch or the sequence`);
+    return zeros(shape, first.dtype);
   }
 
   /** Forget the states a stateful model carries between predict calls. */
@@ -387,6 +439,14 @@ export function stateShape(node, batch) {
   return [batch, ...dims];
 }
 
+/** Copy ``part`` (B, t, ...) into ``full`` (B, T, ...) at timestep ``start``. */
+function putTime(full, part, start) {
+  const [b, t] = part.shape;
+  const T = full.shape[1];
+  const inner = part.shape.slice(2).reduce((a, c) => a * c, 1);
+  for (let i = 0; i < b; i++) full.data.set(part.data.subarray(i * t * inner, (i + 1) * t * inner), (i * T + start) * inner);
+}
+
 function zerosFor(node, batch) {
   return Array.from({ length: node.nStates }, () => zeros(stateShape(node, batch)));
 }
@@ -394,11 +454,15 @@ function zerosFor(node, batch) {
 /**
  * Load a bundle: a directory path or model.json path (Node), a URL (fetch), or buffers
  * {"model.json": ..., "weights.npz": ArrayBuffer}. Options: maxWeightBytes, maxElements,
+ * timeChunkElements (a streaming model's long call runs through time in chunks; 0: never),
  * verify (run the embedded test vectors, FormatError if they do not reproduce).
  */
-export async function load(source, { maxWeightBytes, maxElements, verify = false } = {}) {
+export async function load(source, { maxWeightBytes, maxElements, timeChunkElements, verify = false } = {}) {
   const bundle = await readBundle(source, maxWeightBytes === undefined ? {} : { maxWeightBytes });
-  const model = new Model(bundle, maxElements === undefined ? {} : { maxElements });
+  const options = {};
+  if (maxElements !== undefined) options.maxElements = maxElements;
+  if (timeChunkElements !== undefined) options.timeChunkElements = timeChunkElements;
+  const model = new Model(bundle, options);
   if (verify) {
     const { check } = await import("./verify.js");
     const report = check(model);

@@ -43,12 +43,35 @@ function streamError(model, plan) {
   return worst;
 }
 
+// The worst relative difference between predict run through time one step per chunk (the
+// smallest timeChunkElements) and predict on the whole call; null when it would not chunk.
+async function chunkedError(dir, model) {
+  const call = model.doc.test_vectors.calls[0];
+  const ins = call.inputs.map((k) => toTensor(model.vectorArrays[k]));
+  const chunked = await load(dir, { timeChunkElements: 1 });
+  if (!chunked._timeChunk(chunked._coerce(ins))) return null;
+  const flat = (y) => (Array.isArray(y) ? y : [y]);
+  const whole = flat(model.predict(ins));
+  const got = flat(chunked.predict(ins));
+  let worst = 0;
+  whole.forEach((ref, k) => {
+    if (got[k].shape.join() !== ref.shape.join()) worst = Infinity;
+    for (let i = 0; i < ref.data.length; i++) {
+      if (Number.isFinite(ref.data[i])) worst = Math.max(worst, Math.abs(ref.data[i] - got[k].data[i]) / Math.max(1, Math.abs(ref.data[i])));
+    }
+  });
+  return worst;
+}
+
 async function checkBundle(dir) {
   const model = await load(dir);
   const report = model.check();
-  const out = { dir, ok: report ? report.ok : null, lines: report ? report.lines : [], outputs: report ? report.outputs : [], stream: null };
+  const out = { dir, ok: report ? report.ok : null, lines: report ? report.lines : [], outputs: report ? report.outputs : [], stream: null, chunked: null };
   const plan = model.streamPlan();
-  if (!plan.error && !model.stateful && report) out.stream = streamError(model, plan);
+  if (!plan.error && !model.stateful && report) {
+    out.stream = streamError(model, plan);
+    out.chunked = await chunkedError(dir, model);
+  }
   return out;
 }
 
