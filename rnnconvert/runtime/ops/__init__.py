@@ -32,6 +32,7 @@ from .gru import gru
 from .lstm import lstm
 from .masked_merge import masked_merge
 from .normalization import batch_norm, layer_norm, prelu
+from .resize import center_crop, rescaling, resize2d
 from .sequence import fold_time, merge, reverse, unfold_time, zero_masked
 from .shape import flatten, permute, repeat_vector, reshape, transpose
 from .simple_rnn import simple_rnn
@@ -83,6 +84,9 @@ OPS: dict[str, OpFn] = {
     # -- pool (anchor: the pool helper adds its entries below this line) --
     # .
     # -- resize (anchor: the resize helper adds its entries below this line) --
+    "Resize2D": resize2d,
+    "CenterCrop": center_crop,
+    "Rescaling": rescaling,
     # .
     # -- attn (anchor: the attn helper adds its entries below this line) --
     # .

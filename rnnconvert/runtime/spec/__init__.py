@@ -31,6 +31,7 @@ from .recurrent import (
     RECURRENT_STATE_COUNT,
     WHILE_STATES_ZERO,
 )
+from .resize import RESIZE_SPECS
 from .types import (
     FOLD,
     PER_STEP,
@@ -56,6 +57,7 @@ SPECS: dict[str, OpSpec] = {
         # -- pool (anchor: the pool helper adds its entries below this line) --
         # .
         # -- resize (anchor: the resize helper adds its entries below this line) --
+        *RESIZE_SPECS,
         # .
         # -- attn (anchor: the attn helper adds its entries below this line) --
         # .
