@@ -41,7 +41,7 @@ def _resize(config: dict[str, Any], ins: Sequence[Shape], rank: int) -> dict[int
     ah, aw = _hw_axes(config)
     if "factor" in config:
         return {ah: ins[0][ah] * int(config["factor"][0]), aw: ins[0][aw] * int(config["factor"][1])}
-    size = config.get("size") or [config["height"], config["width"]]
+    size = config.get("output_size") or [config["height"], config["width"]]
     return {ah: int(size[0]), aw: int(size[1])}
 
 

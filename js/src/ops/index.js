@@ -22,6 +22,7 @@ import { gru } from "./gru.js";
 import { lstm } from "./lstm.js";
 import { maskedMerge } from "./masked_merge.js";
 import { batchNorm, dot, layerNorm, prelu } from "./normalization.js";
+import { centerCrop, rescaling, resize2d } from "./resize.js";
 import { foldTime, merge, reverse, unfoldTime, zeroMasked } from "./sequence.js";
 import { flatten, permute, repeatVector, reshapeOp, transposeOp } from "./shape.js";
 import { simpleRnn } from "./simple_rnn.js";
@@ -71,6 +72,9 @@ export const OPS = {
   // -- pool (anchor: the pool helper adds its entries below this line) --
   // .
   // -- resize (anchor: the resize helper adds its entries below this line) --
+  Resize2D: resize2d,
+  CenterCrop: centerCrop,
+  Rescaling: rescaling,
   // .
   // -- attn (anchor: the attn helper adds its entries below this line) --
   // .

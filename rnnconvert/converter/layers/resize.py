@@ -53,7 +53,7 @@ def convert_resizing(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
     size = [_positive(call.opt("height"), "height"), _positive(call.opt("width"), "width")]
     aspect, fill = _aspect(call)
     config = {
-        "size": size,
+        "output_size": size,
         "interpolation": _interpolation(call, "bilinear"),
         "antialias": bool(call.opt("antialias", False)),
         "aspect": aspect,

@@ -64,17 +64,17 @@ def resize2d(
     interpolation: str,
     antialias: bool,
     data_format: str,
-    size: list[int] | None = None,
+    output_size: list[int] | None = None,
     factor: list[int] | None = None,
     aspect: str = "stretch",
     fill_value: float = 0.0,
     **_: Any,
 ) -> list[np.ndarray]:
-    """Resize to ``size`` (or ``factor`` times the input), after cropping or padding to the
+    """Resize to ``output_size`` (or ``factor`` times the input), after cropping or padding to the
     target's aspect ratio when ``aspect`` says so (FORMAT.md 5.34)."""
     x = _nhwc(x, data_format, "Resize2D")
-    if size is not None:
-        th, tw = size
+    if output_size is not None:
+        th, tw = output_size
     else:
         th, tw = x.shape[1] * factor[0], x.shape[2] * factor[1]
     if aspect == "crop":

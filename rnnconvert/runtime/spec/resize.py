@@ -19,8 +19,8 @@ _SHAPE = {"type": "array", "items": {"type": "integer", "minimum": 1, "maximum":
 
 
 def _resize_config(config: dict[str, Any], w: dict[str, np.ndarray]) -> str | None:
-    if ("size" in config) == ("factor" in config):
-        return "Resize2D takes exactly one of size and factor"
+    if ("output_size" in config) == ("factor" in config):
+        return "Resize2D takes exactly one of output_size and factor"
     if "factor" in config and config.get("aspect", "stretch") != "stretch":
         return "Resize2D aspect crop/pad needs an absolute size"
     return None
@@ -48,7 +48,7 @@ RESIZE_SPECS = [
         "Resize2D",
         _1_3,
         {
-            "size": Key(_PAIR, required=False, doc="[H, W] target (Resizing)"),
+            "output_size": Key(_PAIR, required=False, doc="[H, W] target (Resizing)"),
             "factor": Key(_PAIR, required=False, doc="[fh, fw]: output = input * factor (UpSampling2D)"),
             "interpolation": Key({"enum": INTERPOLATIONS}),
             "antialias": Key({"type": "boolean"}),
