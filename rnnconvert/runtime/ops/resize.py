@@ -7,8 +7,6 @@ call holds the input, one intermediate (B, H', W, C) array and the output.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from ...errors import InputError
@@ -68,7 +66,6 @@ def resize2d(
     factor: list[int] | None = None,
     aspect: str = "stretch",
     fill_value: float = 0.0,
-    **_: Any,
 ) -> list[np.ndarray]:
     """Resize to ``output_size`` (or ``factor`` times the input), after cropping or padding to the
     target's aspect ratio when ``aspect`` says so (FORMAT.md 5.34)."""
@@ -85,7 +82,7 @@ def resize2d(
     return [_back(resample(x, th, tw, interpolation, antialias), data_format)]
 
 
-def center_crop(x: np.ndarray, *, height: int, width: int, data_format: str, **_: Any) -> list[np.ndarray]:
+def center_crop(x: np.ndarray, *, height: int, width: int, data_format: str) -> list[np.ndarray]:
     """Keras CenterCrop: the central (height, width) window when the image is at least that
     large on both axes, else smart_resize (crop to the aspect ratio, bilinear resize)."""
     x = _nhwc(x, data_format, "CenterCrop")
@@ -105,7 +102,6 @@ def rescaling(
     offset: list[float],
     scale_shape: list[int],
     offset_shape: list[int],
-    **_: Any,
 ) -> list[np.ndarray]:
     """y = x * scale + offset, each broadcast from its shape against x's trailing axes."""
     x = np.asarray(x, dtype=np.float32)
