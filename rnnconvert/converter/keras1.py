@@ -225,6 +225,7 @@ _SPATIAL = {
     "Convolution2D": _conv2d,
     "AtrousConvolution2D": _conv2d,
     **dict.fromkeys(("MaxPooling2D", "AveragePooling2D", "GlobalMaxPooling2D", "GlobalAveragePooling2D"), _pool2d),
+    "UpSampling2D": _pool2d,  # resize: size (rows, cols) and dim_ordering, as Keras 2 names them
 }
 
 
