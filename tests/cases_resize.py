@@ -81,3 +81,17 @@ def _(K, era, rng):
     )
     randomize(m, rng, 0.3)
     return m, [_images(rng, 2, 4, 9, 11, 3) * 4]
+
+
+@case("rescaling_masked_sequence")
+def _(K, era, rng):
+    # Keras 3's Rescaling passes the mask on to the LSTM; tf_keras's drops it
+    x = K.Input((6, 3))
+    h = K.layers.Masking(0.0)(x)
+    h = K.layers.Rescaling([2.0, -1.0, 0.5], offset=0.25)(h)
+    m = K.Model(x, K.layers.LSTM(4, return_sequences=True)(h))
+    randomize(m, rng)
+    xs = _images(rng, 3, 6, 3)
+    xs[0, 4:] = 0.0
+    xs[1, :2] = 0.0
+    return m, [xs]

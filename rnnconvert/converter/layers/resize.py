@@ -123,7 +123,8 @@ def convert_rescaling(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
         outputs=[(x.shape, "float32")],
         layer=call,
     )
-    return passthrough_mask(outs, x.mask)
+    # Keras 3's Rescaling supports masking (passes it on); tf_keras's does not (drops it)
+    return passthrough_mask(outs, x.mask if call.era.major >= 3 else None)
 
 
 RESIZE_CONVERTERS = {
