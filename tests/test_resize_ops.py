@@ -184,3 +184,20 @@ def test_unsupported_resize_configs_are_refused_by_name(cls, config, match):
     )  # fmt: skip
     with pytest.raises(Unsupported, match=match):
         LAYER_CONVERTERS[cls](call, GraphBuilder())
+
+
+def test_resampling_memory_is_linear_in_the_axis_lengths():
+    """A 100,000-cell axis resized to 50,000 builds (m, k) taps, not a (m, n) matrix (40 GB in float64)."""
+    import tracemalloc
+
+    from rnnconvert.runtime.ops.resample import axis_taps
+
+    x = np.random.default_rng(5).normal(size=(1, 100_000, 1, 1)).astype(np.float32)
+    tracemalloc.start()
+    for interp, aa in (("bilinear", False), ("area", False), ("lanczos3", True)):
+        y = _resize(x, (50_000, 1), interp, aa)
+        idx, w = axis_taps(100_000, 50_000, interp, aa)
+        assert idx.shape[1] <= 13 and y.shape == (1, 50_000, 1, 1)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 50e6, f"peak {peak / 1e6:.0f} MB"

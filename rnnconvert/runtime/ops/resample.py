@@ -1,18 +1,22 @@
 """One-axis resampling weights, as TensorFlow's ``tf.image.resize`` (v2) computes them (FORMAT.md 5.34).
 
-Each function returns, for an axis of ``n`` input cells resized to ``m`` output cells, either
-an index vector (nearest) or an ``(m, n)`` float64 weight matrix ``W``: output cell ``o`` is
-``sum_i W[o, i] * x[i]``. Positions are computed in float32, as TensorFlow's kernels do, so
+Each function returns, for an axis of ``n`` input cells resized to ``m`` output cells, its
+*taps*: an ``(m, k)`` index array and an ``(m, k)`` float64 weight array, output cell ``o`` being
+``sum_j w[o, j] * x[idx[o, j]]`` (k is the kernel's reach, never n: no (m, n) matrix is built,
+so memory stays linear in m + n). Positions are computed in float32, as TensorFlow's kernels do, so
 that a floor at an exact boundary lands on the same cell.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 
 import numpy as np
 
 F32 = np.float32
+#: (indices, weights), each (m, k)
+Taps = tuple[np.ndarray, np.ndarray]
 
 #: The bicubic kernels' table resolution (TensorFlow's ResizeBicubic quantises the fractional
 #: position to 1/1024 and reads Keys' cubic from a table; FORMAT.md 5.34).
@@ -34,7 +38,7 @@ def nearest_index(n: int, m: int) -> np.ndarray:
     return np.clip(src, 0, n - 1)
 
 
-def bilinear_weights(n: int, m: int) -> np.ndarray:
+def bilinear_weights(n: int, m: int) -> Taps:
     """ResizeBilinear, half-pixel centres: s = (o + 0.5) * n/m - 0.5, between floor(s) and
     ceil(s) (each clamped to the image), weight s - floor(s) on the upper one."""
     s = _positions(m) * _scale(n, m) - F32(0.5)
@@ -42,11 +46,7 @@ def bilinear_weights(n: int, m: int) -> np.ndarray:
     lo = np.maximum(f, 0).astype(np.int64)
     hi = np.minimum(np.ceil(s), n - 1).astype(np.int64)
     lerp = (s - f).astype(np.float64)
-    w = np.zeros((m, n))
-    rows = np.arange(m)
-    np.add.at(w, (rows, lo), 1.0 - lerp)
-    np.add.at(w, (rows, hi), lerp)
-    return w
+    return np.stack([lo, hi], 1), np.stack([1.0 - lerp, lerp], 1)
 
 
 def _keys_table_near(x: np.ndarray) -> np.ndarray:
@@ -59,7 +59,7 @@ def _keys_table_far(x: np.ndarray) -> np.ndarray:
     return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
 
 
-def bicubic_weights(n: int, m: int) -> np.ndarray:
+def bicubic_weights(n: int, m: int) -> Taps:
     """ResizeBicubic, half-pixel centres: s = (o + 0.5) * n/m - 0.5, taps floor(s) - 1 ... + 2,
     Keys' cubic (a = -0.5) at the fraction rounded to 1/1024; taps outside the image get
     weight 0 and the four weights are renormalised to sum 1."""
@@ -73,23 +73,26 @@ def bicubic_weights(n: int, m: int) -> np.ndarray:
     taps = np.where((idx >= 0) & (idx < n), taps, 0.0)
     total = taps.sum(axis=1, keepdims=True)
     taps = np.where(np.abs(total) > 0, taps / np.where(total == 0, 1, total), taps)
-    w = np.zeros((m, n))
-    rows = np.repeat(np.arange(m), 4)
-    np.add.at(w, (rows, np.clip(idx, 0, n - 1).ravel()), taps.ravel())
-    return w
+    return np.clip(idx, 0, n - 1), taps
 
 
-def area_weights(n: int, m: int) -> np.ndarray:
+def _span(start: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Cells start[o] ... end[o] - 1 of each row as an (m, k) array, and which are real."""
+    k = max(int((end - start).max(initial=1)), 1)
+    cells = start[:, None] + np.arange(k)[None, :]
+    return cells, cells < end[:, None]
+
+
+def area_weights(n: int, m: int) -> Taps:
     """ResizeArea: output cell o covers [o * n/m, (o + 1) * n/m); each input cell weighs its
     overlap with that interval, and the sum is divided by n/m."""
     scale = _scale(n, m)
-    w = np.zeros((m, n))
-    for o in range(m):
-        lo, hi = F32(o) * scale, F32(o + 1) * scale
-        for i in range(int(np.floor(lo)), int(np.ceil(hi))):
-            overlap = float(min(F32(i + 1), hi) - max(F32(i), lo))
-            w[o, min(max(i, 0), n - 1)] += overlap
-    return w / float(scale)
+    lo = np.arange(m, dtype=F32) * scale
+    hi = np.arange(1, m + 1, dtype=F32) * scale
+    cells, real = _span(np.floor(lo).astype(np.int64), np.ceil(hi).astype(np.int64))
+    overlap = np.minimum((cells + 1).astype(F32), hi[:, None]) - np.maximum(cells.astype(F32), lo[:, None])
+    w = np.where(real, overlap.astype(np.float64), 0.0) / float(scale)
+    return np.clip(cells, 0, n - 1), w
 
 
 # -- ScaleAndTranslate kernels (lanczos3/5, gaussian, mitchellcubic; bilinear / bicubic with antialias)
@@ -137,7 +140,7 @@ KERNELS: dict[str, tuple[Callable[[np.ndarray], np.ndarray], float]] = {
 }
 
 
-def kernel_weights(n: int, m: int, kernel: str, antialias: bool) -> np.ndarray:
+def kernel_weights(n: int, m: int, kernel: str, antialias: bool) -> Taps:
     """ScaleAndTranslate (scale m/n, no translation): sample position s = (o + 0.5) * n/m;
     input cells i with centre i + 0.5 within the kernel's radius (times n/m when antialias
     and downsampling) weigh kernel(|i + 0.5 - s| / kernel_scale), normalised to sum 1."""
@@ -148,20 +151,28 @@ def kernel_weights(n: int, m: int, kernel: str, antialias: bool) -> np.ndarray:
     reach = F32(radius * kscale)
     start = np.clip(np.ceil(s - reach - F32(0.5)), 0, n - 1).astype(np.int64)
     end = np.clip(np.floor(s + reach - F32(0.5)), 0, n - 1).astype(np.int64) + 1
-    w = np.zeros((m, n))
-    for o in range(m):
-        src = np.arange(start[o], end[o])
-        dist = np.abs((src.astype(F32) + F32(0.5) - s[o]).astype(np.float64) / kscale)
-        wo = fn(dist)
-        total = wo.sum()
-        if abs(total) > 0:
-            wo = wo / total
-        w[o, start[o] : end[o]] = wo
-    return w
+    cells, real = _span(start, end)
+    dist = np.abs((cells.astype(F32) + F32(0.5) - s[:, None]).astype(np.float64) / kscale)
+    w = np.where(real, fn(dist), 0.0)
+    total = w.sum(axis=1, keepdims=True)
+    w = np.where(np.abs(total) > 0, w / np.where(total == 0, 1.0, total), w)
+    return np.clip(cells, 0, n - 1), w
 
 
-def axis_weights(n: int, m: int, interpolation: str, antialias: bool) -> np.ndarray:
-    """The (m, n) weights of one axis for a non-nearest interpolation (FORMAT.md 5.34)."""
+@lru_cache(maxsize=64)
+def axis_taps(n: int, m: int, interpolation: str, antialias: bool) -> Taps:
+    """The taps of one axis (FORMAT.md 5.34), weights as float32, cached per shape (a stream of
+    frames of one size builds them once); read-only."""
+    if interpolation == "nearest":
+        idx, w = nearest_index(n, m)[:, None], np.ones((m, 1))
+    else:
+        idx, w = _axis_taps(n, m, interpolation, antialias)
+    w = w.astype(np.float32)
+    idx.flags.writeable = w.flags.writeable = False
+    return idx, w
+
+
+def _axis_taps(n: int, m: int, interpolation: str, antialias: bool) -> Taps:
     if interpolation == "bilinear":
         return kernel_weights(n, m, "triangle", True) if antialias else bilinear_weights(n, m)
     if interpolation == "bicubic":

@@ -1,8 +1,9 @@
 """Resize2D, CenterCrop and Rescaling (FORMAT.md 5.34-5.36): images (B, H, W, C), or (B, C, H, W)
 with ``channels_first``.
 
-Resize2D resamples each spatial axis with a small (out, in) weight matrix (resample.py), so a
-call holds the input, one intermediate (B, H', W, C) array and the output.
+Resize2D resamples each spatial axis through its taps (resample.py: k input cells per output
+cell), so a call holds the input, one intermediate (B, H', W, C) array, one term the size of
+each axis' result, and the output; the taps are (out, k), never (out, in).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...errors import InputError
-from .resample import axis_weights, nearest_index
+from .resample import axis_taps
 
 
 def _nhwc(x: np.ndarray, data_format: str, where: str) -> np.ndarray:
@@ -43,17 +44,27 @@ def _pad_to_aspect(x: np.ndarray, th: int, tw: int, fill: float) -> np.ndarray:
     return np.pad(x, ((0, 0), (top, top), (left, left), (0, 0)), constant_values=np.float32(fill))
 
 
+def _along(x: np.ndarray, axis: int, taps: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """Resample axis ``axis`` (1 or 2) of (B, H, W, C) ``x``: sum_j w[:, j] * x[idx[:, j]] along it,
+    holding one output-sized term at a time."""
+    idx, w = taps
+    shape = [1, 1, 1, 1]
+    shape[axis] = idx.shape[0]
+    if idx.shape[1] == 1 and bool(np.all(w == 1)):
+        return np.take(x, idx[:, 0], axis=axis)
+    out = np.take(x, idx[:, 0], axis=axis) * w[:, 0].reshape(shape)
+    for j in range(1, idx.shape[1]):
+        out += np.take(x, idx[:, j], axis=axis) * w[:, j].reshape(shape)
+    return out
+
+
 def resample(x: np.ndarray, oh: int, ow: int, interpolation: str, antialias: bool) -> np.ndarray:
-    """tf.image.resize (v2) of (B, H, W, C) float32 images to (oh, ow)."""
-    b, h, w, c = x.shape
+    """tf.image.resize (v2) of (B, H, W, C) float32 images to (oh, ow): rows, then columns."""
+    h, w = x.shape[1], x.shape[2]
     if h == 0 or w == 0:
         raise InputError(f"cannot resize an empty image of shape {x.shape}")
-    if interpolation == "nearest":
-        return x[:, nearest_index(h, oh)][:, :, nearest_index(w, ow)]
-    wh = axis_weights(h, oh, interpolation, antialias).astype(np.float32)
-    ww = axis_weights(w, ow, interpolation, antialias).astype(np.float32)
-    y = np.matmul(wh, x.reshape(b, h, w * c)).reshape(b * oh, w, c)
-    return np.matmul(ww, y).reshape(b, oh, ow, c)
+    y = _along(x, 1, axis_taps(h, oh, interpolation, antialias))
+    return _along(y, 2, axis_taps(w, ow, interpolation, antialias))
 
 
 def resize2d(
