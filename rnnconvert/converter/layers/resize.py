@@ -73,7 +73,7 @@ def convert_upsampling2d(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
         "aspect": "stretch",
         "fill_value": 0.0,
     }
-    out_hw = [None if hw[a] is None else hw[a] * factor[a] for a in range(2)]
+    out_hw: list[int | None] = [None if (n := hw[a]) is None else n * factor[a] for a in range(2)]
     return _resize_node(call, b, config, fmt, out_hw)
 
 

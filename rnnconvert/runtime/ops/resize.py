@@ -83,8 +83,10 @@ def resize2d(
     x = _nhwc(x, data_format, "Resize2D")
     if output_size is not None:
         th, tw = output_size
-    else:
+    elif factor is not None:
         th, tw = x.shape[1] * factor[0], x.shape[2] * factor[1]
+    else:  # the declaration requires one of them (checked at load)
+        raise InputError("Resize2D needs output_size or factor")
     if aspect == "crop":
         top, left, ch, cw = aspect_crop_box(x.shape[1], x.shape[2], th, tw)
         x = x[:, top : top + ch, left : left + cw]
