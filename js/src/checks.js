@@ -4,6 +4,7 @@
 import { FormatError } from "./errors.js";
 import { checkActivation } from "./ops/activations.js";
 import { POOL_OPS, checkPoolNode } from "./ops/pool.js";
+import { checkResizeOp } from "./ops/resize.js";
 
 const GATES = { LSTM: 4, GRU: 3, SimpleRNN: 1 };
 const BOOL_KEYS = new Set(["use_bias", "return_sequences", "go_backwards", "stateful", "zero_output_for_mask", "reset_after", "keepdims", "causal", "query_mask", "value_mask"]);
@@ -98,6 +99,8 @@ export function checkNode(op, config, weights, where, nInputs, hasMask) {
     need(Array.isArray(config.target_shape) && config.target_shape.every(Number.isInteger), "Reshape target_shape must be integers");
   } else if (op === "Permute") {
     need(Array.isArray(config.dims) && config.dims.every(Number.isInteger), "Permute dims must be integers");
+  } else if (op === "Resize2D" || op === "CenterCrop" || op === "Rescaling") {
+    checkResizeOp(op, config, need);
   }
   if (hasMask && !(op in GATES || op === "ConvLSTM" || op === "GlobalPool1D")) {
     throw new FormatError(`${where}: op ${op} takes no mask`);

@@ -240,6 +240,7 @@ _SPATIAL = {
         ),
         _pool2d,
     ),
+    "UpSampling2D": _pool2d,  # resize: size (rows, cols) and dim_ordering, as Keras 2 names them
 }
 
 

@@ -33,6 +33,19 @@ def _concat(config: dict[str, Any], ins: Sequence[Shape], rank: int) -> dict[int
     return {axis: sum(s[axis] for s in ins)}
 
 
+def _hw_axes(config: dict[str, Any]) -> tuple[int, int]:
+    return (2, 3) if config.get("data_format") == "channels_first" else (1, 2)
+
+
+def _resize(config: dict[str, Any], ins: Sequence[Shape], rank: int) -> dict[int, int]:
+    """Resize2D / CenterCrop set H and W from their config (and UpSampling2D's factor)."""
+    ah, aw = _hw_axes(config)
+    if "factor" in config:
+        return {ah: ins[0][ah] * int(config["factor"][0]), aw: ins[0][aw] * int(config["factor"][1])}
+    size = config.get("output_size") or [config["height"], config["width"]]
+    return {ah: int(size[0]), aw: int(size[1])}
+
+
 RULES: dict[str, Rule] = {
     "RepeatVector": lambda c, ins, r: {1: int(c["n"])},
     "UpSampling1D": lambda c, ins, r: {1: _time(ins[0]) * int(c["size"])},
@@ -42,6 +55,8 @@ RULES: dict[str, Rule] = {
     "UnfoldTime": lambda c, ins, r: {0: ins[1][0], 1: _time(ins[1])} if len(ins) > 1 else {},
     "Merge": _concat,
     **POOL_SIZE_RULES,  # pool helper: ZeroPadding, Cropping, UpSampling3D, AdaptivePool
+    "Resize2D": _resize,
+    "CenterCrop": _resize,
 }
 #: Ops whose output holds exactly their input's elements, rearranged.
 SAME_SIZE = frozenset({"Flatten", "Reshape", "Permute", "Transpose"})

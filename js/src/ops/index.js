@@ -23,6 +23,7 @@ import { lstm } from "./lstm.js";
 import { maskedMerge } from "./masked_merge.js";
 import { batchNorm, dot, layerNorm, prelu } from "./normalization.js";
 import { adaptivePool, cropping, globalPool3d, poolNd, upsample3d, zeroPadding } from "./pool.js";
+import { centerCrop, rescaling, resize2d } from "./resize.js";
 import { foldTime, merge, reverse, unfoldTime, zeroMasked } from "./sequence.js";
 import { flatten, permute, repeatVector, reshapeOp, transposeOp } from "./shape.js";
 import { simpleRnn } from "./simple_rnn.js";
@@ -78,6 +79,9 @@ export const OPS = {
   UpSampling3D: upsample3d,
   // .
   // -- resize (anchor: the resize helper adds its entries below this line) --
+  Resize2D: resize2d,
+  CenterCrop: centerCrop,
+  Rescaling: rescaling,
   // .
   // -- attn (anchor: the attn helper adds its entries below this line) --
   // .

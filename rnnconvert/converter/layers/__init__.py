@@ -47,6 +47,7 @@ from .mask_ops import (
 from .merge import convert_concatenate, convert_dot, convert_elementwise_merge, convert_legacy_merge
 from .pool import POOL_CONVERTERS
 from .recurrent import convert_gru, convert_lstm, convert_simple_rnn
+from .resize import RESIZE_CONVERTERS
 from .shape import convert_flatten, convert_permute, convert_repeat_vector, convert_reshape
 from .wrappers import convert_bidirectional, convert_time_distributed
 
@@ -128,6 +129,7 @@ LAYER_CONVERTERS: dict[str, ConverterFn] = {
     **POOL_CONVERTERS,
     # .
     # -- resize (anchor: the resize helper adds its entries below this line) --
+    **RESIZE_CONVERTERS,
     # .
     # -- attn (anchor: the attn helper adds its entries below this line) --
     # .

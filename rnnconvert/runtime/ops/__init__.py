@@ -33,6 +33,7 @@ from .lstm import lstm
 from .masked_merge import masked_merge
 from .normalization import batch_norm, layer_norm, prelu
 from .pool import adaptive_pool, cropping, global_pool3d, pool_nd, upsample3d, zero_padding
+from .resize import center_crop, rescaling, resize2d
 from .sequence import fold_time, merge, reverse, unfold_time, zero_masked
 from .shape import flatten, permute, repeat_vector, reshape, transpose
 from .simple_rnn import simple_rnn
@@ -90,6 +91,9 @@ OPS: dict[str, OpFn] = {
     "UpSampling3D": upsample3d,
     # .
     # -- resize (anchor: the resize helper adds its entries below this line) --
+    "Resize2D": resize2d,
+    "CenterCrop": center_crop,
+    "Rescaling": rescaling,
     # .
     # -- attn (anchor: the attn helper adds its entries below this line) --
     # .

@@ -32,6 +32,7 @@ from .recurrent import (
     RECURRENT_STATE_COUNT,
     WHILE_STATES_ZERO,
 )
+from .resize import RESIZE_SPECS
 from .types import (
     FOLD,
     PER_STEP,
@@ -58,6 +59,7 @@ SPECS: dict[str, OpSpec] = {
         *POOL_SPECS,
         # .
         # -- resize (anchor: the resize helper adds its entries below this line) --
+        *RESIZE_SPECS,
         # .
         # -- attn (anchor: the attn helper adds its entries below this line) --
         # .
