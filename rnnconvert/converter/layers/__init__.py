@@ -47,6 +47,8 @@ from .mask_ops import (
 from .merge import convert_concatenate, convert_dot, convert_elementwise_merge, convert_legacy_merge
 from .recurrent import convert_gru, convert_lstm, convert_simple_rnn
 from .shape import convert_flatten, convert_permute, convert_repeat_vector, convert_reshape
+from .tfop import TFOP_TF_CONVERTERS
+from .tfop_keras3 import TFOP_KERAS3_CONVERTERS
 from .wrappers import convert_bidirectional, convert_time_distributed
 
 LAYER_CONVERTERS: dict[str, ConverterFn] = {
@@ -134,6 +136,8 @@ LAYER_CONVERTERS: dict[str, ConverterFn] = {
     # -- text (anchor: the text helper adds its entries below this line) --
     # .
     # -- tfop (anchor: the tfop helper adds its entries below this line) --
+    **TFOP_TF_CONVERTERS,
+    **TFOP_KERAS3_CONVERTERS,
     # .
 }
 

@@ -31,6 +31,7 @@ from .recurrent import (
     RECURRENT_STATE_COUNT,
     WHILE_STATES_ZERO,
 )
+from .tfop import TFOP_SPECS
 from .types import (
     FOLD,
     PER_STEP,
@@ -64,6 +65,7 @@ SPECS: dict[str, OpSpec] = {
         # -- text (anchor: the text helper adds its entries below this line) --
         # .
         # -- tfop (anchor: the tfop helper adds its entries below this line) --
+        *TFOP_SPECS,
         # .
     ]
 }
