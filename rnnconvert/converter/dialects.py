@@ -36,7 +36,21 @@ _OPS_ONLY = {
     "ZerosLike",
     "OnesLike",
     "ConvertToTensor",
+    # tfop: Keras 3 operations no layer shares a name with (their config may carry a dtype)
+    "Cast",
+    "Sum",
+    "Prod",
+    "GetItem",
 }
+
+#: Keras 3 operations whose class name a layer also has (or may have): recognised in a
+#: legacy-h5 config (no ``module``) by a bare config (tfop: the converted allow-list).
+_OPS_BARE = frozenset(
+    "Concatenate Add Subtract Multiply Divide TrueDivide Power Maximum Minimum FloorDivide Mod Equal Less "
+    "LessEqual Greater GreaterEqual LogicalXor Absolute Abs Negative Exp Log Log1p Expm1 Sqrt Rsqrt Square "
+    "Reciprocal Sign Floor Ceil Round Sin Cos LogicalNot Relu Sigmoid Tanh Softmax Mean Max Amax Min Amin All "
+    "Transpose Reshape Squeeze Stack Matmul".split()
+)
 
 _DTYPES = ("float32", "float16", "float64", "int32", "int64", "int8", "uint8", "bool")
 
@@ -130,9 +144,9 @@ def converter_key(lc: dict[str, Any], cls: str) -> str:
     cfg = as_dict(lc.get("config"))
     if isinstance(module, str) and module.startswith("keras.src.ops"):
         return f"ops.{cls}"
-    if module is None and (
-        cls in _OPS_ONLY or ("trainable" not in cfg and "dtype" not in cfg and cls == "Concatenate")
-    ):
+    # Every layer's config (Keras 1 to 3) says "trainable" and, since Keras 2, "dtype"; an
+    # operation's says neither.
+    if module is None and (cls in _OPS_ONLY or ("trainable" not in cfg and "dtype" not in cfg and cls in _OPS_BARE)):
         return f"ops.{cls}"
     return cls
 

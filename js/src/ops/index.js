@@ -25,6 +25,7 @@ import { batchNorm, dot, layerNorm, prelu } from "./normalization.js";
 import { foldTime, merge, reverse, unfoldTime, zeroMasked } from "./sequence.js";
 import { flatten, permute, repeatVector, reshapeOp, transposeOp } from "./shape.js";
 import { simpleRnn } from "./simple_rnn.js";
+import { TENSOR_OPS } from "./tensor_ops.js";
 
 export const OPS = {
   Dense: dense,
@@ -79,6 +80,7 @@ export const OPS = {
   // -- text (anchor: the text helper adds its entries below this line) --
   // .
   // -- tfop (anchor: the tfop helper adds its entries below this line) --
+  ...TENSOR_OPS,
   // .
 };
 

@@ -138,7 +138,8 @@ def binary(call: LayerCall, b: GraphBuilder, op: str, fn: str, left: Any, right:
     elif any(t.dtype == "bool" for t in ts):
         raise Unsupported(f"{what} of a boolean tensor")
     else:
-        dtype = "float32" if fn == "divide" or any(t.dtype.startswith("float") for t in ts) else ts[0].dtype
+        whole = all(t.dtype.startswith("int") for t in ts) and float(config.get("scalar", 0)).is_integer()
+        dtype = ts[0].dtype if whole and fn != "divide" else "float32"
     return _node(call, b, op, ts, config, shape, dtype)
 
 

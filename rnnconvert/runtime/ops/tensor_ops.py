@@ -20,7 +20,7 @@ _BINARY: dict[str, Callable[[Any, Any], Any]] = {
     "pow": np.power,
     "maximum": np.maximum,
     "minimum": np.minimum,
-    "floor_divide": np.floor_divide,
+    "floor_divide": np.floor_divide,  # floats: floor(a / b), as TensorFlow
     "mod": np.mod,
     "squared_difference": lambda a, b: np.square(np.subtract(a, b)),
 }
@@ -77,7 +77,8 @@ def _operands(ins: tuple[np.ndarray, ...], scalar: float | None, scalar_first: b
     if scalar is None:
         raise InputError("a one-input Binary/Compare node needs its scalar")
     x = ins[0]
-    s = np.asarray(scalar, dtype=np.float32 if x.dtype.kind in "fb" else x.dtype)
+    whole = x.dtype.kind in "iu" and float(scalar).is_integer()
+    s = np.asarray(scalar, dtype=x.dtype if whole else np.float32)
     return (s, x) if scalar_first else (x, s)
 
 
@@ -92,10 +93,12 @@ def binary(*ins: np.ndarray, fn: str, scalar: float | None = None, scalar_first:
     """Element-wise arithmetic with NumPy broadcasting: ``fn(a, b)``."""
     a, b = _operands(ins, scalar, scalar_first)
     _broadcast(a, b)
+    whole = a.dtype.kind in "iu" and b.dtype.kind in "iu" and fn != "divide"
+    if not whole:
+        a, b = a.astype(np.float32, copy=False), b.astype(np.float32, copy=False)
     with np.errstate(all="ignore"):
-        y = _BINARY[fn](a, b)
-    dtype = np.result_type(*(t.dtype for t in ins))
-    return [np.asarray(y).astype(np.float32 if dtype.kind in "fb" else dtype, copy=False)]
+        y = np.floor(np.divide(a, b)) if fn == "floor_divide" and not whole else _BINARY[fn](a, b)
+    return [np.asarray(y, dtype=y.dtype if whole else np.float32)]
 
 
 def compare(*ins: np.ndarray, fn: str, scalar: float | None = None, scalar_first: bool = False) -> list[np.ndarray]:
