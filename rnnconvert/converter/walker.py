@@ -88,7 +88,7 @@ class _Walker:
         if cls in d.CODE_CLASSES or custom:
             why = custom or "Lambda layers hold Python code; rnnconvert never executes code from a model file"
             self.code_problems.append((name, cls, why))
-        elif cls in d.TF_OP_CLASSES and self.converters.get(cls) is None:
+        elif cls in d.TF_OP_CLASSES and not getattr(self.converters.get(cls), "accepts", lambda lc: False)(lc):
             self.problems.append((name, cls, f"inline TensorFlow operation {d.tf_op_name(lc)} is not converted"))
         elif self.converters.get(key := d.converter_key(lc, cls)) is None and cls not in d.MODEL_CLASSES:
             what = f"Keras operation {cls} is not converted" if key.startswith("ops.") else "layer class not supported"

@@ -203,6 +203,16 @@ def convert_slicing_op(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
         raise Unsupported(f"tf.__operators__.getitem: {exc}") from None
 
 
+# The walker asks before converting, so that an operation outside the allow-list is
+# reported by name even downstream of another refused layer.
+def _accepts(lc: dict[str, Any]) -> bool:
+    fn = lc.get("config", {}).get("function") if isinstance(lc.get("config"), dict) else None
+    return isinstance(fn, str) and fn in TF_FUNCTIONS
+
+
+convert_tf_op.accepts = _accepts  # type: ignore[attr-defined]
+convert_slicing_op.accepts = lambda lc: True  # type: ignore[attr-defined]
+
 TFOP_TF_CONVERTERS = {"TFOpLambda": convert_tf_op, "SlicingOpLambda": convert_slicing_op}
 
 __all__ = ["TFOP_TF_CONVERTERS", "TF_FUNCTIONS", "slice_items"]
