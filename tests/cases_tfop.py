@@ -178,3 +178,18 @@ def _(K, era, rng):
     m = K.Model(x, outs)
     randomize(m, rng)
     return m, [rng.normal(0, 1, (2, 7, 3)).astype(np.float32)]
+
+
+@case("tfop_streaming")
+def _(K, era, rng):
+    """Only per-step operations after the LSTM: the model streams step by step."""
+    o = _ops(era)
+    x = K.Input((None, 3))
+    h = K.layers.LSTM(4, return_sequences=True)(x)
+    a = o["maximum"](h * 2.0 - 0.1, h[:, :, ::-1]) / (o["abs"](h) + 1.0)
+    b = o["cast"](o["greater"](h, x[:, :, :1]), "float32") + o["sum"](h, -1, True)
+    c = o["squeeze"](o["stack"]([h, a], 2)[:, :, 1:2], 2)
+    y = K.layers.Dense(2)(o["concat"]([a, b, c, o["sigmoid"](h)], -1))
+    m = K.Model(x, [y, o["mean"](h[:, :, o["newaxis"], 1:], -1)])
+    randomize(m, rng)
+    return m, [rng.normal(0, 1, (2, 6, 3)).astype(np.float32)]
