@@ -11,6 +11,7 @@ from typing import Any
 
 from ..graph import GraphBuilder, LayerCall, Tensor, Unsupported
 from . import tfop_build as tb
+from .mask_ops import convert_not_equal
 from .tfop import slice_items
 
 Op = Callable[[LayerCall, GraphBuilder, list[Any], dict[str, Any]], list[Tensor]]
@@ -139,4 +140,14 @@ def _converter(cls: str, op: Op) -> Callable[[LayerCall, GraphBuilder], list[Ten
     return convert
 
 
+def _not_equal(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
+    """A tensor against a number stays the mask op Keras records (``NotEqualMask``); two
+    tensors compare element-wise."""
+    args = _args(call)
+    if sum(isinstance(a, Tensor) for a in args) == 2 and len(args) == 2:
+        return _converter("NotEqual", _binary("Compare", "not_equal"))(call, b)
+    return convert_not_equal(call, b)
+
+
 TFOP_KERAS3_CONVERTERS = {f"ops.{cls}": _converter(cls, op) for cls, op in _OPS.items()}
+TFOP_KERAS3_CONVERTERS["ops.NotEqual"] = _not_equal
