@@ -177,7 +177,11 @@ def _(K, era, rng):
         o["softmax"](h, 1),
         K.layers.Dense(3)(h[:, ::-1]),
         o["transpose"](h, [0, 2, 1]),
+        o["transpose"](o["transpose"](h, [1, 0, 2]) * 2.0, [1, 0, 2]),  # batch and time swapped, and back
     ]
+    if era == "tf_keras":  # the pattern: a time-major LSTM between two tf.transpose
+        tm = K.layers.LSTM(2, time_major=True, return_sequences=True)(o["transpose"](h, [1, 0, 2]))
+        outs.append(o["transpose"](tm, [1, 0, 2]))
     m = K.Model(x, outs)
     randomize(m, rng)
     return m, [rng.normal(0, 1, (2, 7, 3)).astype(np.float32)]
