@@ -82,8 +82,10 @@ _ARITH = {
     "squared_difference": "squared_difference",
 }
 _CMP = ("equal", "not_equal", "less", "less_equal", "greater", "greater_equal", "logical_and", "logical_or")
-_UNARY = ("abs", "negative", "exp", "log", "log1p", "expm1", "sqrt", "rsqrt", "square", "reciprocal", "sign")
-_UNARY += ("floor", "ceil", "round", "sin", "cos", "logical_not")
+_UNARY = (
+    *("abs", "negative", "exp", "log", "log1p", "expm1", "sqrt", "rsqrt", "square", "reciprocal", "sign"),
+    *("floor", "ceil", "round", "sin", "cos", "logical_not"),
+)
 
 
 def _tf_table() -> dict[str, tuple[tuple[str, ...], Handler]]:

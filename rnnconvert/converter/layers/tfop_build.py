@@ -244,7 +244,12 @@ def slicing(call: LayerCall, b: GraphBuilder, x: Tensor, items: list[SliceItem])
     """``x[key]`` with ints, slices (negative starts, stops and steps), an ellipsis and
     newaxis: one Slice node over the input axes, then one ExpandDims per newaxis."""
     items = _expand_ellipsis(items, x.rank)
-    starts, stops, steps, kinds, out, newaxes = [], [], [], [], [], []
+    starts: list[int] = []
+    stops: list[int] = []
+    steps: list[int] = []
+    kinds: list[str] = []
+    out: list[int | None] = []
+    newaxes: list[int] = []
     ax = 0
     for it in items:
         if it[0] == "newaxis":
