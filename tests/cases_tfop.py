@@ -152,6 +152,7 @@ def _(K, era, rng):
         o["min"](x, [1, 2]),
         o["prod"](x, 2, True),
         f(o["any"](o["greater"](x, 1.0), 1)),
+        f(o["any"](o["greater"](x, 1.2), [1, 2])),
         f(o["all"](o["greater"](x, -1.5), -1)),
         o["matmul"](x, x, True),
         o["softmax"](x, 1),

@@ -11,7 +11,7 @@ from typing import Any
 
 from ..graph import GraphBuilder, LayerCall, Tensor, Unsupported
 from . import tfop_build as tb
-from .mask_ops import convert_not_equal
+from .mask_ops import convert_any, convert_not_equal
 from .tfop import slice_items
 
 Op = Callable[[LayerCall, GraphBuilder, list[Any], dict[str, Any]], list[Tensor]]
@@ -149,5 +149,13 @@ def _not_equal(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
     return convert_not_equal(call, b)
 
 
+def _any(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
+    """Over one axis, the mask reduction Keras records (``ReduceAny``); over several, ``Reduce``."""
+    if isinstance(call.config.get("axis"), int):
+        return convert_any(call, b)
+    return _converter("Any", _reduce("any"))(call, b)
+
+
 TFOP_KERAS3_CONVERTERS = {f"ops.{cls}": _converter(cls, op) for cls, op in _OPS.items()}
 TFOP_KERAS3_CONVERTERS["ops.NotEqual"] = _not_equal
+TFOP_KERAS3_CONVERTERS["ops.Any"] = _any
