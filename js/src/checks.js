@@ -5,6 +5,7 @@ import { FormatError } from "./errors.js";
 import { checkActivation } from "./ops/activations.js";
 import { POOL_OPS, checkPoolNode } from "./ops/pool.js";
 import { checkResizeOp } from "./ops/resize.js";
+import { checkTensorOp } from "./ops/tensor_ops.js";
 
 const GATES = { LSTM: 4, GRU: 3, SimpleRNN: 1 };
 const BOOL_KEYS = new Set(["use_bias", "return_sequences", "go_backwards", "stateful", "zero_output_for_mask", "reset_after", "keepdims", "causal", "query_mask", "value_mask"]);
@@ -13,7 +14,7 @@ const NUM_KEYS = new Set(["value", "mask_value"]);
 // Ops whose strides / dilation_rate / pool_size are lists, one integer per spatial axis.
 const LIST_INT_OPS = new Set(["ConvLSTM", "Conv2D", "Pool2D"]);
 // Inputs each op takes (beyond these, a bundle is malformed): [min, max]
-const ARITY = { Merge: [1, Infinity], LogicalAnd: [2, 2], LogicalOr: [2, 2], UnfoldTime: [2, 2], ZeroMasked: [2, 2], Dot: [2, 2], Attention: [3, 5], MaskedMerge: [1, Infinity] };
+const ARITY = { Merge: [1, Infinity], LogicalAnd: [2, 2], LogicalOr: [2, 2], UnfoldTime: [2, 2], ZeroMasked: [2, 2], Dot: [2, 2], Attention: [3, 5], MaskedMerge: [1, Infinity], Binary: [1, 2], Compare: [1, 2], Stack: [1, Infinity], MatMul: [2, 2] };
 
 const eq = (a, b) => a.length === b.length && a.every((d, i) => d === b[i]);
 
@@ -102,6 +103,7 @@ export function checkNode(op, config, weights, where, nInputs, hasMask) {
   } else if (op === "Resize2D" || op === "CenterCrop" || op === "Rescaling") {
     checkResizeOp(op, config, need);
   }
+  checkTensorOp(op, config, need);
   if (hasMask && !(op in GATES || op === "ConvLSTM" || op === "GlobalPool1D")) {
     throw new FormatError(`${where}: op ${op} takes no mask`);
   }

@@ -36,7 +36,21 @@ _OPS_ONLY = {
     "ZerosLike",
     "OnesLike",
     "ConvertToTensor",
+    # tfop: Keras 3 operations no layer shares a name with (their config may carry a dtype)
+    "Cast",
+    "Sum",
+    "Prod",
+    "GetItem",
 }
+
+#: Keras 3 operations whose class name a layer also has (or may have): recognised in a
+#: legacy-h5 config (no ``module``) by a bare config (tfop: the converted allow-list).
+_OPS_BARE = frozenset(
+    "Concatenate Add Subtract Multiply Divide TrueDivide Power Maximum Minimum FloorDivide Mod Equal Less "
+    "LessEqual Greater GreaterEqual LogicalXor Absolute Abs Negative Exp Log Log1p Expm1 Sqrt Rsqrt Square "
+    "Reciprocal Sign Floor Ceil Round Sin Cos LogicalNot Relu Sigmoid Tanh Softmax Mean Max Amax Min Amin All "
+    "Transpose Reshape Squeeze Stack Matmul".split()
+)
 
 _DTYPES = ("float32", "float16", "float64", "int32", "int64", "int8", "uint8", "bool")
 
@@ -130,9 +144,9 @@ def converter_key(lc: dict[str, Any], cls: str) -> str:
     cfg = as_dict(lc.get("config"))
     if isinstance(module, str) and module.startswith("keras.src.ops"):
         return f"ops.{cls}"
-    if module is None and (
-        cls in _OPS_ONLY or ("trainable" not in cfg and "dtype" not in cfg and cls == "Concatenate")
-    ):
+    # Every layer's config (Keras 1 to 3) says "trainable" and, since Keras 2, "dtype"; an
+    # operation's says neither.
+    if module is None and (cls in _OPS_ONLY or ("trainable" not in cfg and "dtype" not in cfg and cls in _OPS_BARE)):
         return f"ops.{cls}"
     return cls
 
@@ -279,8 +293,67 @@ def _entry(item: Any) -> HistoryT:
     return name_of(item[0], "inbound node"), index(item[1], "inbound node index"), index(item[2], "inbound tensor")
 
 
-def parse_inbound(node: Any) -> tuple[list[HistoryT], dict[str, Any]]:
+#: The positional arguments of a tf_keras inline operation (TFOpLambda / SlicingOpLambda) in
+#: the order of the call, tensors as ``("__tensor__", history)``, constants as written.
+TF_OP_ARGS = "__tf_op_args__"
+
+
+def _tf_history(obj: Any) -> Any:
+    """tf_keras writes a tensor argument of an inline operation as ``[layer, node, tensor]``."""
+    if isinstance(obj, list) and len(obj) == 3 and isinstance(obj[0], str):
+        if all(isinstance(v, int) and not isinstance(v, bool) for v in obj[1:]):
+            return ("__tensor__", _entry(obj))
+    if isinstance(obj, list):
+        return [_tf_history(v) for v in obj]
+    if isinstance(obj, dict):
+        return {k: _tf_history(v) for k, v in obj.items()}
+    return obj
+
+
+def parse_tf_op(node: Any) -> tuple[list[HistoryT], dict[str, Any]]:
+    """A tf_keras inline operation's inbound node: ``[[layer, node, tensor, {kwargs}], ...]``
+    (one entry per positional tensor, each repeating the call's kwargs) or one such entry;
+    a constant first argument is written ``["_CONSTANT_VALUE", -1, value, {kwargs}]``.
+    The tensors (positional, then those among the kwargs) are the call's inputs."""
+    if isinstance(node, list) and node and isinstance(node[0], str):
+        node = [node]
+    if not isinstance(node, list) or not node:
+        raise FormatError(f"malformed inbound node {str(node)[:60]!r}")
+    positional: list[Any] = []
+    kwargs: dict[str, Any] = {}
+    for item in node:
+        if not isinstance(item, list) or len(item) < 3:
+            raise FormatError(f"malformed inbound node entry {str(item)[:60]!r}")
+        if item[0] == "_CONSTANT_VALUE" and item[1] == -1:
+            positional.append(item[2])
+        else:
+            positional.append(("__tensor__", _entry(item)))
+        if len(item) > 3 and isinstance(item[3], dict):
+            kwargs.update(_tf_history(item[3]))
+    args = [p[1] for p in positional if isinstance(p, tuple)]
+    args += [(n, k, t) for n, k, t in _tensor_histories(kwargs)]
+    kwargs[TF_OP_ARGS] = positional
+    return args, kwargs
+
+
+def _tensor_histories(obj: Any) -> list[HistoryT]:
+    found: list[HistoryT] = []
+    stack = [obj]
+    while stack:
+        o = stack.pop()
+        if isinstance(o, tuple) and len(o) == 2 and o[0] == "__tensor__":
+            found.append(o[1])
+        elif isinstance(o, dict):
+            stack.extend(reversed(list(o.values())))
+        elif isinstance(o, list):
+            stack.extend(reversed(o))
+    return found
+
+
+def parse_inbound(node: Any, *, tf_op: bool = False) -> tuple[list[HistoryT], dict[str, Any]]:
     """One inbound node -> (positional input tensors, kwargs with tensor records resolved)."""
+    if tf_op and not isinstance(node, dict):
+        return parse_tf_op(node)
     if isinstance(node, dict):  # Keras 3: {"args": [...], "kwargs": {...}}
         args: list[HistoryT] = []
         k3_tensors(node.get("args", []), args)

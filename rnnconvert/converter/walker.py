@@ -88,10 +88,11 @@ class _Walker:
         if cls in d.CODE_CLASSES or custom:
             why = custom or "Lambda layers hold Python code; rnnconvert never executes code from a model file"
             self.code_problems.append((name, cls, why))
-        elif cls in d.TF_OP_CLASSES:
+        elif cls in d.TF_OP_CLASSES and not getattr(self.converters.get(cls), "accepts", lambda lc: False)(lc):
             self.problems.append((name, cls, f"inline TensorFlow operation {d.tf_op_name(lc)} is not converted"))
-        elif self.converters.get(d.converter_key(lc, cls)) is None and cls not in d.MODEL_CLASSES:
-            self.problems.append((name, cls, "layer class not supported"))
+        elif self.converters.get(key := d.converter_key(lc, cls)) is None and cls not in d.MODEL_CLASSES:
+            what = f"Keras operation {cls} is not converted" if key.startswith("ops.") else "layer class not supported"
+            self.problems.append((name, cls, what))
         else:
             return False
         return True
@@ -260,7 +261,7 @@ def _calls(w: _Walker, layers: list[dict[str, Any]]) -> list[_Call]:
         if not isinstance(nodes, list):
             raise FormatError(f"layer {d.layer_name(lc)!r}: inbound_nodes must be a list")
         for k, node in enumerate(nodes):
-            args, kwargs = d.parse_inbound(node)
+            args, kwargs = d.parse_inbound(node, tf_op=d.class_of(lc) in d.TF_OP_CLASSES)
             deps = [(n, i) for n, i, _ in args]
             deps += d.tensor_refs(kwargs)
             name = d.layer_name(lc)

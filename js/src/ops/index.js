@@ -27,6 +27,7 @@ import { centerCrop, rescaling, resize2d } from "./resize.js";
 import { foldTime, merge, reverse, unfoldTime, zeroMasked } from "./sequence.js";
 import { flatten, permute, repeatVector, reshapeOp, transposeOp } from "./shape.js";
 import { simpleRnn } from "./simple_rnn.js";
+import { TENSOR_OPS } from "./tensor_ops.js";
 
 export const OPS = {
   Dense: dense,
@@ -90,6 +91,7 @@ export const OPS = {
   // -- text (anchor: the text helper adds its entries below this line) --
   // .
   // -- tfop (anchor: the tfop helper adds its entries below this line) --
+  ...TENSOR_OPS,
   // .
 };
 

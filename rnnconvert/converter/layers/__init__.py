@@ -49,6 +49,8 @@ from .pool import POOL_CONVERTERS
 from .recurrent import convert_gru, convert_lstm, convert_simple_rnn
 from .resize import RESIZE_CONVERTERS
 from .shape import convert_flatten, convert_permute, convert_repeat_vector, convert_reshape
+from .tfop import TFOP_TF_CONVERTERS
+from .tfop_keras3 import TFOP_KERAS3_CONVERTERS
 from .wrappers import convert_bidirectional, convert_time_distributed
 
 LAYER_CONVERTERS: dict[str, ConverterFn] = {
@@ -138,6 +140,8 @@ LAYER_CONVERTERS: dict[str, ConverterFn] = {
     # -- text (anchor: the text helper adds its entries below this line) --
     # .
     # -- tfop (anchor: the tfop helper adds its entries below this line) --
+    **TFOP_TF_CONVERTERS,
+    **TFOP_KERAS3_CONVERTERS,
     # .
 }
 

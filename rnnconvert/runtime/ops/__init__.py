@@ -37,6 +37,7 @@ from .resize import center_crop, rescaling, resize2d
 from .sequence import fold_time, merge, reverse, unfold_time, zero_masked
 from .shape import flatten, permute, repeat_vector, reshape, transpose
 from .simple_rnn import simple_rnn
+from .tensor_ops import binary, cast, compare, matmul, reduce, slice_, squeeze, stack, unary
 
 OpFn = Callable[..., list[np.ndarray]]
 
@@ -102,6 +103,15 @@ OPS: dict[str, OpFn] = {
     # -- text (anchor: the text helper adds its entries below this line) --
     # .
     # -- tfop (anchor: the tfop helper adds its entries below this line) --
+    "Slice": slice_,
+    "Squeeze": squeeze,
+    "Stack": stack,
+    "Binary": binary,
+    "Compare": compare,
+    "Unary": unary,
+    "Reduce": reduce,
+    "MatMul": matmul,
+    "Cast": cast,
     # .
 }
 

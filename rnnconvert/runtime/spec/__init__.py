@@ -33,6 +33,7 @@ from .recurrent import (
     WHILE_STATES_ZERO,
 )
 from .resize import RESIZE_SPECS
+from .tfop import TFOP_SPECS
 from .types import (
     FOLD,
     PER_STEP,
@@ -68,6 +69,7 @@ SPECS: dict[str, OpSpec] = {
         # -- text (anchor: the text helper adds its entries below this line) --
         # .
         # -- tfop (anchor: the tfop helper adds its entries below this line) --
+        *TFOP_SPECS,
         # .
     ]
 }
