@@ -279,6 +279,20 @@ def _entry(item: Any) -> HistoryT:
     return name_of(item[0], "inbound node"), index(item[1], "inbound node index"), index(item[2], "inbound tensor")
 
 
+#: tf_keras call arguments that hold a tensor as its [layer, node, tensor] record
+#: (MultiHeadAttention's value / key / attention_mask).
+_TF_KERAS_TENSOR_KWARGS = frozenset({"value", "key", "attention_mask", "value_mask", "key_mask"})
+
+
+def _tf_keras_tensor_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
+    out = dict(kwargs)
+    for key in _TF_KERAS_TENSOR_KWARGS & out.keys():
+        v = out[key]
+        if isinstance(v, list) and len(v) == 3 and isinstance(v[0], str):
+            out[key] = ("__tensor__", _entry(v))
+    return out
+
+
 def parse_inbound(node: Any) -> tuple[list[HistoryT], dict[str, Any]]:
     """One inbound node -> (positional input tensors, kwargs with tensor records resolved)."""
     if isinstance(node, dict):  # Keras 3: {"args": [...], "kwargs": {...}}
@@ -299,7 +313,7 @@ def parse_inbound(node: Any) -> tuple[list[HistoryT], dict[str, Any]]:
         for item in _flat(node):  # Keras 1/2: [[layer, node, tensor(, kwargs)], ...]
             args.append(_entry(item))
             if len(item) > 3 and isinstance(item[3], dict):
-                kwargs.update(item[3])
+                kwargs.update(_tf_keras_tensor_kwargs(item[3]))
         return args, kwargs
     raise FormatError(f"malformed inbound node {str(node)[:60]!r}")
 

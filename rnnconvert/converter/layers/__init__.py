@@ -19,6 +19,7 @@ from .activation_layers import (
     convert_softmax_layer,
 )
 from .attention import convert_additive_attention, convert_attention
+from .attn import ATTN_CONVERTERS
 from .cells import convert_rnn
 from .conv import (
     convert_average_pooling1d,
@@ -45,6 +46,7 @@ from .mask_ops import (
     convert_zeros_like,
 )
 from .merge import convert_concatenate, convert_dot, convert_elementwise_merge, convert_legacy_merge
+from .mha import MHA_CONVERTERS
 from .recurrent import convert_gru, convert_lstm, convert_simple_rnn
 from .shape import convert_flatten, convert_permute, convert_repeat_vector, convert_reshape
 from .wrappers import convert_bidirectional, convert_time_distributed
@@ -128,6 +130,8 @@ LAYER_CONVERTERS: dict[str, ConverterFn] = {
     # -- resize (anchor: the resize helper adds its entries below this line) --
     # .
     # -- attn (anchor: the attn helper adds its entries below this line) --
+    **ATTN_CONVERTERS,
+    **MHA_CONVERTERS,
     # .
     # -- norm (anchor: the norm helper adds its entries below this line) --
     # .

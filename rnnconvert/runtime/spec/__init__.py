@@ -22,6 +22,7 @@ import numpy as np
 
 from ...errors import FormatError
 from .activations import activation_params, check_activation, explicit_activation
+from .attn import ATTN_SPECS
 from .ops import AXIS_ACTIVATIONS, OP_SPECS, activation_shape, activation_time, covers_time
 from .recurrent import (
     EVERY_CALL,
@@ -58,6 +59,7 @@ SPECS: dict[str, OpSpec] = {
         # -- resize (anchor: the resize helper adds its entries below this line) --
         # .
         # -- attn (anchor: the attn helper adds its entries below this line) --
+        *ATTN_SPECS,
         # .
         # -- norm (anchor: the norm helper adds its entries below this line) --
         # .

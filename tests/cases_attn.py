@@ -1,0 +1,96 @@
+"""Keras cases for EinsumDense, MultiHeadAttention and GroupedQueryAttention: every
+equation form, propagated padding masks, attention_mask, causal masks, returned scores
+(which switch Keras 3 to its other masking path), output_shape, attention_axes, GQA."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from helpers import seq as _seq
+from keras_zoo import PADDED_IDS, case, randomize
+
+
+@case("attn_einsum_dense")
+def _(K, era, rng):
+    x = K.Input((5, 4))
+    E = K.layers.EinsumDense
+    outs = [
+        E("abc,cd->abd", output_shape=(None, 6), bias_axes="d")(x),
+        E("abc,cde->abde", output_shape=(None, 2, 3), bias_axes="de", activation="tanh")(x),
+        E("abc,bcd->ad", output_shape=(3,), bias_axes="d")(x),  # contracts time too
+        E("...c,cd->...d", output_shape=(7,), activation="relu")(x),
+        E("abc,cd->abd", output_shape=(5, 3), bias_axes="b")(x),  # a bias per timestep
+        E("ab...,bd->ad...", output_shape=(2, 4), bias_axes="d")(x),
+    ]
+    m = K.Model(x, outs)
+    randomize(m, rng)
+    return m, [_seq(rng, 3, 5, 4)]
+
+
+@case("attn_mha")
+def _(K, era, rng):
+    # Self- and cross-attention, separate key, value_dim, output_shape, causal, a
+    # (B, T, S) attention_mask, and scores returned (Keras 3's Softmax-layer path).
+    q, v, k = K.Input((4, 6)), K.Input((5, 3)), K.Input((5, 2))
+    am = K.Input((4, 5), dtype="bool")
+    M = K.layers.MultiHeadAttention
+    o1 = M(2, 3)(q, q)
+    o2, s2 = M(3, 2, value_dim=4, output_shape=(5,))(q, v, k, return_attention_scores=True)
+    o3 = M(2, 3, use_bias=False)(q, v, use_causal_mask=True)
+    o4, s4 = M(2, 3, output_shape=(2, 3))(q, q, return_attention_scores=True, use_causal_mask=True)
+    o5 = M(2, 3)(q, v, attention_mask=am)
+    o6, s6 = M(1, 4)(q, v, attention_mask=am, return_attention_scores=True, use_causal_mask=True)
+    m = K.Model([q, v, k, am], [o1, o2, s2, o3, o4, s4, o5, o6, s6])
+    randomize(m, rng)
+    mask = rng.random((3, 4, 5)) > 0.4
+    mask[0, 1] = False  # a fully masked row
+    return m, [_seq(rng, 3, 4, 6), _seq(rng, 3, 5, 3), _seq(rng, 3, 5, 2), mask]
+
+
+@case("attn_mha_padding")
+def _(K, era, rng):
+    # Embedding(mask_zero) masks propagated on query and value (fully padded rows too),
+    # with and without returned scores, causal; the output keeps the query mask (an LSTM reads it).
+    if era == "keras3":
+        pytest.skip("Keras 3 applies propagated masks in MultiHeadAttention order-dependently: refused")
+    qi, vi = K.Input((6,), dtype="int32"), K.Input((6,), dtype="int32")
+    qe = K.layers.Embedding(10, 4, mask_zero=True)(qi)
+    ve = K.layers.Embedding(10, 4, mask_zero=True)(vi)
+    M = K.layers.MultiHeadAttention
+    a = M(2, 3)(qe, ve)
+    b, s = M(2, 3)(qe, ve, return_attention_scores=True)
+    c = M(2, 2)(qe, qe, use_causal_mask=True)
+    d = M(1, 3, dropout=0.3)(ve, qe)  # dropout > 0: Keras 3 takes the Softmax-layer path
+    outs = [a, b, s, c, d, K.layers.LSTM(3)(a), K.layers.GlobalAveragePooling1D()(c)]
+    m = K.Model([qi, vi], outs)
+    randomize(m, rng)
+    return m, [PADDED_IDS, PADDED_IDS[::-1].copy()]
+
+
+@case("attn_mha_axes")
+def _(K, era, rng):
+    # Rank-4 inputs: attention over both inner axes (the default) and over one.
+    x = K.Input((3, 4, 5))
+    M = K.layers.MultiHeadAttention
+    o1, s1 = M(2, 3)(x, x, return_attention_scores=True)
+    o2, s2 = M(2, 2, attention_axes=(2,))(x, x, return_attention_scores=True)
+    o3 = M(2, 2, attention_axes=(1,), output_shape=(3,))(x, x)
+    m = K.Model(x, [o1, s1, o2, s2, o3])
+    randomize(m, rng)
+    return m, [rng.normal(0, 1, (2, 3, 4, 5)).astype(np.float32)]
+
+
+@case("attn_gqa")
+def _(K, era, rng):
+    if era != "keras3":
+        pytest.skip("GroupedQueryAttention is Keras 3 only")
+    qi = K.Input((6,), dtype="int32")
+    qe = K.layers.Embedding(10, 8)(qi)
+    v = K.Input((6, 8))
+    G = K.layers.GroupQueryAttention
+    o1 = G(3, 4, 2)(qe, v)  # 4 query heads, 2 key/value heads
+    o2, s2 = G(2, 4, 1)(qe, qe, return_attention_scores=True, use_causal_mask=True)
+    o3 = G(2, 2, 2, use_bias=False)(v, v, use_causal_mask=True)
+    m = K.Model([qi, v], [o1, o2, s2, o3])
+    randomize(m, rng)
+    return m, [PADDED_IDS, _seq(rng, 5, 6, 8)]
