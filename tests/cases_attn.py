@@ -50,17 +50,24 @@ def _(K, era, rng):
 @case("attn_mha_padding")
 def _(K, era, rng):
     # Embedding(mask_zero) masks propagated on query and value (fully padded rows too),
-    # with and without returned scores, causal; the output keeps the query mask (an LSTM reads it).
-    if era == "keras3":
-        pytest.skip("Keras 3 applies propagated masks in MultiHeadAttention order-dependently: refused")
+    # with and without returned scores (Keras 3's two masking paths), causal, dropout; the
+    # output keeps the query mask (an LSTM reads it). tf_keras: the masked tensors are shared
+    # by every layer; Keras 3 removes a mask from a tensor its attention reads, so there each
+    # attention reads tensors of its own (the shared case is refused, test_attn_ops).
     qi, vi = K.Input((6,), dtype="int32"), K.Input((6,), dtype="int32")
-    qe = K.layers.Embedding(10, 4, mask_zero=True)(qi)
-    ve = K.layers.Embedding(10, 4, mask_zero=True)(vi)
+    cache = {}
+
+    def emb(ids, key):
+        if era == "keras3" or key not in cache:
+            cache[key] = K.layers.Embedding(10, 4, mask_zero=True)(ids)
+        return cache[key]
+
     M = K.layers.MultiHeadAttention
-    a = M(2, 3)(qe, ve)
-    b, s = M(2, 3)(qe, ve, return_attention_scores=True)
-    c = M(2, 2)(qe, qe, use_causal_mask=True)
-    d = M(1, 3, dropout=0.3)(ve, qe)  # dropout > 0: Keras 3 takes the Softmax-layer path
+    a = M(2, 3)(emb(qi, "q"), emb(vi, "v"))
+    b, s = M(2, 3)(emb(qi, "q"), emb(vi, "v"), return_attention_scores=True)
+    q = emb(qi, "q")
+    c = M(2, 2)(q, q, use_causal_mask=True)
+    d = M(1, 3, dropout=0.3)(emb(vi, "v"), emb(qi, "q"))  # dropout > 0: Keras 3's Softmax-layer path
     outs = [a, b, s, c, d, K.layers.LSTM(3)(a), K.layers.GlobalAveragePooling1D()(c)]
     m = K.Model([qi, vi], outs)
     randomize(m, rng)
@@ -88,9 +95,11 @@ def _(K, era, rng):
     qe = K.layers.Embedding(10, 8)(qi)
     v = K.Input((6, 8))
     G = K.layers.GroupQueryAttention
-    o1 = G(3, 4, 2)(qe, v)  # 4 query heads, 2 key/value heads
+    qm = K.layers.Embedding(10, 8, mask_zero=True)(qi)  # read by this attention alone
+    o1 = G(3, 4, 2)(qm, v)  # 4 query heads, 2 key/value heads; padded queries
     o2, s2 = G(2, 4, 1)(qe, qe, return_attention_scores=True, use_causal_mask=True)
     o3 = G(2, 2, 2, use_bias=False)(v, v, use_causal_mask=True)
-    m = K.Model([qi, v], [o1, o2, s2, o3])
+    o4 = K.layers.MultiHeadAttention(2, 3, use_gate=True)(v, v)
+    m = K.Model([qi, v], [o1, o2, s2, o3, o4])
     randomize(m, rng)
     return m, [PADDED_IDS, _seq(rng, 5, 6, 8)]

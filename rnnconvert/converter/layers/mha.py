@@ -156,12 +156,18 @@ def _convert(call: LayerCall, b: GraphBuilder, grouped: bool) -> list[Tensor]:
     w = _ordered_weights(call, parts, use_bias)
     return_scores = flag(call, "return_attention_scores")
     causal = flag(call, "use_causal_mask")
-    if call.era.major >= 3 and any(t is not None and t.mask is not None for t in (q, v, k)):
-        # Keras 3's call removes the mask from its input tensors and reads them in an order that
-        # depends on the graph's execution order: what it computes with is not the mask the
-        # config propagates (a query's padding mask is not applied; a second layer reading the
-        # same tensor sees none). Not reproducible from the file: refused.
-        raise Unsupported("a Keras mask propagated onto its query/value/key in Keras 3 (pass attention_mask instead)")
+    shared = call.kwargs.get("__shared_inputs__")
+    shared = shared if isinstance(shared, list) else ["query", "value", "key"]
+    if call.era.major >= 3 and any(
+        t is not None and t.mask is not None and name in shared for name, t in (("query", q), ("value", v), ("key", k))
+    ):
+        # Keras 3's call removes the masks from its input tensors: another layer reading the
+        # same tensor sees its mask or not depending on Keras's execution order. Refused.
+        raise Unsupported(
+            "a masked query/value/key that another layer also reads (Keras 3 removes the mask "
+            "from the tensor when the attention runs, so what the other layer sees depends on "
+            "Keras's execution order)"
+        )
     masks = _masks(call, q, v, k)
     if am is not None:
         masks["attention_mask"] = am
