@@ -89,6 +89,7 @@ def _(K, era, rng):
 
 @case("attn_gqa")
 def _(K, era, rng):
+    # Keras 3 only: GroupQueryAttention, MultiHeadAttention(use_gate, sliding_window).
     if era != "keras3":
         pytest.skip("GroupedQueryAttention is Keras 3 only")
     qi = K.Input((6,), dtype="int32")
@@ -100,6 +101,8 @@ def _(K, era, rng):
     o2, s2 = G(2, 4, 1)(qe, qe, return_attention_scores=True, use_causal_mask=True)
     o3 = G(2, 2, 2, use_bias=False)(v, v, use_causal_mask=True)
     o4 = K.layers.MultiHeadAttention(2, 3, use_gate=True)(v, v)
-    m = K.Model([qi, v], [o1, o2, s2, o3, o4])
+    o5, s5 = K.layers.MultiHeadAttention(2, 3, sliding_window=2)(v, v, return_attention_scores=True)
+    o6 = G(2, 2, 1, sliding_window=3)(v, v, use_causal_mask=True)
+    m = K.Model([qi, v], [o1, o2, s2, o3, o4, o5, s5, o6])
     randomize(m, rng)
     return m, [PADDED_IDS, _seq(rng, 5, 6, 8)]
