@@ -40,7 +40,10 @@ def _(K, era, rng):
     o4, s4 = M(2, 3, output_shape=(2, 3))(q, q, return_attention_scores=True, use_causal_mask=True)
     o5 = M(2, 3)(q, v, attention_mask=am)
     o6, s6 = M(1, 4)(q, v, attention_mask=am, return_attention_scores=True, use_causal_mask=True)
-    m = K.Model([q, v, k, am], [o1, o2, s2, o3, o4, s4, o5, o6, s6])
+    outs = [o1, o2, s2, o3, o4, s4, o5, o6, s6]
+    if era == "tf_keras":  # tf_keras's other softmax masking (tf.where instead of adding -1e9)
+        outs += list(M(2, 3, softmax_robust_masking=True)(q, v, attention_mask=am, return_attention_scores=True))
+    m = K.Model([q, v, k, am], outs)
     randomize(m, rng)
     mask = rng.random((3, 4, 5)) > 0.4
     mask[0, 1] = False  # a fully masked row
