@@ -284,7 +284,8 @@ def _flag_shared_inputs(calls: list[_Call]) -> None:
         for dep in set(c.deps):
             users[dep] = users.get(dep, 0) + 1
     for c in calls:
-        if c.lc.get("class_name") not in _MASK_REMOVING:
+        cls = c.lc.get("class_name")
+        if not isinstance(cls, str) or cls not in _MASK_REMOVING:
             continue
         refs = {name: (n, i) for name, (n, i, _) in zip(("query", "value", "key"), c.args)}
         for name in ("value", "key"):
