@@ -181,10 +181,10 @@ export function dotProductAttention(inputs, w, cfg) {
             acc = f32(acc) * scale;
           }
           let kp = true;
-          if (qm && !qm[b * T + i]) kp = false;
-          if (vm && !vm[b * S + j]) kp = false;
-          if (km && !km[b * S + j]) kp = false;
-          if (am && !am[(b * T + i) * S + j]) kp = false;
+          if (qm && qm[b * T + i] === 0) kp = false;
+          if (vm && vm[b * S + j] === 0) kp = false;
+          if (km && km[b * S + j] === 0) kp = false;
+          if (am && am[(b * T + i) * S + j] === 0) kp = false;
           if (cfg.causal && j > i) kp = false;
           if (cfg.window !== undefined && Math.abs(i - j) >= cfg.window) kp = false;
           keep[j] = kp ? 1 : 0;
