@@ -12,6 +12,7 @@ from keras_zoo import PADDED_IDS, case, randomize
 
 @case("attn_einsum_dense")
 def _(K, era, rng):
+    # Every equation form, bias_axes, activations.
     x = K.Input((5, 4))
     E = K.layers.EinsumDense
     outs = [
@@ -22,9 +23,15 @@ def _(K, era, rng):
         E("abc,cd->abd", output_shape=(5, 3), bias_axes="b")(x),  # a bias per timestep
         E("ab...,bd->ad...", output_shape=(2, 4), bias_axes="d")(x),
     ]
-    m = K.Model(x, outs)
+    # MultiHeadAttention on rank-4 inputs: over both inner axes (the default) and over one.
+    y = K.Input((3, 4, 5))
+    M = K.layers.MultiHeadAttention
+    o1, s1 = M(2, 3)(y, y, return_attention_scores=True)
+    o2, s2 = M(2, 2, attention_axes=(2,))(y, y, return_attention_scores=True)
+    o3 = M(2, 2, attention_axes=(1,), output_shape=(3,))(y, y)
+    m = K.Model([x, y], outs + [o1, s1, o2, s2, o3])
     randomize(m, rng)
-    return m, [_seq(rng, 3, 5, 4)]
+    return m, [_seq(rng, 3, 5, 4), rng.normal(0, 1, (3, 3, 4, 5)).astype(np.float32)]
 
 
 @case("attn_mha")
@@ -75,19 +82,6 @@ def _(K, era, rng):
     m = K.Model([qi, vi], outs)
     randomize(m, rng)
     return m, [PADDED_IDS, PADDED_IDS[::-1].copy()]
-
-
-@case("attn_mha_axes")
-def _(K, era, rng):
-    # Rank-4 inputs: attention over both inner axes (the default) and over one.
-    x = K.Input((3, 4, 5))
-    M = K.layers.MultiHeadAttention
-    o1, s1 = M(2, 3)(x, x, return_attention_scores=True)
-    o2, s2 = M(2, 2, attention_axes=(2,))(x, x, return_attention_scores=True)
-    o3 = M(2, 2, attention_axes=(1,), output_shape=(3,))(x, x)
-    m = K.Model(x, [o1, s1, o2, s2, o3])
-    randomize(m, rng)
-    return m, [rng.normal(0, 1, (2, 3, 4, 5)).astype(np.float32)]
 
 
 @case("attn_gqa")
