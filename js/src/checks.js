@@ -14,7 +14,7 @@ const NUM_KEYS = new Set(["value", "mask_value"]);
 // Ops whose strides / dilation_rate / pool_size are lists, one integer per spatial axis.
 const LIST_INT_OPS = new Set(["ConvLSTM", "Conv2D", "Pool2D"]);
 // Inputs each op takes (beyond these, a bundle is malformed): [min, max]
-const ARITY = { Merge: [1, Infinity], LogicalAnd: [2, 2], LogicalOr: [2, 2], UnfoldTime: [2, 2], ZeroMasked: [2, 2], Dot: [2, 2], Attention: [3, 5], MaskedMerge: [1, Infinity], Binary: [1, 2], Compare: [1, 2], Stack: [1, Infinity], MatMul: [2, 2] };
+const ARITY = { Merge: [1, Infinity], LogicalAnd: [2, 2], LogicalOr: [2, 2], UnfoldTime: [2, 2], ZeroMasked: [2, 2], Dot: [2, 2], Attention: [3, 5], MaskedMerge: [1, Infinity], Binary: [1, 2], Compare: [1, 2], Stack: [1, Infinity], MatMul: [2, 2], DotProductAttention: [3, 7] };
 
 const eq = (a, b) => a.length === b.length && a.every((d, i) => d === b[i]);
 

@@ -52,6 +52,11 @@ function namedExtras(raw, config, where, v12) {
     cfg.value_mask = "value_mask" in named;
     if (cfg.query_mask) extra.push(ref(named.query_mask, `${where} named_inputs.query_mask`));
     if (cfg.value_mask) extra.push(ref(named.value_mask, `${where} named_inputs.value_mask`));
+  } else if (raw.op === "DotProductAttention") {
+    const slots = ["query_mask", "value_mask", "key_mask", "attention_mask"];
+    for (const k of Object.keys(named)) if (!slots.includes(k)) throw new FormatError(`model.json: ${where}: unknown named input '${k}'`);
+    cfg.__masks = slots.filter((k) => k in named);
+    for (const k of cfg.__masks) extra.push(ref(named[k], `${where} named_inputs.${k}`));
   } else if (raw.op === "MaskedMerge") {
     const n = raw.inputs.length;
     cfg.masked = Array.from({ length: n }, (_, k) => `mask_${k}` in named);

@@ -350,6 +350,20 @@ def _tensor_histories(obj: Any) -> list[HistoryT]:
     return found
 
 
+#: tf_keras call arguments that hold a tensor as its [layer, node, tensor] record
+#: (MultiHeadAttention's value / key / attention_mask).
+_TF_KERAS_TENSOR_KWARGS = frozenset({"value", "key", "attention_mask", "value_mask", "key_mask"})
+
+
+def _tf_keras_tensor_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
+    out = dict(kwargs)
+    for key in _TF_KERAS_TENSOR_KWARGS & out.keys():
+        v = out[key]
+        if isinstance(v, list) and len(v) == 3 and isinstance(v[0], str):
+            out[key] = ("__tensor__", _entry(v))
+    return out
+
+
 def parse_inbound(node: Any, *, tf_op: bool = False) -> tuple[list[HistoryT], dict[str, Any]]:
     """One inbound node -> (positional input tensors, kwargs with tensor records resolved)."""
     if tf_op and not isinstance(node, dict):
@@ -372,7 +386,7 @@ def parse_inbound(node: Any, *, tf_op: bool = False) -> tuple[list[HistoryT], di
         for item in _flat(node):  # Keras 1/2: [[layer, node, tensor(, kwargs)], ...]
             args.append(_entry(item))
             if len(item) > 3 and isinstance(item[3], dict):
-                kwargs.update(item[3])
+                kwargs.update(_tf_keras_tensor_kwargs(item[3]))
         return args, kwargs
     raise FormatError(f"malformed inbound node {str(node)[:60]!r}")
 

@@ -268,7 +268,33 @@ def _calls(w: _Walker, layers: list[dict[str, Any]]) -> list[_Call]:
             key = (name, k + d.first_node_offset(lc, w.era))
             out_key = (name, k + d.first_node_offset(lc, w.era, output=True))
             calls.append(_Call(lc, k, args, kwargs, deps, key, out_key))
+    _flag_shared_inputs(calls)
     return calls
+
+
+#: Layers whose Keras 3 call removes the masks of its input tensors, so that what another
+#: reader of the same tensor sees depends on Keras's execution order (converters refuse it).
+_MASK_REMOVING = frozenset({"MultiHeadAttention", "GroupQueryAttention", "GroupedQueryAttention"})
+
+
+def _flag_shared_inputs(calls: list[_Call]) -> None:
+    """Tell a mask-removing layer's converter (kwarg ``__shared_inputs__``) which of its
+    query / value / key tensors another call also reads."""
+    users: dict[tuple[str, int], int] = {}
+    for c in calls:
+        for dep in set(c.deps):
+            users[dep] = users.get(dep, 0) + 1
+    for c in calls:
+        cls = c.lc.get("class_name")
+        if not isinstance(cls, str) or cls not in _MASK_REMOVING:
+            continue
+        refs = {name: (n, i) for name, (n, i, _) in zip(("query", "value", "key"), c.args)}
+        for name in ("value", "key"):
+            v = c.kwargs.get(name)
+            if isinstance(v, tuple) and len(v) == 2 and v[0] == "__tensor__":
+                refs[name] = (v[1][0], v[1][1])
+        shared = sorted(name for name, dep in refs.items() if users.get(dep, 0) > 1)
+        c.kwargs = {**c.kwargs, "__shared_inputs__": shared}
 
 
 def _schedule(calls: list[_Call], available: set[tuple[str, int]]) -> list[_Call]:

@@ -3,6 +3,7 @@
 // NumPy runtime (rnnconvert/runtime/ops/).
 
 import { attention } from "./attention.js";
+import { dotProductAttention, einsumDense } from "./attn.js";
 import { conv1d, crop1d, globalPool1d, pad1d, pool1d, upsample1d } from "./conv.js";
 import { conv2d, globalPool2d } from "./conv2d.js";
 import { convLstm } from "./conv_lstm.js";
@@ -85,6 +86,8 @@ export const OPS = {
   Rescaling: rescaling,
   // .
   // -- attn (anchor: the attn helper adds its entries below this line) --
+  EinsumDense: einsumDense,
+  DotProductAttention: dotProductAttention,
   // .
   // -- norm (anchor: the norm helper adds its entries below this line) --
   // .

@@ -19,6 +19,7 @@ from .activation_layers import (
     convert_softmax_layer,
 )
 from .attention import convert_additive_attention, convert_attention
+from .attn import ATTN_CONVERTERS
 from .cells import convert_rnn
 from .conv import (
     convert_average_pooling1d,
@@ -46,6 +47,7 @@ from .mask_ops import (
 )
 from .merge import convert_concatenate, convert_dot, convert_elementwise_merge, convert_legacy_merge
 from .pool import POOL_CONVERTERS
+from .mha import MHA_CONVERTERS
 from .recurrent import convert_gru, convert_lstm, convert_simple_rnn
 from .resize import RESIZE_CONVERTERS
 from .shape import convert_flatten, convert_permute, convert_repeat_vector, convert_reshape
@@ -134,6 +136,8 @@ LAYER_CONVERTERS: dict[str, ConverterFn] = {
     **RESIZE_CONVERTERS,
     # .
     # -- attn (anchor: the attn helper adds its entries below this line) --
+    **ATTN_CONVERTERS,
+    **MHA_CONVERTERS,
     # .
     # -- norm (anchor: the norm helper adds its entries below this line) --
     # .

@@ -12,6 +12,7 @@ from collections.abc import Callable
 import numpy as np
 
 from .attention import attention
+from .attn import dot_product_attention, einsum_dense
 from .conv import conv1d, crop1d, global_pool1d, pad1d, pool1d, upsample1d
 from .conv2d import conv2d, global_pool2d
 from .conv_lstm import conv_lstm
@@ -97,6 +98,8 @@ OPS: dict[str, OpFn] = {
     "Rescaling": rescaling,
     # .
     # -- attn (anchor: the attn helper adds its entries below this line) --
+    "EinsumDense": einsum_dense,
+    "DotProductAttention": dot_product_attention,
     # .
     # -- norm (anchor: the norm helper adds its entries below this line) --
     # .

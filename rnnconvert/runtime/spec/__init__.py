@@ -22,6 +22,7 @@ import numpy as np
 
 from ...errors import FormatError
 from .activations import activation_params, check_activation, explicit_activation
+from .attn import ATTN_SPECS
 from .ops import AXIS_ACTIVATIONS, OP_SPECS, activation_shape, activation_time, covers_time
 from .pool import POOL_SPECS
 from .recurrent import (
@@ -63,6 +64,7 @@ SPECS: dict[str, OpSpec] = {
         *RESIZE_SPECS,
         # .
         # -- attn (anchor: the attn helper adds its entries below this line) --
+        *ATTN_SPECS,
         # .
         # -- norm (anchor: the norm helper adds its entries below this line) --
         # .
