@@ -46,8 +46,8 @@ from .mask_ops import (
     convert_zeros_like,
 )
 from .merge import convert_concatenate, convert_dot, convert_elementwise_merge, convert_legacy_merge
-from .pool import POOL_CONVERTERS
 from .mha import MHA_CONVERTERS
+from .pool import POOL_CONVERTERS
 from .recurrent import convert_gru, convert_lstm, convert_simple_rnn
 from .resize import RESIZE_CONVERTERS
 from .shape import convert_flatten, convert_permute, convert_repeat_vector, convert_reshape
