@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..errors import FormatError
+from .ops.convnd import transpose_length
 
 Shape = tuple[int, ...]
 #: op -> (config, input shapes, output rank) -> {axis: size} for output 0
@@ -32,6 +33,25 @@ def _concat(config: dict[str, Any], ins: Sequence[Shape], rank: int) -> dict[int
     return {axis: sum(s[axis] for s in ins)}
 
 
+def _conv_transpose(config: dict[str, Any], ins: Sequence[Shape], rank: int) -> dict[int, int]:
+    """The spatial sizes a transposed convolution grows its input to (FORMAT.md 5.27)."""
+    n, first = len(config["strides"]), config.get("data_format") == "channels_first"
+    x, k = ins[0], config["kernel_size"]
+    axes = range(2, 2 + n) if first else range(1, 1 + n)
+    sizes = {
+        ax: transpose_length(
+            x[ax],
+            k[a],
+            config["strides"][a],
+            config["dilation_rate"][a],
+            config["padding"],
+            config["output_padding"][a],
+        )
+        for a, ax in enumerate(axes)
+    }
+    return {**sizes, (1 if first else rank - 1): int(config["filters"])}
+
+
 RULES: dict[str, Rule] = {
     "RepeatVector": lambda c, ins, r: {1: int(c["n"])},
     "UpSampling1D": lambda c, ins, r: {1: _time(ins[0]) * int(c["size"])},
@@ -40,6 +60,7 @@ RULES: dict[str, Rule] = {
     "FoldTime": lambda c, ins, r: {0: ins[0][0] * _time(ins[0])},
     "UnfoldTime": lambda c, ins, r: {0: ins[1][0], 1: _time(ins[1])} if len(ins) > 1 else {},
     "Merge": _concat,
+    "ConvTranspose": _conv_transpose,
 }
 #: Ops whose output holds exactly their input's elements, rearranged.
 SAME_SIZE = frozenset({"Flatten", "Reshape", "Permute", "Transpose"})

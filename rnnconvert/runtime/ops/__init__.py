@@ -15,6 +15,7 @@ from .attention import attention
 from .conv import conv1d, crop1d, global_pool1d, pad1d, pool1d, upsample1d
 from .conv2d import conv2d, global_pool2d, pool2d
 from .conv_lstm import conv_lstm
+from .convnd import conv, conv_transpose
 from .core import (
     activation,
     dense,
@@ -79,6 +80,8 @@ OPS: dict[str, OpFn] = {
     "MaskedMerge": masked_merge,
     "Transpose": transpose,
     # -- conv (anchor: the conv helper adds its entries below this line) --
+    "Conv3D": conv,
+    "ConvTranspose": conv_transpose,
     # .
     # -- pool (anchor: the pool helper adds its entries below this line) --
     # .

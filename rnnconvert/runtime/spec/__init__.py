@@ -22,6 +22,7 @@ import numpy as np
 
 from ...errors import FormatError
 from .activations import activation_params, check_activation, explicit_activation
+from .conv import CONV_SPECS
 from .ops import AXIS_ACTIVATIONS, OP_SPECS, activation_shape, activation_time, covers_time
 from .recurrent import (
     EVERY_CALL,
@@ -52,6 +53,7 @@ SPECS: dict[str, OpSpec] = {
         *OP_SPECS,
         *RECURRENT_SPECS,
         # -- conv (anchor: the conv helper adds its entries below this line) --
+        *CONV_SPECS,
         # .
         # -- pool (anchor: the pool helper adds its entries below this line) --
         # .
