@@ -49,7 +49,9 @@ def _conv_transpose(config: dict[str, Any], ins: Sequence[Shape], rank: int) -> 
         )
         for a, ax in enumerate(axes)
     }
-    return {**sizes, (1 if first else rank - 1): int(config["filters"])}
+    if "filters" in config:  # the node's config (the op function's own keys omit it)
+        sizes[1 if first else rank - 1] = int(config["filters"])
+    return sizes
 
 
 RULES: dict[str, Rule] = {
