@@ -235,3 +235,52 @@ def test_max_elements_sizes_a_transposed_output_before_it_runs():
     node.call = lambda *a, **k: pytest.fail("the node ran")  # refused before it allocates
     with pytest.raises(ResourceError, match=r"'t' \(ConvTranspose\) would hold 118,006"):
         model.predict(np.ones((1, 60, 2), np.float32))
+
+
+@pytest.mark.keras
+@pytest.mark.parametrize("dtype", ["float16", "int8"])
+def test_quantized_new_kernels_per_output_channel_are_parity_with_keras(tmp_path, dtype):
+    """int8 scales run along the stored kernels' last axis = output channels (the transposed
+    kernel is stored (*K, C_in, filters) for that); Keras given the stored weights (mapped back
+    to its layouts) computes what the bundle computes."""
+    import keras
+    from conftest import assert_parity
+    from keras_zoo import eager, randomize
+    from test_quantize import _stored_as_float32
+
+    from rnnconvert.converter import convert
+    from rnnconvert.runtime import load
+
+    x = keras.Input((5, 6, 3))
+    v = keras.Input((3, 4, 4, 2))
+    layers = [
+        keras.layers.SeparableConv2D(4, 3, depth_multiplier=2, padding="same"),
+        keras.layers.Conv2DTranspose(3, 3, strides=2),
+        keras.layers.Conv3D(2, 2),
+        keras.layers.Conv3DTranspose(2, 2, strides=(1, 2, 2), data_format="channels_first"),
+    ]
+    m = keras.Model([x, v], [layers[1](layers[0](x)), layers[3](layers[2](v))])
+    rng = np.random.default_rng(9)
+    randomize(m, rng)
+    inputs = [rng.normal(size=(2, 5, 6, 3)).astype(np.float32), rng.normal(size=(2, 3, 4, 4, 2)).astype(np.float32)]
+    src = tmp_path / "m.keras"
+    m.save(src)
+    convert(src, tmp_path / "b", dtype=dtype)
+    doc = load(tmp_path / "b").doc
+    stored = _stored_as_float32(tmp_path / "b")
+    for key, spec in doc["weights"]["arrays"].items():
+        if dtype == "int8" and key.endswith("kernel") and not key.startswith("__"):
+            assert spec["quantization"]["axis"] == stored[key].ndim - 1, key
+    sep, t2, c3, t3 = (layer.name for layer in layers)
+    layers[0].set_weights(
+        [
+            stored[f"{sep}/depthwise/kernel"].reshape(3, 3, 3, 2),
+            stored[f"{sep}/pointwise/kernel"],
+            stored[f"{sep}/pointwise/bias"],
+        ]
+    )
+    layers[1].set_weights([np.swapaxes(stored[f"{t2}/kernel"], -1, -2), stored[f"{t2}/bias"]])
+    layers[2].set_weights([stored[f"{c3}/kernel"], stored[f"{c3}/bias"]])
+    layers[3].set_weights([np.swapaxes(stored[f"{t3}/kernel"], -1, -2), stored[f"{t3}/bias"]])
+    expected = [np.asarray(y, np.float32) for y in eager(m, inputs)]
+    assert_parity(load(tmp_path / "b").predict(inputs), expected, f"conv {dtype}")
