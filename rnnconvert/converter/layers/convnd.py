@@ -156,7 +156,10 @@ def _transpose(call: LayerCall, b: GraphBuilder, n: int) -> list[Tensor]:
         raise Unsupported(f"groups={call.opt('groups')!r} in a transposed convolution")
     given = call.opt("output_padding")
     spans = [(ksize[a] - 1) * dilation[a] + 1 for a in range(n)]
-    if given is None:
+    base = [spans[a] if padding == "valid" else spans[a] % 2 for a in range(n)]
+    if given is None and call.opt("output_shape") is not None:
+        out_pad = _keras1_output_padding(call.opt("output_shape"), fmt, sizes, strides, base, padding)
+    elif given is None:
         # Keras's lengths without output_padding, as the one formula's output_padding
         out_pad = [max(sp, s) - sp if padding == "valid" else s - sp % 2 for sp, s in zip(spans, strides)]
     else:
@@ -166,7 +169,6 @@ def _transpose(call: LayerCall, b: GraphBuilder, n: int) -> list[Tensor]:
     use_bias = bool(call.opt("use_bias", True))
     arrays = expect_weights(call, [(*ksize, filters, c_in)] + ([(filters,)] if use_bias else []))
     kernel = np.ascontiguousarray(np.swapaxes(arrays[0], -1, -2))  # (*K, C_in, filters)
-    base = [spans[a] if padding == "valid" else spans[a] % 2 for a in range(n)]
     out = [None if s is None else (s - 1) * strides[a] + base[a] + out_pad[a] for a, s in enumerate(sizes)]
     return b.node(
         "ConvTranspose",
@@ -187,6 +189,27 @@ def _transpose(call: LayerCall, b: GraphBuilder, n: int) -> list[Tensor]:
         outputs=[(_shape(x, fmt, out, filters), "float32")],
         layer=call,
     )
+
+
+def _keras1_output_padding(
+    shape, fmt: str, sizes: list, strides: list[int], base: list[int], padding: str
+) -> list[int]:
+    """Keras 1 ``Deconvolution2D(output_shape=...)``: the output padding that gives that shape.
+    TensorFlow accepted a shape O whose forward convolution gives back the input length n:
+    (O - k_eff) // s + 1 == n (valid), ceil(O / s) == n (same)."""
+    if not isinstance(shape, (list, tuple)) or len(shape) != len(sizes) + 2:
+        raise Unsupported(f"output_shape={shape!r}: expected (batch, ...) of rank {len(sizes) + 2}")
+    wanted = list(shape[2:]) if fmt == "channels_first" else list(shape[1:-1])
+    if any(s is None for s in sizes) or any(not isinstance(o, int) for o in wanted):
+        raise Unsupported(f"output_shape={shape!r} with input sizes {sizes}: both must be known")
+    pads = [o - ((n - 1) * s + b) for o, n, s, b in zip(wanted, sizes, strides, base)]
+    if padding == "valid":
+        ok = [0 <= p < s for p, s in zip(pads, strides)]
+    else:
+        ok = [1 - b <= p <= s - b for p, s, b in zip(pads, strides, base)]
+    if not all(ok):
+        raise Unsupported(f"output_shape={shape!r} does not fit input sizes {sizes} and strides {strides}")
+    return pads
 
 
 def _depthwise(call: LayerCall, b: GraphBuilder, n: int, separable: bool) -> list[Tensor]:
