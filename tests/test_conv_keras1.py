@@ -166,3 +166,31 @@ def test_keras1_separable_convolution2d(tmp_path, ordering):
     x = rng.normal(0, 1, (2, *shape)).astype(np.float32)
     convert(path, tmp_path / "b")
     assert_parity(load(tmp_path / "b").predict(x), eager(ref, x), f"Keras 1 SeparableConvolution2D {ordering}")
+
+
+def test_keras2_theano_conv3d_and_conv2d_transpose_kernels_flipped(tmp_path):
+    """A Keras 2 file whose ``backend`` attribute says Theano (written with tf_keras, the
+    attribute then set): Keras 2.2 flipped Conv3D and Conv2DTranspose kernels too (its
+    ``conv_layers`` list), every spatial axis; Separable / Depthwise kernels it left alone."""
+    import h5py
+
+    K = _tfk()
+    rng = np.random.default_rng(44)
+    x3, x2 = K.Input((3, 4, 5, 2)), K.Input((4, 3, 2))
+    c3 = K.layers.Conv3D(2, (3, 1, 3), activation="tanh")
+    t2 = K.layers.Conv2DTranspose(2, (3, 2), strides=2)
+    dw = K.layers.DepthwiseConv2D(3, padding="same")
+    m = K.Model([x3, x2], [c3(x3), t2(dw(x2))])
+    m.set_weights([rng.normal(0, 0.4, w.shape).astype(np.float32) for w in m.get_weights()])
+    path = tmp_path / "m.h5"
+    m.save(path)
+    with h5py.File(path, "r+") as f:
+        f.attrs["backend"] = "theano"
+    xs = [rng.normal(0, 1, (2, 3, 4, 5, 2)).astype(np.float32), rng.normal(0, 1, (2, 4, 3, 2)).astype(np.float32)]
+    kernel, bias = c3.get_weights()
+    c3.set_weights([kernel[::-1, ::-1, ::-1], bias])
+    kernel, bias = t2.get_weights()
+    t2.set_weights([kernel[::-1, ::-1], bias])
+    expected = eager(m, xs)
+    convert(path, tmp_path / "b")
+    assert_parity(load(tmp_path / "b").predict(xs), expected, "Keras 2 Theano Conv3D / Conv2DTranspose")
