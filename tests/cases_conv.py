@@ -82,6 +82,8 @@ def _(K, era, rng):
     ]
     if era == "keras3":  # tf_keras has no DepthwiseConv1D
         outs.append(L.DepthwiseConv1D(3, depth_multiplier=2, padding="same", strides=2)(x1))
+    else:  # Keras 3 refuses causal padding outside Conv1D
+        outs.append(L.SeparableConv1D(3, 3, padding="causal", dilation_rate=2)(x1))
     m = K.Model([x1, x2, cf], outs)
     randomize(m, rng)
     return m, [_x(rng, 2, 9, 4), _x(rng, 2, 7, 6, 3), _x(rng, 2, 3, 7, 6)]
@@ -104,6 +106,8 @@ def _(K, era, rng):
         TD(L.SeparableConv1D(2, 3))(seq1),
         TD(L.Conv1D(4, 3, groups=2))(seq1),
     ]
+    if era == "keras3":
+        outs.append(TD(L.DepthwiseConv1D(2, depth_multiplier=2))(seq1))
     m = K.Model([seq2, seq3, seq1], outs)
     randomize(m, rng)
     return m, [_x(rng, 2, 3, 6, 5, 2), _x(rng, 2, 3, 3, 4, 4, 2), _x(rng, 2, 3, 7, 4)]

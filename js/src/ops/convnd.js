@@ -82,8 +82,8 @@ function addBias(t, bias) {
   return t;
 }
 
-/** The Conv3D op (Conv2D's math on three spatial axes). */
-export function conv3d([x0], w, cfg) {
+/** The Conv2D / Conv3D op (5.24, 5.26): any spatial rank, read off the kernel. */
+export function conv([x0], w, cfg) {
   const fmt = cfg.data_format || "channels_last";
   const y = convNd(toLast(x0, fmt), w.kernel, cfg.strides, cfg.padding, cfg.dilation_rate, cfg.groups || 1);
   return [fromLast(activationFn(cfg.activation)(addBias(y, w.bias)), fmt)];

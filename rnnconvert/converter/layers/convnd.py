@@ -62,10 +62,6 @@ def _shape(x: Tensor, fmt: str, sizes: list[int | None], channels: int) -> tuple
     return (x.shape[0], channels, *sizes) if fmt == "channels_first" else (x.shape[0], *sizes, channels)
 
 
-def _out(size: int | None, k: int, s: int, d: int, padding: str) -> int | None:
-    return _out_len(size, k, s, d, padding)
-
-
 def _conv_node(
     b: GraphBuilder,
     call: LayerCall,
@@ -83,9 +79,9 @@ def _conv_node(
 ) -> list[Tensor]:
     """One Conv1D / Conv2D / Conv3D node (kernel (*K, C_in / groups, filters))."""
     strides, dilation, padding = geometry
-    _, sizes, _ = _input_like(x, n, fmt)
+    sizes = list(x.shape[2:]) if fmt == "channels_first" else list(x.shape[1:-1])
     filters = int(kernel.shape[-1])
-    out = [_out(sizes[a], kernel.shape[a], strides[a], dilation[a], padding) for a in range(n)]
+    out = [_out_len(sizes[a], kernel.shape[a], strides[a], dilation[a], padding) for a in range(n)]
     config: dict[str, Any] = {"filters": filters}
     if n == 1:
         config.update(strides=strides[0], padding=padding, dilation_rate=dilation[0])
@@ -104,12 +100,6 @@ def _conv_node(
         outputs=[(_shape(x, fmt, out, filters), "float32")],
         layer=call,
     )
-
-
-def _input_like(x: Tensor, n: int, fmt: str) -> tuple[Tensor, list[int | None], int | None]:
-    if fmt == "channels_first":
-        return x, list(x.shape[2:]), x.shape[1]
-    return x, list(x.shape[1:-1]), x.shape[-1]
 
 
 def _geometry(call: LayerCall, n: int) -> tuple[list[int], list[int], list[int], str]:
