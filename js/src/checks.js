@@ -12,7 +12,7 @@ const BOOL_KEYS = new Set(["use_bias", "return_sequences", "go_backwards", "stat
 const INT_KEYS = new Set(["units", "input_dim", "output_dim", "filters", "strides", "dilation_rate", "pool_size", "size", "n", "left", "right"]);
 const NUM_KEYS = new Set(["value", "mask_value"]);
 // Ops whose strides / dilation_rate / pool_size are lists, one integer per spatial axis.
-const LIST_INT_OPS = new Set(["ConvLSTM", "Conv2D", "Pool2D"]);
+const LIST_INT_OPS = new Set(["ConvLSTM", "Conv2D", "Pool2D", "Conv3D", "ConvTranspose"]);
 // Inputs each op takes (beyond these, a bundle is malformed): [min, max]
 const ARITY = { Merge: [1, Infinity], LogicalAnd: [2, 2], LogicalOr: [2, 2], UnfoldTime: [2, 2], ZeroMasked: [2, 2], Dot: [2, 2], Attention: [3, 5], MaskedMerge: [1, Infinity], Binary: [1, 2], Compare: [1, 2], Stack: [1, Infinity], MatMul: [2, 2], DotProductAttention: [3, 7] };
 
@@ -73,6 +73,16 @@ export function checkNode(op, config, weights, where, nInputs, hasMask) {
     need(k && k.shape.length === 3, "Conv1D kernel must be (K, C_in, C_out)");
     need(!b || eq(b.shape, [k.shape[2]]), "Conv1D bias must be (C_out,)");
     need(["valid", "same", "causal"].includes(config.padding) && config.strides > 0 && config.dilation_rate > 0, "Conv1D padding/strides/dilation");
+  } else if (op === "Conv3D" || op === "ConvTranspose") {
+    // FORMAT.md 5.26-5.27: kernel (*K, C_in / groups, filters), one list entry per spatial axis
+    const n = op === "Conv3D" ? 3 : (config.strides || []).length;
+    need(k && k.shape.length === n + 2 && k.shape[n + 1] === config.filters, `${op} kernel must be (*K, C_in, filters) on ${n} axes`);
+    need(!b || eq(b.shape, [config.filters]), `${op} bias must be (filters,)`);
+    const lists = op === "Conv3D" ? ["strides", "dilation_rate"] : ["strides", "dilation_rate", "output_padding", "kernel_size"];
+    for (const key of lists) need(Array.isArray(config[key]) && config[key].length === n && config[key].every((v) => Number.isInteger(v) && v >= 0), `${key} needs ${n} values`);
+    if (op === "ConvTranspose") need(eq(config.kernel_size, k.shape.slice(0, n)), "kernel_size must match the kernel");
+    if (op === "Conv3D") need(config.filters % (config.groups || 1) === 0, "filters must be divisible by groups");
+    need(["valid", "same"].includes(config.padding), `${op} padding must be valid or same`);
   } else if (op === "Pool1D") {
     need(["max", "average"].includes(config.mode) && config.pool_size > 0 && config.strides > 0 && ["valid", "same"].includes(config.padding), "Pool1D mode/pool_size/strides/padding");
   } else if (op === "Attention") {

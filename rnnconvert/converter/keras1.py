@@ -123,13 +123,18 @@ def _theano_flip2d(cfg: dict[str, Any], kernel: np.ndarray) -> np.ndarray:
 
 
 def theano_kernels(cls: str, cfg: dict[str, Any], arrays: list[np.ndarray]) -> list[np.ndarray]:
-    """A Keras 2 file whose ``backend`` attribute says Theano: Conv1D / Conv2D kernels flipped."""
+    """A Keras 2 file whose ``backend`` attribute says Theano: Conv1D / Conv2D / Conv3D /
+    Conv2DTranspose kernels flipped (Keras 2.2's list)."""
     if cls == "Conv1D" and arrays:
         return [_theano_flip(cfg, arrays[0]), *arrays[1:]]
     if cls in ("Conv2D", "Convolution2D") and arrays:
         return [_theano_flip2d(cfg, arrays[0]), *arrays[1:]]
+    from .keras1_conv import THEANO_FLIPPED, theano_flip_nd  # (it imports this module's helpers)
+
+    if cls in THEANO_FLIPPED and arrays:
+        return [theano_flip_nd(cfg, arrays[0], THEANO_FLIPPED[cls]), *arrays[1:]]
     inner = (cfg.get("layer") or {}).get("class_name")
-    if cls == "TimeDistributed" and inner in ("Conv1D", "Conv2D", "Convolution2D"):
+    if cls == "TimeDistributed" and inner in ("Conv1D", "Conv2D", "Convolution2D", *THEANO_FLIPPED):
         raise Unsupported(f"TimeDistributed({inner}) from a Theano file")
     return arrays
 
@@ -260,9 +265,12 @@ def normalize(
     """Return (config, weight names, arrays) in Keras 2 form for one Keras 1 layer.
     ``backend`` and ``version`` are what the file records (None if nothing); guesses
     made are appended to ``notes``."""
+    from .keras1_conv import KERAS1_CONV  # Convolution3D, Deconvolution2D, SeparableConvolution2D
+
     ctx = _Context(backend, version, notes if notes is not None else [])
-    if cls in _SPATIAL:
-        return _SPATIAL[cls](_rename(cfg), names, arrays, ctx.backend, ctx.notes)
+    spatial = _SPATIAL.get(cls) or KERAS1_CONV.get(cls)
+    if spatial is not None:
+        return spatial(_rename(cfg), names, arrays, ctx.backend, ctx.notes)
     cfg = _rename(cfg)
     if cls in KERAS1_DEFAULTS:
         cfg = {**KERAS1_DEFAULTS[cls], **cfg, **KERAS1_FIXED.get(cls, {})}

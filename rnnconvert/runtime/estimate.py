@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..errors import FormatError
+from .ops.convnd import transpose_length
 from .spec.pool import POOL_SIZE_RULES
 
 Shape = tuple[int, ...]
@@ -46,6 +47,27 @@ def _resize(config: dict[str, Any], ins: Sequence[Shape], rank: int) -> dict[int
     return {ah: int(size[0]), aw: int(size[1])}
 
 
+def _conv_transpose(config: dict[str, Any], ins: Sequence[Shape], rank: int) -> dict[int, int]:
+    """The spatial sizes a transposed convolution grows its input to (FORMAT.md 5.27)."""
+    n, first = len(config["strides"]), config.get("data_format") == "channels_first"
+    x, k = ins[0], config["kernel_size"]
+    axes = range(2, 2 + n) if first else range(1, 1 + n)
+    sizes = {
+        ax: transpose_length(
+            x[ax],
+            k[a],
+            config["strides"][a],
+            config["dilation_rate"][a],
+            config["padding"],
+            config["output_padding"][a],
+        )
+        for a, ax in enumerate(axes)
+    }
+    if "filters" in config:  # the node's config (the op function's own keys omit it)
+        sizes[1 if first else rank - 1] = int(config["filters"])
+    return sizes
+
+
 RULES: dict[str, Rule] = {
     "RepeatVector": lambda c, ins, r: {1: int(c["n"])},
     "UpSampling1D": lambda c, ins, r: {1: _time(ins[0]) * int(c["size"])},
@@ -57,6 +79,7 @@ RULES: dict[str, Rule] = {
     **POOL_SIZE_RULES,  # pool helper: ZeroPadding, Cropping, UpSampling3D, AdaptivePool
     "Resize2D": _resize,
     "CenterCrop": _resize,
+    "ConvTranspose": _conv_transpose,
 }
 #: Ops whose output holds exactly their input's elements, rearranged.
 SAME_SIZE = frozenset({"Flatten", "Reshape", "Permute", "Transpose"})

@@ -3,6 +3,7 @@
 import { InputError } from "../errors.js";
 import { Tensor, zeros } from "../tensor.js";
 import { activationFn } from "./activations.js";
+import { groupedConv1d } from "./convnd.js";
 import { gemm } from "./linalg.js";
 
 export function pads(length, k, stride, dilation, padding) {
@@ -22,6 +23,7 @@ function outLength(padded, k, stride, dilation) {
 }
 
 export function conv1d([x], w, cfg) {
+  if ((cfg.groups || 1) !== 1) return groupedConv1d(x, w, cfg);
   const [B, L, C] = x.shape;
   const [K, Cin, Cout] = w.kernel.shape;
   const { strides: s, dilation_rate: d } = cfg;

@@ -3,7 +3,7 @@
 // Pool2D runs on the N-D pooling of ops/pool.js.
 
 import { Tensor, moveAxis, zeros } from "../tensor.js";
-import { activationFn } from "./activations.js";
+import { conv } from "./convnd.js";
 import { samePads } from "./conv_lstm.js";
 
 function outSize(n, k, s, d, padding) {
@@ -23,48 +23,9 @@ function geometry(x, k, s, d, padding) {
   return { H, W, oh, ow, top, left };
 }
 
-export function conv2d([x0], w, cfg) {
-  const fmt = cfg.data_format || "channels_last";
-  const x = toLast(x0, fmt);
-  const [B, , , C] = x.shape;
-  const [kh, kw, cg, cOut] = w.kernel.shape;
-  const groups = cfg.groups || 1;
-  const og = cOut / groups;
-  const { H, W, oh, ow, top, left } = geometry(x, [kh, kw], cfg.strides, cfg.dilation_rate, cfg.padding);
-  const [sh, sw] = cfg.strides;
-  const [dh, dw] = cfg.dilation_rate;
-  const K = w.kernel.data;
-  const X = x.data;
-  const out = new Float32Array(B * oh * ow * cOut);
-  const acc = new Float64Array(cOut);
-  for (let b = 0; b < B; b++) {
-    for (let p = 0; p < oh; p++) {
-      for (let q = 0; q < ow; q++) {
-        acc.fill(0);
-        for (let i = 0; i < kh; i++) {
-          const r = p * sh + i * dh - top;
-          if (r < 0 || r >= H) continue;
-          for (let j = 0; j < kw; j++) {
-            const c0 = q * sw + j * dw - left;
-            if (c0 < 0 || c0 >= W) continue;
-            const xo = ((b * H + r) * W + c0) * C;
-            const ko = (i * kw + j) * cg * cOut;
-            for (let g = 0; g < groups; g++) {
-              for (let c = 0; c < cg; c++) {
-                const xv = X[xo + g * cg + c];
-                if (xv === 0) continue;
-                const kr = ko + c * cOut + g * og;
-                for (let o = 0; o < og; o++) acc[g * og + o] += xv * K[kr + o];
-              }
-            }
-          }
-        }
-        const oo = ((b * oh + p) * ow + q) * cOut;
-        for (let o = 0; o < cOut; o++) out[oo + o] = acc[o] + (w.bias ? w.bias.data[o] : 0);
-      }
-    }
-  }
-  return [fromLast(activationFn(cfg.activation)(new Tensor(out, [B, oh, ow, cOut])), fmt)];
+// The N-D kernel of convnd.js (shared with Conv3D and grouped Conv1D) on two spatial axes.
+export function conv2d(inputs, w, cfg) {
+  return conv(inputs, w, cfg);
 }
 
 export function globalPool2d([x0], w, cfg) {

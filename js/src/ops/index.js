@@ -7,6 +7,7 @@ import { dotProductAttention, einsumDense } from "./attn.js";
 import { conv1d, crop1d, globalPool1d, pad1d, pool1d, upsample1d } from "./conv.js";
 import { conv2d, globalPool2d } from "./conv2d.js";
 import { convLstm } from "./conv_lstm.js";
+import { conv, convTranspose } from "./convnd.js";
 import {
   activation,
   dense,
@@ -71,6 +72,8 @@ export const OPS = {
   MaskedMerge: maskedMerge,
   Transpose: transposeOp,
   // -- conv (anchor: the conv helper adds its entries below this line) --
+  Conv3D: conv,
+  ConvTranspose: convTranspose,
   // .
   // -- pool (anchor: the pool helper adds its entries below this line) --
   Pool3D: poolNd,

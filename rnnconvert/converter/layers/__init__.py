@@ -33,6 +33,7 @@ from .conv import (
 )
 from .conv2d import CONV2D_CONVERTERS
 from .conv_lstm import convert_conv_lstm
+from .convnd import CONV_CONVERTERS
 from .core import convert_activation, convert_dense, convert_embedding, convert_identity, convert_masking
 from .cudnn import convert_cudnn_gru, convert_cudnn_lstm
 from .mask_ops import (
@@ -128,6 +129,7 @@ LAYER_CONVERTERS: dict[str, ConverterFn] = {
     "AlphaDropout": convert_identity,
     "ActivityRegularization": convert_identity,
     # -- conv (anchor: the conv helper adds its entries below this line) --
+    **CONV_CONVERTERS,
     # .
     # -- pool (anchor: the pool helper adds its entries below this line) --
     **POOL_CONVERTERS,

@@ -35,9 +35,10 @@ def convert_conv1d(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
     x = one_input(call)
     if x.rank != 3 or x.shape[-1] is None:
         raise Unsupported(f"input shape {x.shape}: Conv1D takes (batch, steps, channels)")
-    if call.int_opt("groups", 1) != 1:
-        raise Unsupported("groups != 1 is not supported")
+    groups = call.int_opt("groups", 1)
     filters = call.int_opt("filters")
+    if groups < 1 or x.shape[-1] % groups or filters % groups:
+        raise Unsupported(f"groups={groups} must divide the input channels ({x.shape[-1]}) and filters ({filters})")
     size = _int1(call.opt("kernel_size"), "kernel_size")
     stride = _int1(call.opt("strides", 1), "strides")
     dilation = _int1(call.opt("dilation_rate", 1), "dilation_rate")
@@ -45,7 +46,7 @@ def convert_conv1d(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
     if padding not in ("valid", "same", "causal", "full"):
         raise Unsupported(f"padding={padding!r}")
     use_bias = bool(call.opt("use_bias", True))
-    arrays = expect_weights(call, [(size, x.shape[-1], filters)] + ([(filters,)] if use_bias else []))
+    arrays = expect_weights(call, [(size, x.shape[-1] // groups, filters)] + ([(filters,)] if use_bias else []))
     weights = {"kernel": arrays[0], **({"bias": arrays[1]} if use_bias else {})}
     if padding == "full":
         # Keras 1's border_mode='full': span - 1 zero steps on both sides, then 'valid'.
@@ -72,6 +73,7 @@ def convert_conv1d(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
             "dilation_rate": dilation,
             "activation": activation(call),
             "use_bias": use_bias,
+            **({"groups": groups} if groups != 1 else {}),  # format 1.3.0
         },
         weights=weights,
         outputs=[((x.shape[0], length, filters), "float32")],

@@ -16,6 +16,7 @@ from .attn import dot_product_attention, einsum_dense
 from .conv import conv1d, crop1d, global_pool1d, pad1d, pool1d, upsample1d
 from .conv2d import conv2d, global_pool2d
 from .conv_lstm import conv_lstm
+from .convnd import conv, conv_transpose
 from .core import (
     activation,
     dense,
@@ -83,6 +84,8 @@ OPS: dict[str, OpFn] = {
     "MaskedMerge": masked_merge,
     "Transpose": transpose,
     # -- conv (anchor: the conv helper adds its entries below this line) --
+    "Conv3D": conv,
+    "ConvTranspose": conv_transpose,
     # .
     # -- pool (anchor: the pool helper adds its entries below this line) --
     "Pool3D": pool_nd,

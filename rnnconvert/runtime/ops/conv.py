@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from .activations import activation_fn
+from .convnd import conv_nd
 
 
 def _pads(length: int, size: int, stride: int, dilation: int, padding: str) -> tuple[int, int]:
@@ -36,10 +37,15 @@ def conv1d(
     strides: int,
     padding: str,
     dilation_rate: int,
+    groups: int = 1,
     activation: dict[str, Any],
 ) -> list[np.ndarray]:
     """``y[b, t] = activation(sum_k x_pad[b, t*s + k*d] @ kernel[k] + bias)``; padding valid
-    (none), same (TF's split: the extra cell on the right), causal (all on the left)."""
+    (none), same (TF's split: the extra cell on the right), causal (all on the left).
+    Grouped (kernel (K, C_in / groups, C_out)): convnd.py's N-D kernel, group by group."""
+    if groups != 1:
+        y = conv_nd(x, kernel, strides=[strides], padding=padding, dilation=[dilation_rate], groups=groups)
+        return [activation_fn(activation)(y if bias is None else y + bias)]
     k, c_in, c_out = kernel.shape
     left, right = _pads(x.shape[1], k, strides, dilation_rate, padding)
     xp = np.pad(x, ((0, 0), (left, right), (0, 0))) if left or right else x

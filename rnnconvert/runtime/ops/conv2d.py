@@ -4,7 +4,8 @@ The convolution is a sum over kernel offsets: for offset (i, j) the strided slic
 padded input that the offset sees for every output cell is taken as a view and
 multiplied by ``kernel[i, j]`` (a tensordot over channels), then accumulated. No patch
 (im2col) matrix is materialised: besides the input, its padded copy and the output, a
-call holds one (B, H', W', C_in) slice copy at a time (FORMAT.md 5.24). ``Pool2D`` runs on
+call holds one (B, H', W', C_in) slice copy at a time (FORMAT.md 5.24). The convolution
+itself is convnd.py's N-D kernel, shared with Conv3D and grouped Conv1D; ``Pool2D`` runs on
 the N-D pooling of ops/pool.py.
 """
 
@@ -15,14 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .activations import activation_fn
-
-
-def same_pads(size: int, kernel: int, stride: int, dilation: int) -> tuple[int, int]:
-    """TensorFlow's ``same`` split of one axis: total = max((ceil(n/s)-1)*s + (k-1)*d + 1 - n, 0),
-    ``before = total // 2`` and the extra cell after."""
-    total = max((-(-size // stride) - 1) * stride + (kernel - 1) * dilation + 1 - size, 0)
-    return total // 2, total - total // 2
+from .convnd import conv, same_pads
 
 
 def out_size(size: int, kernel: int, stride: int, dilation: int, padding: str) -> int:
@@ -85,26 +79,19 @@ def conv2d(
     activation: dict[str, Any],
 ) -> list[np.ndarray]:
     """``y[b, p, q, o] = act(bias[o] + sum_{i, j, c} x_pad[b, p*sh + i*dh, q*sw + j*dw, g*Cg + c]
-    * kernel[i, j, c, o])`` with g = o // (C_out / groups), Cg = C_in / groups."""
-    x = _to_last(x, data_format)
-    kh, kw, cg, c_out = kernel.shape
-    ksize = (kh, kw)
-    xp = _pad(x, ksize, strides, dilation_rate, padding, 0.0)
-    oh, ow = _out_hw(x, ksize, strides, dilation_rate, padding)
-    dtype = np.result_type(x.dtype, kernel.dtype)
-    og = c_out // groups
-    y = np.zeros((x.shape[0], oh, ow, groups, og), dtype)
-    kg = kernel.reshape(kh, kw, cg, groups, og)
-    for i, j, v in _offsets(xp, ksize, strides, dilation_rate, (oh, ow)):
-        if groups == 1:
-            y[..., 0, :] += v @ kernel[i, j]
-        else:
-            # (B, H', W', g, Cg) x (Cg, g, Og) -> (B, H', W', g, Og), one product per group
-            y += np.einsum("bhwgc,cgo->bhwgo", v.reshape(*v.shape[:3], groups, cg), kg[i, j])
-    y = y.reshape(x.shape[0], oh, ow, c_out)
-    if bias is not None:
-        y += bias
-    return [_from_last(activation_fn(activation)(y), data_format)]
+    * kernel[i, j, c, o])`` with g = o // (C_out / groups), Cg = C_in / groups: the N-D
+    kernel of convnd.py on two spatial axes."""
+    return conv(
+        x,
+        kernel=kernel,
+        bias=bias,
+        strides=strides,
+        padding=padding,
+        dilation_rate=dilation_rate,
+        groups=groups,
+        data_format=data_format,
+        activation=activation,
+    )
 
 
 def global_pool2d(x: np.ndarray, *, mode: str, keepdims: bool, data_format: str = "channels_last") -> list[np.ndarray]:

@@ -23,6 +23,7 @@ import numpy as np
 from ...errors import FormatError
 from .activations import activation_params, check_activation, explicit_activation
 from .attn import ATTN_SPECS
+from .conv import CONV_SPECS
 from .ops import AXIS_ACTIVATIONS, OP_SPECS, activation_shape, activation_time, covers_time
 from .pool import POOL_SPECS
 from .recurrent import (
@@ -56,6 +57,7 @@ SPECS: dict[str, OpSpec] = {
         *OP_SPECS,
         *RECURRENT_SPECS,
         # -- conv (anchor: the conv helper adds its entries below this line) --
+        *CONV_SPECS,
         # .
         # -- pool (anchor: the pool helper adds its entries below this line) --
         *POOL_SPECS,

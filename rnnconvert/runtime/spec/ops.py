@@ -170,6 +170,8 @@ OP_SPECS = [
             "dilation_rate": Key(_POS),
             "activation": Key(ACTIVATION_REF),
             "use_bias": Key(_BOOL),
+            # grouped Conv1D, DepthwiseConv1D, SeparableConv1D (FORMAT.md 5.27, 5.28)
+            "groups": Key(_POS, required=False, since="1.3.0"),
         },
         dict(_k_b),
     ),
