@@ -47,6 +47,7 @@ from .mask_ops import (
 from .merge import convert_concatenate, convert_dot, convert_elementwise_merge, convert_legacy_merge
 from .recurrent import convert_gru, convert_lstm, convert_simple_rnn
 from .shape import convert_flatten, convert_permute, convert_repeat_vector, convert_reshape
+from .text import TEXT_CONVERTERS
 from .wrappers import convert_bidirectional, convert_time_distributed
 
 LAYER_CONVERTERS: dict[str, ConverterFn] = {
@@ -132,6 +133,7 @@ LAYER_CONVERTERS: dict[str, ConverterFn] = {
     # -- norm (anchor: the norm helper adds its entries below this line) --
     # .
     # -- text (anchor: the text helper adds its entries below this line) --
+    **TEXT_CONVERTERS,
     # .
     # -- tfop (anchor: the tfop helper adds its entries below this line) --
     # .

@@ -35,6 +35,7 @@ from .normalization import batch_norm, layer_norm, prelu
 from .sequence import fold_time, merge, reverse, unfold_time, zero_masked
 from .shape import flatten, permute, repeat_vector, reshape, transpose
 from .simple_rnn import simple_rnn
+from .text import category_encoding, discretization, lookup
 
 OpFn = Callable[..., list[np.ndarray]]
 
@@ -89,6 +90,9 @@ OPS: dict[str, OpFn] = {
     # -- norm (anchor: the norm helper adds its entries below this line) --
     # .
     # -- text (anchor: the text helper adds its entries below this line) --
+    "Discretization": discretization,
+    "CategoryEncoding": category_encoding,
+    "Lookup": lookup,
     # .
     # -- tfop (anchor: the tfop helper adds its entries below this line) --
     # .

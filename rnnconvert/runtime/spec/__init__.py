@@ -31,6 +31,7 @@ from .recurrent import (
     RECURRENT_STATE_COUNT,
     WHILE_STATES_ZERO,
 )
+from .text import TEXT_SPECS
 from .types import (
     FOLD,
     PER_STEP,
@@ -62,6 +63,7 @@ SPECS: dict[str, OpSpec] = {
         # -- norm (anchor: the norm helper adds its entries below this line) --
         # .
         # -- text (anchor: the text helper adds its entries below this line) --
+        *TEXT_SPECS,
         # .
         # -- tfop (anchor: the tfop helper adds its entries below this line) --
         # .

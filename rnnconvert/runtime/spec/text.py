@@ -1,0 +1,99 @@
+"""Declarations of the preprocessing ops (FORMAT.md 5.50-5.52): ``Discretization``,
+``CategoryEncoding`` and ``Lookup`` (Keras's IntegerLookup / StringLookup).
+
+The runtime imports numpy and the standard library only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .types import PER_STEP, WHOLE_SEQUENCE, Key, OpSpec, Slot
+
+_1_3 = "1.3.0"
+_MODES = ["one_hot", "multi_hot", "count"]
+_DEPTH = {"type": "integer", "minimum": 1, "maximum": 1 << 24}
+#: A vocabulary may hold at most this many entries (a bigger one is a hostile file).
+MAX_VOCABULARY = 1 << 22
+#: A token of a vocabulary (or the mask token) at most this many characters.
+MAX_TOKEN = 1 << 12
+
+
+def _encode_time(config: dict[str, Any], weights: dict[str, np.ndarray], rank: int) -> str:
+    mode = config["output_mode"]
+    if mode == "int" or (mode == "one_hot" and rank >= 3):
+        return PER_STEP  # each value on its own (one_hot of (B, T): (B, T, depth))
+    return PER_STEP if rank >= 3 else WHOLE_SEQUENCE  # multi_hot / count reduce the last axis
+
+
+def _sorted_numbers(config: dict[str, Any], weights: dict[str, np.ndarray]) -> str | None:
+    b = config["bin_boundaries"]
+    return None if all(x <= y for x, y in zip(b, b[1:])) else "bin_boundaries must be sorted ascending"
+
+
+def _token_ok(tok: Any, key_dtype: str) -> bool:
+    if key_dtype == "string":
+        return isinstance(tok, str) and len(tok) <= MAX_TOKEN
+    return isinstance(tok, int) and not isinstance(tok, bool) and -(2**63) <= tok < 2**63
+
+
+def _lookup_shapes(config: dict[str, Any], weights: dict[str, np.ndarray]) -> str | None:
+    kd, vocab, mode = config["key_dtype"], config["vocabulary"], config["output_mode"]
+    if len(vocab) > MAX_VOCABULARY:
+        return f"vocabulary over {MAX_VOCABULARY} entries"
+    if not all(_token_ok(t, kd) for t in vocab):
+        return f"every vocabulary entry must be a {'string' if kd == 'string' else '64-bit integer'}"
+    if len(set(vocab)) != len(vocab):
+        return "vocabulary entries must be unique"
+    mask = config["mask_token"]
+    if mask is not None and not _token_ok(mask, kd):
+        return "mask_token must be null or of the vocabulary's type"
+    if kd == "string" and config["num_oov_indices"] > 1:
+        return "num_oov_indices > 1 on strings hashes with FarmHash, which this runtime does not implement"
+    idf = weights.get("idf_weights")
+    if (idf is not None) != (mode == "tf_idf"):
+        return "idf_weights goes with output_mode tf_idf"
+    if idf is not None and (idf.ndim != 1 or idf.shape[0] != config["depth"]):
+        return "idf_weights must be (depth,)"
+    return None
+
+
+TEXT_SPECS = [
+    OpSpec(
+        "Discretization",
+        _1_3,
+        {"bin_boundaries": Key({"type": "array", "items": {"type": "number"}, "maxItems": 1 << 20}, since=_1_3)},
+        time=lambda c, w, r: PER_STEP,
+        shapes=_sorted_numbers,
+        doc="bucket index of each value: how many boundaries are <= it (int64)",
+    ),
+    OpSpec(
+        "CategoryEncoding",
+        _1_3,
+        {
+            "num_tokens": Key(_DEPTH, since=_1_3),
+            "output_mode": Key({"enum": _MODES}, since=_1_3),
+        },
+        inputs=("ids",),
+        time=_encode_time,
+        doc="one_hot / multi_hot / count of integer ids in [0, num_tokens)",
+    ),
+    OpSpec(
+        "Lookup",
+        _1_3,
+        {
+            "key_dtype": Key({"enum": ["string", "int64"]}, since=_1_3),
+            "vocabulary": Key({"type": "array", "maxItems": MAX_VOCABULARY}, since=_1_3, doc="tokens, no specials"),
+            "mask_token": Key({}, since=_1_3, doc="null, or a token of key_dtype"),
+            "num_oov_indices": Key({"type": "integer", "minimum": 0, "maximum": 1 << 20}, since=_1_3),
+            "output_mode": Key({"enum": ["int", *_MODES, "tf_idf"]}, since=_1_3),
+            "depth": Key(_DEPTH, since=_1_3, doc="the width of a non-int output"),
+        },
+        {"idf_weights": Slot(required=False)},
+        inputs=("tokens",),
+        time=_encode_time,
+        shapes=_lookup_shapes,
+        doc="token -> index (IntegerLookup, StringLookup), then optionally encoded",
+    ),
+]

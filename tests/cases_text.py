@@ -1,0 +1,62 @@
+"""Keras cases for the preprocessing layers: Discretization, CategoryEncoding,
+IntegerLookup and StringLookup (every output mode, masks, OOV buckets, idf weights),
+feeding an Embedding + LSTM as a real text model does -- in every era and file format.
+String inputs hold punctuation, accents, CJK, an emoji and the empty string."""
+
+from __future__ import annotations
+
+import numpy as np
+from keras_zoo import case, randomize
+
+WORDS = ["the", "cat", "sat", "on", "mat", "ünï", "日本", "dog"]
+TEXT = np.array(
+    [
+        ["the", "cat", "sat", "on", "the", "mat"],
+        ["ünï", "日本", "", "", "", ""],
+        ["dog", "Dog", "naïve!", "👍", "a,b", "cat"],
+        ["", "", "", "", "", ""],
+    ],
+    dtype=str,
+)
+
+
+@case("text_lookups")
+def _(K, era, rng):
+    L = K.layers
+    s = K.Input((6,), dtype="string")
+    ids = K.Input((5,), dtype="int64")
+    x = K.Input((4,))
+    one = K.Input((1,), dtype="string")
+    x1 = K.Input((1,))
+    outs = [
+        L.StringLookup(vocabulary=WORDS)(s),
+        L.StringLookup(vocabulary=WORDS, mask_token="", output_mode="int")(s),
+        L.StringLookup(vocabulary=["[UNK]", *WORDS], num_oov_indices=1)(s),  # specials given: stripped
+        L.StringLookup(vocabulary=WORDS, output_mode="multi_hot")(s),
+        L.StringLookup(vocabulary=WORDS, mask_token="", output_mode="count")(s),
+        L.StringLookup(vocabulary=WORDS, output_mode="one_hot")(one),
+        L.StringLookup(vocabulary=WORDS, output_mode="tf_idf", idf_weights=list(np.linspace(0.5, 2.0, 8)))(s),
+        L.StringLookup(vocabulary=WORDS, output_mode="count", pad_to_max_tokens=True, max_tokens=12)(s),
+        L.IntegerLookup(vocabulary=[3, 7, 11, 42])(ids),
+        L.IntegerLookup(vocabulary=[3, 7, 11, 42], num_oov_indices=3, mask_token=0)(ids),
+        L.IntegerLookup(vocabulary=[3, 7, 11, 42], output_mode="multi_hot", num_oov_indices=2)(ids),
+        L.Discretization(bin_boundaries=[-1.0, 0.0, 0.5, 2.0])(x),
+        L.Discretization(bin_boundaries=[-1.0, 0.0, 0.5], output_mode="one_hot")(x1),
+        L.Discretization(bin_boundaries=[0.0, 1.0], output_mode="count")(x),
+        L.CategoryEncoding(num_tokens=6, output_mode="multi_hot")(L.Discretization(bin_boundaries=[0.0, 1.0])(x)),
+    ]
+    enc = L.CategoryEncoding(num_tokens=5, output_mode="count")(L.IntegerLookup(vocabulary=[3, 7, 11, 42])(ids))
+    outs.append(enc)
+    if era == "keras3":  # tf_keras encodes up to rank 2 only
+        outs.append(L.StringLookup(vocabulary=WORDS, output_mode="one_hot")(L.Reshape((6, 1))(s)))
+        outs.append(
+            L.CategoryEncoding(num_tokens=5, output_mode="one_hot")(L.IntegerLookup(vocabulary=[3, 7, 11])(ids))
+        )
+    # A text classifier: tokens -> ids (0 = padding) -> masked Embedding -> LSTM.
+    tok = L.StringLookup(vocabulary=WORDS, mask_token="")(s)
+    outs.append(L.LSTM(3)(L.Embedding(len(WORDS) + 2, 4, mask_zero=True)(tok)))
+    m = K.Model([s, ids, x, one, x1], outs)
+    randomize(m, rng)
+    int_ids = np.array([[3, 7, 0, 5, 42], [11, 11, -4, 9, 3], [0, 0, 0, 0, 1], [42, 100, 7, 3, 12]], np.int64)
+    floats = np.array([[-2, -1, 0, 0.3], [0.5, 0.6, 2.0, 3.0], [-1.0001, 1.0, 0.49, 2.5], [0, 0, 0, 0]], np.float32)
+    return m, [TEXT, int_ids, floats, np.array([["cat"], ["Cat"], [""], ["日本"]]), floats[:, 2:3]]
