@@ -3,6 +3,7 @@
 
 import { FormatError } from "./errors.js";
 import { checkActivation } from "./ops/activations.js";
+import { checkText } from "./ops/text.js";
 
 const GATES = { LSTM: 4, GRU: 3, SimpleRNN: 1 };
 const BOOL_KEYS = new Set(["use_bias", "return_sequences", "go_backwards", "stateful", "zero_output_for_mask", "reset_after", "keepdims", "causal", "query_mask", "value_mask"]);
@@ -96,6 +97,8 @@ export function checkNode(op, config, weights, where, nInputs, hasMask) {
   } else if (op === "Permute") {
     need(Array.isArray(config.dims) && config.dims.every(Number.isInteger), "Permute dims must be integers");
   }
+  const textProblem = checkText(op, config, weights);
+  if (textProblem) throw new FormatError(`${where}: ${textProblem}`);
   if (hasMask && !(op in GATES || op === "ConvLSTM" || op === "GlobalPool1D")) {
     throw new FormatError(`${where}: op ${op} takes no mask`);
   }

@@ -25,6 +25,7 @@ import { batchNorm, dot, layerNorm, prelu } from "./normalization.js";
 import { foldTime, merge, reverse, unfoldTime, zeroMasked } from "./sequence.js";
 import { flatten, permute, repeatVector, reshapeOp, transposeOp } from "./shape.js";
 import { simpleRnn } from "./simple_rnn.js";
+import { TEXT_OPS } from "./text.js";
 
 export const OPS = {
   Dense: dense,
@@ -77,6 +78,7 @@ export const OPS = {
   // -- norm (anchor: the norm helper adds its entries below this line) --
   // .
   // -- text (anchor: the text helper adds its entries below this line) --
+  ...TEXT_OPS,
   // .
   // -- tfop (anchor: the tfop helper adds its entries below this line) --
   // .
