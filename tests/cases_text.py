@@ -60,3 +60,57 @@ def _(K, era, rng):
     int_ids = np.array([[3, 7, 0, 5, 42], [11, 11, -4, 9, 3], [0, 0, 0, 0, 1], [42, 100, 7, 3, 12]], np.int64)
     floats = np.array([[-2, -1, 0, 0.3], [0.5, 0.6, 2.0, 3.0], [-1.0001, 1.0, 0.49, 2.5], [0, 0, 0, 0]], np.float32)
     return m, [TEXT, int_ids, floats, np.array([["cat"], ["Cat"], [""], ["日本"]]), floats[:, 2:3]]
+
+
+SENTENCES = np.array(
+    [
+        "The cat sat on the mat. The END!",
+        "Ünïcödé ΟΔΟΣ: naïve café, 日本語  text\twith\ttabs",
+        "it's a-b_c (don't) [x] {y} ~z~ ¡hola! «quoted»",
+        "",
+        "   MiXeD   case\u00a0nbsp\u3000ideographic\nnew line  ",
+        "the the the cat 👍 dog",
+    ]
+)
+TV_VOCAB = [
+    "the",
+    "cat",
+    "sat",
+    "on",
+    "mat",
+    "end",
+    "naïve",
+    "café",
+    "日本語",
+    "its",
+    "abc",
+    "dont",
+    "the cat",
+    "cat sat",
+]
+
+
+@case("text_vectorization")
+def _(K, era, rng):
+    L = K.layers
+    s = K.Input((1,), dtype="string")
+    outs = [
+        L.TextVectorization(vocabulary=TV_VOCAB)(s),
+        L.TextVectorization(vocabulary=TV_VOCAB, output_sequence_length=5)(s),
+        L.TextVectorization(vocabulary=TV_VOCAB, output_sequence_length=12, ngrams=2)(s),
+        L.TextVectorization(vocabulary=TV_VOCAB, standardize="lower", output_mode="multi_hot")(s),
+        L.TextVectorization(vocabulary=TV_VOCAB, standardize="strip_punctuation", output_mode="count")(s),
+        L.TextVectorization(vocabulary=TV_VOCAB, standardize=None, output_mode="count", ngrams=(1, 3))(s),
+        L.TextVectorization(vocabulary=list("abcdefghijklmnopqrstuvwxyzéü日"), split="character")(s),
+        L.TextVectorization(
+            vocabulary=TV_VOCAB, output_mode="tf_idf", idf_weights=list(np.linspace(0.2, 3.0, len(TV_VOCAB)))
+        )(s),
+        L.TextVectorization(vocabulary=TV_VOCAB, output_mode="count", pad_to_max_tokens=True, max_tokens=20)(s),
+        L.TextVectorization(vocabulary=TV_VOCAB, split=None, standardize="lower")(s),
+    ]
+    # A classifier on the token ids: masked Embedding -> GRU -> Dense.
+    ids = L.TextVectorization(vocabulary=TV_VOCAB, output_sequence_length=10)(s)
+    outs.append(L.Dense(2)(L.GRU(3)(L.Embedding(len(TV_VOCAB) + 2, 4, mask_zero=True)(ids))))
+    m = K.Model(s, outs)
+    randomize(m, rng)
+    return m, [SENTENCES[:, None]]

@@ -30,12 +30,32 @@ def _pool(nodes: list[dict[str, Any]], strings: bool) -> list[Any]:
     return pool + [-7, 0, 1, 12345]
 
 
+SEPARATORS = [" ", " ", " ", ", ", "  ", "\t", ". ", "! ", "\u00a0", "-"]
+
+
+def _sentences(nodes: list[dict[str, Any]], n: int, rng: np.random.Generator) -> np.ndarray:
+    """Text made of vocabulary words (some upper-cased) and OOV words, joined by spaces,
+    tabs, punctuation and a no-break space; the first sentence is empty."""
+    words = [t for nd in nodes if nd["op"] == "TextVectorization" for t in nd["config"]["vocabulary"]]
+    words += OOV_STRINGS
+    out = []
+    for i in range(n):
+        parts = []
+        for _ in range(0 if i == 0 else int(rng.integers(1, 9))):
+            w = words[int(rng.integers(0, len(words)))]
+            parts += [w.upper() if rng.random() < 0.2 else w, SEPARATORS[int(rng.integers(0, len(SEPARATORS)))]]
+        out.append("".join(parts))
+    return np.array(out, dtype=str)
+
+
 def preprocessing_input(
     doc: dict[str, Any], spec: dict[str, Any], shape: list[int], rng: np.random.Generator
 ) -> np.ndarray | None:
     """Inputs for an input read by preprocessing ops, or None when none reads it."""
     nodes = _readers(doc, spec["name"])
     ops = {n["op"] for n in nodes}
+    if spec["dtype"] == "string" and "TextVectorization" in ops:
+        return _sentences(nodes, int(np.prod(shape)), rng).reshape(shape)
     if spec["dtype"] == "string":
         pool = _pool(nodes, True)
         return np.array([pool[i] for i in rng.integers(0, len(pool), int(np.prod(shape)))], dtype=str).reshape(shape)

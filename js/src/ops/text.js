@@ -4,6 +4,7 @@
 
 import { InputError } from "../errors.js";
 import { Tensor } from "../tensor.js";
+import { textVectorization } from "./text_vectorization.js";
 
 /** How many of the sorted boundaries are <= v (the bucket index). */
 function bucket(b, v) {
@@ -65,26 +66,16 @@ export function categoryEncoding([x], w, cfg) {
 
 const tables = new WeakMap();
 
-function table(cfg, start) {
-  let t = tables.get(cfg);
-  if (!t) {
-    t = new Map(cfg.vocabulary.map((tok, i) => [tok, start + i]));
-    tables.set(cfg, t);
-  }
-  return t;
-}
-
 const floormod = (a, n) => ((a % n) + n) % n;
 
-export function lookup([x], w, cfg) {
-  const mode = cfg.output_mode;
-  const mask = cfg.mask_token;
-  const nOov = cfg.num_oov_indices;
-  const oovStart = mask !== null && mode === "int" ? 1 : 0;
-  const t = table(cfg, oovStart + nOov);
-  const strings = cfg.key_dtype === "string";
-  const toks = strings ? x.data : asIds(x, "Lookup");
-  if (strings && !Array.isArray(toks)) throw new InputError("Lookup: expects a string input");
+/** Each token's index and whether it is the mask token (FORMAT.md 5.52). */
+export function tokenIds(toks, vocabulary, mask, nOov, oovStart) {
+  let t = tables.get(vocabulary);
+  if (!t) {
+    t = new Map(vocabulary.map((tok, i) => [tok, i]));
+    tables.set(vocabulary, t);
+  }
+  const start = oovStart + nOov;
   const ids = new Int32Array(toks.length);
   const drop = new Uint8Array(toks.length);
   for (let i = 0; i < toks.length; i++) {
@@ -93,21 +84,45 @@ export function lookup([x], w, cfg) {
       drop[i] = 1;
       continue;
     }
-    let k = t.get(tok);
-    if (k === undefined) {
-      if (nOov === 0) throw new InputError(`Lookup: token ${JSON.stringify(tok)} is not in the vocabulary and num_oov_indices is 0`);
-      k = oovStart + (nOov > 1 ? floormod(tok, nOov) : 0);
-    }
-    ids[i] = k;
+    const k = t.get(tok);
+    if (k !== undefined) ids[i] = start + k;
+    else if (nOov === 0) throw new InputError(`Lookup: token ${JSON.stringify(tok)} is not in the vocabulary and num_oov_indices is 0`);
+    else ids[i] = oovStart + (nOov > 1 ? floormod(tok, nOov) : 0);
   }
+  return { ids, drop };
+}
+
+function weighIdf(out, idf, depth) {
+  for (let i = 0; i < out.data.length; i++) out.data[i] = Math.fround(out.data[i] * idf.data[i % depth]);
+  return out;
+}
+
+/** Rows of lengths ``lengths`` (ids flat, in order) encoded into (rows, depth). */
+export function encodeRows(lengths, ids, drop, depth, mode, idf) {
+  const out = new Float32Array(lengths.length * depth);
+  let at = 0;
+  lengths.forEach((n, r) => {
+    for (let j = at; j < at + n; j++) {
+      if (drop[j]) continue;
+      const k = r * depth + ids[j];
+      out[k] = mode === "multi_hot" ? 1 : out[k] + 1;
+    }
+    at += n;
+  });
+  const t = new Tensor(out, [lengths.length, depth]);
+  return mode === "tf_idf" ? weighIdf(t, idf, depth) : t;
+}
+
+export function lookup([x], w, cfg) {
+  const mode = cfg.output_mode;
+  const oovStart = cfg.mask_token !== null && mode === "int" ? 1 : 0;
+  const strings = cfg.key_dtype === "string";
+  if (strings !== (x.dtype === "string")) throw new InputError(`Lookup: expects a ${cfg.key_dtype} input`);
+  const toks = strings ? x.data : asIds(x, "Lookup");
+  const { ids, drop } = tokenIds(toks, cfg.vocabulary, cfg.mask_token, cfg.num_oov_indices, oovStart);
   if (mode === "int") return [new Tensor(ids, x.shape.slice(), "int32")];
   const out = encode(ids, x.shape, cfg.depth, mode === "tf_idf" ? "count" : mode, drop);
-  if (mode === "tf_idf") {
-    const idf = w.idf_weights.data;
-    const d = cfg.depth;
-    for (let i = 0; i < out.data.length; i++) out.data[i] = Math.fround(out.data[i] * idf[i % d]);
-  }
-  return [out];
+  return [mode === "tf_idf" ? weighIdf(out, w.idf_weights, cfg.depth) : out];
 }
 
 /** Load-time checks (checks.js): why a node's config does not fit, or null. */
@@ -117,7 +132,16 @@ export function checkText(op, cfg, weights) {
     if (!Array.isArray(b) || !b.every(Number.isFinite) || b.some((v, i) => i && b[i - 1] > v)) return "bin_boundaries must be sorted finite numbers";
   } else if (op === "CategoryEncoding") {
     if (!Number.isInteger(cfg.num_tokens) || cfg.num_tokens < 1 || !["one_hot", "multi_hot", "count"].includes(cfg.output_mode)) return "bad num_tokens / output_mode";
-  } else if (op === "Lookup") {
+  } else if (op === "Lookup" || op === "TextVectorization") {
+    if (op === "TextVectorization") {
+      const ng = cfg.ngrams;
+      if (ng !== null && !(Array.isArray(ng) && ng.length && ng.length <= 64 && ng.every((n) => Number.isInteger(n) && n >= 1 && n <= 64))) return "bad ngrams";
+      const L = cfg.output_sequence_length;
+      if (L !== null && !(Number.isInteger(L) && L >= 0 && L <= 2 ** 20)) return "bad output_sequence_length";
+      if (![null, "lower_and_strip_punctuation", "lower", "strip_punctuation"].includes(cfg.standardize) || ![null, "whitespace", "character"].includes(cfg.split)) return "bad standardize / split";
+      if (!Array.isArray(cfg.vocabulary) || cfg.vocabulary.includes("")) return "the vocabulary may not hold the mask token ''";
+      cfg = { ...cfg, key_dtype: "string", mask_token: "", num_oov_indices: 1 };
+    }
     const strings = cfg.key_dtype === "string";
     const ok = (v) => (strings ? typeof v === "string" : Number.isSafeInteger(v));
     if (!["string", "int64"].includes(cfg.key_dtype) || !Array.isArray(cfg.vocabulary) || !cfg.vocabulary.every(ok)) return "vocabulary must hold tokens of key_dtype";
@@ -138,4 +162,4 @@ export function textStepLocal(op, cfg, rank) {
   return cfg.output_mode === "int" || rank >= 3;
 }
 
-export const TEXT_OPS = { Discretization: discretization, CategoryEncoding: categoryEncoding, Lookup: lookup };
+export const TEXT_OPS = { Discretization: discretization, CategoryEncoding: categoryEncoding, Lookup: lookup, TextVectorization: (...a) => textVectorization(...a) };

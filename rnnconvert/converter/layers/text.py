@@ -185,7 +185,80 @@ def convert_integer_lookup(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
     return _convert_lookup(call, b, "int64")
 
 
+_STANDARDIZE = (None, "lower_and_strip_punctuation", "lower", "strip_punctuation")
+_SPLIT = (None, "whitespace", "character")
+
+
+def _builtin(call: LayerCall, key: str, allowed: tuple[str | None, ...]) -> str | None:
+    value = call.opt(key, allowed[1])
+    if value in allowed:
+        return value
+    name = value.get("config", value.get("class_name")) if isinstance(value, dict) else value
+    raise Unsupported(f"{key}: the custom callable {str(name)[:60]!r} is not converted (only {allowed[1:]} are)")
+
+
+def _ngrams(call: LayerCall) -> list[int] | None:
+    n = call.opt("ngrams")
+    if n is None:
+        return None
+    if isinstance(n, int) and not isinstance(n, bool) and n >= 1:
+        return list(range(1, n + 1))
+    if isinstance(n, (list, tuple)) and n and all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in n):
+        return list(n)
+    raise Unsupported(f"ngrams {n!r}")
+
+
+def convert_text_vectorization(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
+    _no_sparse(call)
+    x = one_input(call)
+    if x.dtype != "string":
+        raise Unsupported(f"input dtype {x.dtype}: TextVectorization reads strings")
+    standardize, split = _builtin(call, "standardize", _STANDARDIZE), _builtin(call, "split", _SPLIT)
+    if call.opt("encoding", "utf-8") not in ("utf-8", "UTF-8", "utf8"):
+        raise Unsupported(f"encoding {call.opt('encoding')!r}: only utf-8 is converted")
+    if not (x.rank == 1 and split is not None) and not (x.rank == 2 and x.shape[1] == 1):
+        raise Unsupported(f"input shape {x.shape}: TextVectorization is converted on (batch,) or (batch, 1) strings")
+    mode = call.opt("output_mode", "int")
+    if mode not in ("int", "multi_hot", "count", "tf_idf"):
+        raise Unsupported(f"output_mode {mode!r}")
+    length = call.opt("output_sequence_length")
+    if length is not None:
+        length = call.int_opt("output_sequence_length", minimum=0)
+    vocab = _vocabulary(call, "string")
+    specials = ["", "[UNK]"] if mode == "int" else ["[UNK]"]
+    found_special = vocab[: len(specials)] == specials
+    tokens = vocab[len(specials) :] if found_special else vocab
+    if "" in tokens:
+        raise Unsupported("vocabulary: holds the mask token '' at an unexpected place (Keras refuses it too)")
+    depth = len(specials) + len(tokens)
+    if mode != "int" and call.opt("pad_to_max_tokens") and call.opt("max_tokens"):
+        depth = max(depth, call.int_opt("max_tokens", minimum=1))
+    weights = {}
+    if mode == "tf_idf":
+        weights["idf_weights"] = _idf(call, len(vocab), found_special, len(specials), depth)
+    config = {
+        "standardize": standardize,
+        "split": split,
+        "ngrams": _ngrams(call),
+        "output_sequence_length": length,
+        "vocabulary": tokens,
+        "output_mode": mode,
+        "depth": depth,
+    }
+    shape = (x.shape[0], length) if mode == "int" else (x.shape[0], depth)
+    return b.node(
+        "TextVectorization",
+        name=call.name,
+        inputs=[x],
+        config=config,
+        weights=weights,
+        outputs=[(shape, "int64" if mode == "int" else "float32")],
+        layer=call,
+    )
+
+
 TEXT_CONVERTERS = {
+    "TextVectorization": convert_text_vectorization,
     "Discretization": convert_discretization,
     "CategoryEncoding": convert_category_encoding,
     "StringLookup": convert_string_lookup,

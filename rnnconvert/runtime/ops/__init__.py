@@ -36,6 +36,7 @@ from .sequence import fold_time, merge, reverse, unfold_time, zero_masked
 from .shape import flatten, permute, repeat_vector, reshape, transpose
 from .simple_rnn import simple_rnn
 from .text import category_encoding, discretization, lookup
+from .text_vectorization import text_vectorization
 
 OpFn = Callable[..., list[np.ndarray]]
 
@@ -93,6 +94,7 @@ OPS: dict[str, OpFn] = {
     "Discretization": discretization,
     "CategoryEncoding": category_encoding,
     "Lookup": lookup,
+    "TextVectorization": text_vectorization,
     # .
     # -- tfop (anchor: the tfop helper adds its entries below this line) --
     # .

@@ -64,6 +64,32 @@ def _table(vocabulary: list[Any], start: int) -> dict[Any, int]:
     return {tok: start + i for i, tok in enumerate(vocabulary)}
 
 
+def token_ids(
+    flat: list[Any], vocabulary: list[Any], mask_token: Any, num_oov_indices: int, oov_start: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each token's index, and which tokens are the mask token (FORMAT.md 5.52)."""
+    table = _table(vocabulary, oov_start + num_oov_indices)
+    idx = np.empty(len(flat), np.int64)
+    drop = np.zeros(len(flat), bool)
+    for i, tok in enumerate(flat):
+        if mask_token is not None and tok == mask_token:
+            idx[i], drop[i] = 0, True
+            continue
+        k = table.get(tok)
+        if k is None:
+            if num_oov_indices == 0:
+                raise InputError(f"Lookup: token {tok!r} is not in the vocabulary and num_oov_indices is 0")
+            k = oov_start + (tok % num_oov_indices if num_oov_indices > 1 else 0)
+        idx[i] = k
+    return idx, drop
+
+
+def weigh_idf(out: np.ndarray, idf_weights: np.ndarray | None) -> np.ndarray:
+    if idf_weights is None:
+        raise InputError("tf_idf output without idf_weights")
+    return (out * np.asarray(idf_weights, np.float32)).astype(np.float32)
+
+
 def lookup(
     tokens: np.ndarray,
     *,
@@ -79,29 +105,14 @@ def lookup(
     i-th vocabulary entry oov_start + num_oov_indices + i; any other token an OOV index
     (oov_start, or oov_start + floormod(x, num_oov_indices) for integers)."""
     oov_start = 1 if mask_token is not None and output_mode == "int" else 0
-    table = _table(vocabulary, oov_start + num_oov_indices)
     if key_dtype == "string":
         flat = [str(t) for t in np.asarray(tokens).reshape(-1)]
     else:
         flat = [int(t) for t in _as_ids(tokens, "Lookup").reshape(-1)]
-    idx = np.empty(len(flat), np.int64)
-    drop = np.zeros(len(flat), bool)
-    for i, tok in enumerate(flat):
-        if mask_token is not None and tok == mask_token:
-            idx[i], drop[i] = 0, True
-            continue
-        k = table.get(tok)
-        if k is None:
-            if num_oov_indices == 0:
-                raise InputError(f"Lookup: token {tok!r} is not in the vocabulary and num_oov_indices is 0")
-            k = oov_start + (tok % num_oov_indices if num_oov_indices > 1 else 0)
-        idx[i] = k
+    idx, drop = token_ids(flat, vocabulary, mask_token, num_oov_indices, oov_start)
     shape = np.shape(tokens)
     idx, drop = idx.reshape(shape), drop.reshape(shape)
     if output_mode == "int":
         return [idx]
     out = encode(idx, depth, "count" if output_mode == "tf_idf" else output_mode, drop=drop)
-    if output_mode == "tf_idf":
-        assert idf_weights is not None
-        out = (out * np.asarray(idf_weights, np.float32)).astype(np.float32)
-    return [out]
+    return [weigh_idf(out, idf_weights) if output_mode == "tf_idf" else out]

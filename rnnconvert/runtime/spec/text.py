@@ -59,6 +59,23 @@ def _lookup_shapes(config: dict[str, Any], weights: dict[str, np.ndarray]) -> st
     return None
 
 
+def _optional_int(v: Any, hi: int) -> bool:
+    return v is None or (isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= hi)
+
+
+def _text_vectorization_shapes(config: dict[str, Any], weights: dict[str, np.ndarray]) -> str | None:
+    ngrams = config["ngrams"]
+    if ngrams is not None and not (
+        isinstance(ngrams, list) and ngrams and len(ngrams) <= 64 and all(_optional_int(n, 64) and n for n in ngrams)
+    ):
+        return "ngrams must be null or a non-empty list of widths in [1, 64]"
+    if not _optional_int(config["output_sequence_length"], 1 << 20):
+        return "output_sequence_length must be null or an integer in [0, 2**20]"
+    if "" in config["vocabulary"]:
+        return "the vocabulary may not hold the mask token ''"
+    return _lookup_shapes({**config, "key_dtype": "string", "mask_token": "", "num_oov_indices": 1}, weights)
+
+
 TEXT_SPECS = [
     OpSpec(
         "Discretization",
@@ -95,5 +112,25 @@ TEXT_SPECS = [
         time=_encode_time,
         shapes=_lookup_shapes,
         doc="token -> index (IntegerLookup, StringLookup), then optionally encoded",
+    ),
+    OpSpec(
+        "TextVectorization",
+        _1_3,
+        {
+            "standardize": Key(
+                {"enum": [None, "lower_and_strip_punctuation", "lower", "strip_punctuation"]}, since=_1_3
+            ),
+            "split": Key({"enum": [None, "whitespace", "character"]}, since=_1_3),
+            "ngrams": Key({}, since=_1_3, doc="null, or the n-gram widths in order"),
+            "output_sequence_length": Key({}, since=_1_3, doc="null, or the int output's length"),
+            "vocabulary": Key({"type": "array", "maxItems": MAX_VOCABULARY}, since=_1_3, doc="tokens, no specials"),
+            "output_mode": Key({"enum": ["int", "multi_hot", "count", "tf_idf"]}, since=_1_3),
+            "depth": Key(_DEPTH, since=_1_3, doc="the width of a non-int output"),
+        },
+        {"idf_weights": Slot(required=False)},
+        inputs=("text",),
+        time=lambda c, w, r: WHOLE_SEQUENCE,
+        shapes=_text_vectorization_shapes,
+        doc="text -> token ids (padded) or a multi_hot / count / tf_idf encoding",
     ),
 ]
