@@ -114,3 +114,30 @@ def _(K, era, rng):
     m = K.Model(s, outs)
     randomize(m, rng)
     return m, [SENTENCES[:, None]]
+
+
+@case("text_hashing")
+def _(K, era, rng):
+    L = K.layers
+    s = K.Input((4,), dtype="string")
+    i = K.Input((3,), dtype="int64")
+    one = K.Input((1,), dtype="string")
+    outs = [
+        L.Hashing(num_bins=7)(s),
+        L.Hashing(num_bins=1000003)(s),
+        L.Hashing(num_bins=5, mask_value="")(s),
+        L.Hashing(num_bins=11, salt=133)(s),
+        L.Hashing(num_bins=11, salt=[2**40 + 7, 99])(s),
+        L.Hashing(num_bins=6, output_mode="multi_hot")(s),
+        L.Hashing(num_bins=6, output_mode="count", salt=5)(s),
+        L.Hashing(num_bins=4, output_mode="one_hot")(one),
+        L.Hashing(num_bins=9)(i),
+        L.Hashing(num_bins=9, mask_value=0, salt=[1, 2])(i),
+    ]
+    m = K.Model([s, i, one], outs)
+    long = "a long sentence of more than sixty-four bytes, with ünïcödé and 日本語 text: 👍👍👍 " * 3
+    text = np.array(
+        [["", "cat", "Cat", "naïve"], ["日本語", "👍", long, "a" * 17], [long[:33], long[:64], long[:65], long[:200]]]
+    )
+    ids = np.array([[0, -1, 5], [2**40, 7, 0], [-(2**62), 123456789, 1]], np.int64)
+    return m, [text, ids, np.array([["x"], ["y"], [""]])]

@@ -26,7 +26,8 @@ def _pool(nodes: list[dict[str, Any]], strings: bool) -> list[Any]:
             if c["mask_token"] is not None:
                 pool.append(c["mask_token"])
     if strings:
-        return pool + OOV_STRINGS
+        long = "a sentence longer than sixty-four bytes, ünïcödé, 日本語 and 👍 included. " * 2
+        return pool + OOV_STRINGS + [long[:n] for n in (17, 33, 65, 130)]
     return pool + [-7, 0, 1, 12345]
 
 
@@ -62,6 +63,8 @@ def preprocessing_input(
     if "Lookup" in ops and spec["dtype"].startswith("int"):
         pool = _pool(nodes, False)
         return np.array([pool[i] for i in rng.integers(0, len(pool), int(np.prod(shape)))], np.int64).reshape(shape)
+    if "Hashing" in ops and spec["dtype"].startswith("int"):
+        return rng.integers(-(2**31), 2**31, shape).astype(np.int64)  # int32: the JS runtime reads ids as int32
     if "CategoryEncoding" in ops:
         top = min(n["config"]["num_tokens"] for n in nodes if n["op"] == "CategoryEncoding")
         return rng.integers(0, top, shape).astype(np.int32)

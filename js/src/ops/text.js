@@ -4,6 +4,7 @@
 
 import { InputError } from "../errors.js";
 import { Tensor } from "../tensor.js";
+import { hashing } from "./hashing.js";
 import { textVectorization } from "./text_vectorization.js";
 
 /** How many of the sorted boundaries are <= v (the bucket index). */
@@ -56,6 +57,11 @@ function asIds(x, what) {
     out[i] = Math.trunc(v);
   }
   return out;
+}
+
+/** ids (Int32Array) of ``shape`` encoded as CategoryEncoding does (5.51). */
+export function encodeIds(ids, shape, depth, mode) {
+  return encode(ids, shape, depth, mode, null);
 }
 
 export function categoryEncoding([x], w, cfg) {
@@ -152,14 +158,20 @@ export function checkText(op, cfg, weights) {
     const idf = weights.idf_weights;
     if (!!idf !== (cfg.output_mode === "tf_idf") || (idf && (idf.shape.length !== 1 || idf.shape[0] !== cfg.depth))) return "idf_weights must be (depth,) with tf_idf";
   }
+  if (op === "Hashing") {
+    const m = cfg.mask_token;
+    if (!Number.isInteger(cfg.num_bins) || cfg.num_bins < 1 || !["int", "one_hot", "multi_hot", "count"].includes(cfg.output_mode)) return "bad num_bins / output_mode";
+    if (m !== null && typeof m !== "string" && !Number.isSafeInteger(m)) return "mask_token must be null, a string or an integer";
+    if (cfg.salt !== null && !(Array.isArray(cfg.salt) && cfg.salt.length === 2 && cfg.salt.every((k) => typeof k === "string" && /^[0-9]{1,20}$/.test(k) && BigInt(k) < 2n ** 64n))) return "salt must be null or two unsigned 64-bit integers in decimal";
+  }
   return null;
 }
 
 /** Whether a node acts on each timestep alone (streaming.js), for a first input of rank ``rank``. */
 export function textStepLocal(op, cfg, rank) {
   if (op === "Discretization") return true;
-  if (op !== "Lookup" && op !== "CategoryEncoding") return false;
+  if (op !== "Lookup" && op !== "CategoryEncoding" && op !== "Hashing") return false;
   return cfg.output_mode === "int" || rank >= 3;
 }
 
-export const TEXT_OPS = { Discretization: discretization, CategoryEncoding: categoryEncoding, Lookup: lookup, TextVectorization: (...a) => textVectorization(...a) };
+export const TEXT_OPS = { Discretization: discretization, CategoryEncoding: categoryEncoding, Lookup: lookup, TextVectorization: (...a) => textVectorization(...a), Hashing: (...a) => hashing(...a) };

@@ -257,7 +257,44 @@ def convert_text_vectorization(call: LayerCall, b: GraphBuilder) -> list[Tensor]
     )
 
 
+def _salt(call: LayerCall) -> list[str] | None:
+    salt = call.opt("salt")
+    if salt is None:
+        return None
+    pair = [salt, salt] if isinstance(salt, int) else salt
+    if not (
+        isinstance(pair, list) and len(pair) == 2 and all(isinstance(k, int) and not isinstance(k, bool) for k in pair)
+    ):
+        raise Unsupported(f"salt {str(salt)[:40]!r}: expected an integer or two")
+    if not all(-(2**63) <= k < 2**64 for k in pair):
+        raise Unsupported("salt: beyond 64 bits")
+    return [str(k % 2**64) for k in pair]  # TensorFlow reads the key as two uint64
+
+
+def convert_hashing(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
+    _no_sparse(call)
+    x = one_input(call)
+    mode = call.opt("output_mode", "int")
+    if mode not in ("int", *_ENCODINGS):
+        raise Unsupported(f"output_mode {mode!r}")
+    bins = call.int_opt("num_bins", minimum=1)
+    mask = call.opt("mask_value")
+    if mask is not None and not isinstance(mask, (str, int)) or isinstance(mask, bool):
+        raise Unsupported(f"mask_value {str(mask)[:40]!r}: only a string or an integer is converted")
+    if x.dtype == "bool":
+        raise Unsupported("input dtype bool")
+    return b.node(
+        "Hashing",
+        name=call.name,
+        inputs=[x],
+        config={"num_bins": bins, "mask_token": mask, "salt": _salt(call), "output_mode": mode},
+        outputs=[(_encoded_shape(x.shape, mode, bins), "int64" if mode == "int" else "float32")],
+        layer=call,
+    )
+
+
 TEXT_CONVERTERS = {
+    "Hashing": convert_hashing,
     "TextVectorization": convert_text_vectorization,
     "Discretization": convert_discretization,
     "CategoryEncoding": convert_category_encoding,

@@ -29,6 +29,7 @@ from .core import (
 )
 from .dot import dot
 from .gru import gru
+from .hashing import hashing
 from .lstm import lstm
 from .masked_merge import masked_merge
 from .normalization import batch_norm, layer_norm, prelu
@@ -95,6 +96,7 @@ OPS: dict[str, OpFn] = {
     "CategoryEncoding": category_encoding,
     "Lookup": lookup,
     "TextVectorization": text_vectorization,
+    "Hashing": hashing,
     # .
     # -- tfop (anchor: the tfop helper adds its entries below this line) --
     # .

@@ -76,6 +76,21 @@ def _text_vectorization_shapes(config: dict[str, Any], weights: dict[str, np.nda
     return _lookup_shapes({**config, "key_dtype": "string", "mask_token": "", "num_oov_indices": 1}, weights)
 
 
+def _hashing_shapes(config: dict[str, Any], weights: dict[str, np.ndarray]) -> str | None:
+    mask, salt = config["mask_token"], config["salt"]
+    if mask is not None and not (isinstance(mask, str) and len(mask) <= MAX_TOKEN) and not _token_ok(mask, "int64"):
+        return "mask_token must be null, a string or an integer"
+    if salt is not None and not (
+        isinstance(salt, list)
+        and len(salt) == 2
+        and all(isinstance(k, str) and k.isdigit() and int(k) < 2**64 for k in salt)
+    ):
+        return "salt must be null or two unsigned 64-bit integers written in decimal"
+    if config["output_mode"] != "int" and config["num_bins"] > 1 << 24:
+        return "an encoded output takes at most 2**24 bins"
+    return None
+
+
 TEXT_SPECS = [
     OpSpec(
         "Discretization",
@@ -132,5 +147,19 @@ TEXT_SPECS = [
         time=lambda c, w, r: WHOLE_SEQUENCE,
         shapes=_text_vectorization_shapes,
         doc="text -> token ids (padded) or a multi_hot / count / tf_idf encoding",
+    ),
+    OpSpec(
+        "Hashing",
+        _1_3,
+        {
+            "num_bins": Key({"type": "integer", "minimum": 1}, since=_1_3),
+            "mask_token": Key({}, since=_1_3, doc="null, or the value that goes to bin 0"),
+            "salt": Key({}, since=_1_3, doc="null (FarmHash64), or the SipHash-2-4 key [k0, k1] in decimal"),
+            "output_mode": Key({"enum": ["int", *_MODES]}, since=_1_3),
+        },
+        inputs=("values",),
+        time=_encode_time,
+        shapes=_hashing_shapes,
+        doc="each value's hash bin (strings, or integers as decimal text), optionally encoded",
     ),
 ]
