@@ -40,6 +40,7 @@ def _(K, era, rng):
         L.IntegerLookup(vocabulary=[3, 7, 11, 42])(ids),
         L.IntegerLookup(vocabulary=[3, 7, 11, 42], num_oov_indices=3, mask_token=0)(ids),
         L.IntegerLookup(vocabulary=[3, 7, 11, 42], output_mode="multi_hot", num_oov_indices=2)(ids),
+        L.StringLookup(vocabulary=WORDS, num_oov_indices=3)(s),  # OOV strings: FarmHash buckets
         L.Discretization(bin_boundaries=[-1.0, 0.0, 0.5, 2.0])(x),
         L.Discretization(bin_boundaries=[-1.0, 0.0, 0.5], output_mode="one_hot")(x1),
         L.Discretization(bin_boundaries=[0.0, 1.0], output_mode="count")(x),
@@ -47,6 +48,10 @@ def _(K, era, rng):
     ]
     enc = L.CategoryEncoding(num_tokens=5, output_mode="count")(L.IntegerLookup(vocabulary=[3, 7, 11, 42])(ids))
     outs.append(enc)
+    if era == "keras3":  # oov_method / salt are Keras 3 options
+        outs.append(L.StringLookup(vocabulary=WORDS, num_oov_indices=4, salt=[7, -3])(s))
+        outs.append(L.IntegerLookup(vocabulary=[3, 7], num_oov_indices=3, oov_method="farmhash")(ids))
+        outs.append(L.IntegerLookup(vocabulary=[3, 7], num_oov_indices=3, oov_method="farmhash", salt=11)(ids))
     if era == "keras3":  # tf_keras encodes up to rank 2 only
         outs.append(L.StringLookup(vocabulary=WORDS, output_mode="one_hot")(L.Reshape((6, 1))(s)))
         outs.append(

@@ -33,18 +33,20 @@ def test_category_encoding_modes_and_range():
 
 
 LOOKUP = {"key_dtype": "string", "vocabulary": ["a", "b", "c"], "num_oov_indices": 1, "depth": 5}
+OOV = {"oov_method": "farmhash", "salt": None}
 
 
 def test_string_lookup_indices_mask_and_oov():
     x = np.array([["a", "", "zz", "c"]])
-    (y,) = OPS["Lookup"](x, **LOOKUP, mask_token="", output_mode="int")
+    (y,) = OPS["Lookup"](x, **LOOKUP, **OOV, mask_token="", output_mode="int")
     assert y.tolist() == [[2, 0, 1, 4]]  # mask 0, OOV 1, vocabulary from 2
-    (y,) = OPS["Lookup"](x, **{**LOOKUP, "depth": 4}, mask_token="", output_mode="count")
+    (y,) = OPS["Lookup"](x, **{**LOOKUP, "depth": 4}, **OOV, mask_token="", output_mode="count")
     assert y.tolist() == [[1, 1, 0, 1]]  # no mask index: zz at OOV 0, a at 1, c at 3, "" left out
 
 
 def test_integer_lookup_floormod_buckets():
     cfg = {"key_dtype": "int64", "vocabulary": [10, 20], "mask_token": None, "num_oov_indices": 3, "depth": 5}
+    cfg.update(oov_method="floormod", salt=None)
     (y,) = OPS["Lookup"](np.array([[10, 20, 7, -1, 5]]), **cfg, output_mode="int")
     assert y.tolist() == [[3, 4, 1, 2, 2]]  # 7 % 3 = 1, -1 floormod 3 = 2, 5 % 3 = 2
     with pytest.raises(InputError, match="num_oov_indices is 0"):
@@ -90,12 +92,13 @@ def test_strings_round_trip_as_code_points():
     [
         ({**LOOKUP, "vocabulary": ["a", "a"]}, "unique"),
         ({**LOOKUP, "vocabulary": ["a", 3]}, "every vocabulary entry"),
-        ({**LOOKUP, "num_oov_indices": 2}, "FarmHash"),
+        ({**LOOKUP, "oov_method": "floormod"}, "farmhash"),
+        ({**LOOKUP, "salt": ["1", "²"]}, "salt"),
         ({**LOOKUP, "mask_token": 3}, "mask_token"),
     ],
 )
 def test_lookup_refuses_bad_configs_at_load(config, why):
-    config = {"mask_token": None, "output_mode": "int", **config}
+    config = {"mask_token": None, "output_mode": "int", "oov_method": "farmhash", "salt": None, **config}
     with pytest.raises(FormatError, match=why):
         check_node("Lookup", config, {}, "node 'l'")
 
@@ -111,7 +114,7 @@ def _string_model() -> Model:
                 "name": "l",
                 "op": "Lookup",
                 "inputs": [["s", 0]],
-                "config": {**LOOKUP, "mask_token": None, "output_mode": "int"},
+                "config": {**LOOKUP, **OOV, "mask_token": None, "output_mode": "int"},
                 "weights": {},
                 "outputs": [{"shape": [None, 3], "dtype": "int64"}],
             }
@@ -173,7 +176,7 @@ def test_refused_by_name(tmp_path):
     s = tf_keras.Input((1,), dtype="string")
     outs = [
         L.TextVectorization(vocabulary=["a"], standardize=lambda t: t)(s),
-        L.StringLookup(vocabulary=["a"], num_oov_indices=2)(s),
+        L.StringLookup(vocabulary=["a"], invert=True)(L.IntegerLookup(vocabulary=[1])(L.Hashing(3)(s))),
         L.StringLookup(vocabulary=["a"], invert=False, output_mode="count", sparse=True)(s),
     ]
     tf_keras.Model(s, outs).save(tmp_path / "m.h5")
@@ -181,7 +184,7 @@ def test_refused_by_name(tmp_path):
         convert(tmp_path / "m.h5", tmp_path / "b")
     text = str(err.value)
     assert "standardize: the custom callable" in text
-    assert "num_oov_indices > 1" in text
+    assert "invert: index -> token lookups" in text
     assert "sparse" in text
     # Keras 3's legacy .h5 keeps no assets: an adapted vocabulary is not in the file.
     adapted = keras.layers.StringLookup()

@@ -165,6 +165,13 @@ export function siphash24(k0, k1, s) {
 
 const utf8 = new TextEncoder();
 
+/** tf.strings.to_hash_bucket_fast (no salt) / _strong (salt: two decimal strings) of one string. */
+export function hashBucket(text, bins, salt) {
+  const bytes = utf8.encode(text);
+  const h = salt ? siphash24(BigInt(salt[0]), BigInt(salt[1]), bytes) : fingerprint64(bytes);
+  return Number(h % BigInt(bins));
+}
+
 /** A value's text as TensorFlow hashes it: a string itself, a number in decimal (truncated). */
 function textOf(v) {
   if (typeof v === "string") return v;

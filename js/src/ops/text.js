@@ -4,7 +4,7 @@
 
 import { InputError } from "../errors.js";
 import { Tensor } from "../tensor.js";
-import { hashing } from "./hashing.js";
+import { hashBucket, hashing } from "./hashing.js";
 import { textVectorization } from "./text_vectorization.js";
 
 /** How many of the sorted boundaries are <= v (the bucket index). */
@@ -74,8 +74,13 @@ const tables = new WeakMap();
 
 const floormod = (a, n) => ((a % n) + n) % n;
 
+function oovBucket(tok, k, method, salt) {
+  if (method === "floormod" && typeof tok === "number") return floormod(tok, k);
+  return hashBucket(typeof tok === "string" ? tok : String(tok), k, salt);
+}
+
 /** Each token's index and whether it is the mask token (FORMAT.md 5.52). */
-export function tokenIds(toks, vocabulary, mask, nOov, oovStart) {
+export function tokenIds(toks, vocabulary, mask, nOov, oovStart, oovMethod = "farmhash", salt = null) {
   let t = tables.get(vocabulary);
   if (!t) {
     t = new Map(vocabulary.map((tok, i) => [tok, i]));
@@ -93,7 +98,7 @@ export function tokenIds(toks, vocabulary, mask, nOov, oovStart) {
     const k = t.get(tok);
     if (k !== undefined) ids[i] = start + k;
     else if (nOov === 0) throw new InputError(`Lookup: token ${JSON.stringify(tok)} is not in the vocabulary and num_oov_indices is 0`);
-    else ids[i] = oovStart + (nOov > 1 ? floormod(tok, nOov) : 0);
+    else ids[i] = oovStart + (nOov > 1 ? oovBucket(tok, nOov, oovMethod, salt) : 0);
   }
   return { ids, drop };
 }
@@ -125,11 +130,13 @@ export function lookup([x], w, cfg) {
   const strings = cfg.key_dtype === "string";
   if (strings !== (x.dtype === "string")) throw new InputError(`Lookup: expects a ${cfg.key_dtype} input`);
   const toks = strings ? x.data : asIds(x, "Lookup");
-  const { ids, drop } = tokenIds(toks, cfg.vocabulary, cfg.mask_token, cfg.num_oov_indices, oovStart);
+  const { ids, drop } = tokenIds(toks, cfg.vocabulary, cfg.mask_token, cfg.num_oov_indices, oovStart, cfg.oov_method, cfg.salt);
   if (mode === "int") return [new Tensor(ids, x.shape.slice(), "int32")];
   const out = encode(ids, x.shape, cfg.depth, mode === "tf_idf" ? "count" : mode, drop);
   return [mode === "tf_idf" ? weighIdf(out, w.idf_weights, cfg.depth) : out];
 }
+
+const saltOk = (s) => Array.isArray(s) && s.length === 2 && s.every((k) => typeof k === "string" && /^[0-9]{1,20}$/.test(k) && BigInt(k) < 2n ** 64n);
 
 /** Load-time checks (checks.js): why a node's config does not fit, or null. */
 export function checkText(op, cfg, weights) {
@@ -146,14 +153,16 @@ export function checkText(op, cfg, weights) {
       if (L !== null && !(Number.isInteger(L) && L >= 0 && L <= 2 ** 20)) return "bad output_sequence_length";
       if (![null, "lower_and_strip_punctuation", "lower", "strip_punctuation"].includes(cfg.standardize) || ![null, "whitespace", "character"].includes(cfg.split)) return "bad standardize / split";
       if (!Array.isArray(cfg.vocabulary) || cfg.vocabulary.includes("")) return "the vocabulary may not hold the mask token ''";
-      cfg = { ...cfg, key_dtype: "string", mask_token: "", num_oov_indices: 1 };
+      cfg = { ...cfg, key_dtype: "string", mask_token: "", num_oov_indices: 1, oov_method: "farmhash", salt: null };
     }
     const strings = cfg.key_dtype === "string";
     const ok = (v) => (strings ? typeof v === "string" : Number.isSafeInteger(v));
     if (!["string", "int64"].includes(cfg.key_dtype) || !Array.isArray(cfg.vocabulary) || !cfg.vocabulary.every(ok)) return "vocabulary must hold tokens of key_dtype";
     if (new Set(cfg.vocabulary).size !== cfg.vocabulary.length) return "vocabulary entries must be unique";
     if (cfg.mask_token !== null && !ok(cfg.mask_token)) return "mask_token must be null or of the vocabulary's type";
-    if (!Number.isInteger(cfg.num_oov_indices) || cfg.num_oov_indices < 0 || (strings && cfg.num_oov_indices > 1)) return "bad num_oov_indices";
+    if (!Number.isInteger(cfg.num_oov_indices) || cfg.num_oov_indices < 0) return "bad num_oov_indices";
+    if (!["floormod", "farmhash"].includes(cfg.oov_method) || (strings && cfg.oov_method !== "farmhash")) return "bad oov_method";
+    if (cfg.salt !== null && !saltOk(cfg.salt)) return "salt must be null or two unsigned 64-bit integers in decimal";
     if (!["int", "one_hot", "multi_hot", "count", "tf_idf"].includes(cfg.output_mode) || !Number.isInteger(cfg.depth) || cfg.depth < 1) return "bad output_mode / depth";
     const idf = weights.idf_weights;
     if (!!idf !== (cfg.output_mode === "tf_idf") || (idf && (idf.shape.length !== 1 || idf.shape[0] !== cfg.depth))) return "idf_weights must be (depth,) with tf_idf";
@@ -162,7 +171,7 @@ export function checkText(op, cfg, weights) {
     const m = cfg.mask_token;
     if (!Number.isInteger(cfg.num_bins) || cfg.num_bins < 1 || !["int", "one_hot", "multi_hot", "count"].includes(cfg.output_mode)) return "bad num_bins / output_mode";
     if (m !== null && typeof m !== "string" && !Number.isSafeInteger(m)) return "mask_token must be null, a string or an integer";
-    if (cfg.salt !== null && !(Array.isArray(cfg.salt) && cfg.salt.length === 2 && cfg.salt.every((k) => typeof k === "string" && /^[0-9]{1,20}$/.test(k) && BigInt(k) < 2n ** 64n))) return "salt must be null or two unsigned 64-bit integers in decimal";
+    if (cfg.salt !== null && !saltOk(cfg.salt)) return "salt must be null or two unsigned 64-bit integers in decimal";
   }
   return null;
 }

@@ -126,10 +126,8 @@ def _lookup_options(call: LayerCall, key_dtype: str) -> tuple[str, int]:
     if mode not in ("int", *_ENCODINGS, "tf_idf"):
         raise Unsupported(f"output_mode {mode!r}")
     num_oov = call.int_opt("num_oov_indices", 1, minimum=0)
-    if call.opt("oov_method", "floormod") != "floormod" and num_oov > 1:
-        raise Unsupported(f"oov_method {call.opt('oov_method')!r}: only floormod OOV buckets are converted")
-    if key_dtype == "string" and num_oov > 1:
-        raise Unsupported("num_oov_indices > 1: StringLookup hashes OOV strings with FarmHash, not converted yet")
+    if call.opt("oov_method", "floormod") not in ("floormod", "farmhash"):
+        raise Unsupported(f"oov_method {call.opt('oov_method')!r}")
     if call.opt("encoding", "utf-8") not in ("utf-8", "UTF-8", "utf8"):
         raise Unsupported(f"encoding {call.opt('encoding')!r}: only utf-8 is converted")
     return mode, num_oov
@@ -161,6 +159,8 @@ def _convert_lookup(call: LayerCall, b: GraphBuilder, key_dtype: str) -> list[Te
         "num_oov_indices": num_oov,
         "output_mode": mode,
         "depth": depth,
+        "oov_method": "farmhash" if key_dtype == "string" else call.opt("oov_method", "floormod"),
+        "salt": _salt(call),
     }
     out_dtype = "int64" if mode == "int" else "float32"
     return b.node(

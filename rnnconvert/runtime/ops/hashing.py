@@ -183,6 +183,13 @@ def siphash24(k0: int, k1: int, s: bytes) -> int:
     return v[0] ^ v[1] ^ v[2] ^ v[3]
 
 
+def hash_bucket(text: str, bins: int, salt: list[str] | None) -> int:
+    """``tf.strings.to_hash_bucket_fast`` (no salt) or ``_strong`` (salt) of one string."""
+    data = text.encode("utf-8")
+    h = siphash24(int(salt[0]), int(salt[1]), data) if salt is not None else fingerprint64(data)
+    return h % bins
+
+
 def _text(v: Any) -> str:
     if isinstance(v, (str, np.str_)):
         return str(v)
@@ -204,13 +211,10 @@ def hashing(
             raise InputError("Hashing input contains NaN or Inf")
     masked = mask_token is not None and num_bins > 1
     bins = num_bins - 1 if masked else num_bins
-    key = (int(salt[0]), int(salt[1])) if salt is not None else None
     flat = a.reshape(-1).tolist()
     out = np.empty(len(flat), np.int64)
     for i, v in enumerate(flat):
-        data = _text(np.trunc(v) if isinstance(v, float) else v).encode("utf-8")
-        h = siphash24(key[0], key[1], data) if key else fingerprint64(data)
-        out[i] = h % bins + (1 if masked else 0)
+        out[i] = hash_bucket(_text(np.trunc(v) if isinstance(v, float) else v), bins, salt) + (1 if masked else 0)
         if masked and v == mask_token:
             out[i] = 0
     ids = out.reshape(a.shape)

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from ...errors import InputError
+from . import hashing as _hashing  # (hashing.py imports encode from here)
 
 
 def discretization(x: np.ndarray, *, bin_boundaries: list[float]) -> list[np.ndarray]:
@@ -64,8 +65,20 @@ def _table(vocabulary: list[Any], start: int) -> dict[Any, int]:
     return {tok: start + i for i, tok in enumerate(vocabulary)}
 
 
+def _oov_bucket(tok: Any, k: int, oov_method: str, salt: list[str] | None) -> int:
+    if oov_method == "floormod" and isinstance(tok, int):
+        return tok % k  # Python's % is the floor modulo
+    return _hashing.hash_bucket(tok if isinstance(tok, str) else str(tok), k, salt)
+
+
 def token_ids(
-    flat: list[Any], vocabulary: list[Any], mask_token: Any, num_oov_indices: int, oov_start: int
+    flat: list[Any],
+    vocabulary: list[Any],
+    mask_token: Any,
+    num_oov_indices: int,
+    oov_start: int,
+    oov_method: str = "farmhash",
+    salt: list[str] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Each token's index, and which tokens are the mask token (FORMAT.md 5.52)."""
     table = _table(vocabulary, oov_start + num_oov_indices)
@@ -79,7 +92,7 @@ def token_ids(
         if k is None:
             if num_oov_indices == 0:
                 raise InputError(f"Lookup: token {tok!r} is not in the vocabulary and num_oov_indices is 0")
-            k = oov_start + (tok % num_oov_indices if num_oov_indices > 1 else 0)
+            k = oov_start + (_oov_bucket(tok, num_oov_indices, oov_method, salt) if num_oov_indices > 1 else 0)
         idx[i] = k
     return idx, drop
 
@@ -99,6 +112,8 @@ def lookup(
     num_oov_indices: int,
     output_mode: str,
     depth: int,
+    oov_method: str,
+    salt: list[str] | None,
     idf_weights: np.ndarray | None = None,
 ) -> list[np.ndarray]:
     """Each token's index: the mask token 0 (int output) or left out (other outputs); the
@@ -109,7 +124,7 @@ def lookup(
         flat = [str(t) for t in np.asarray(tokens).reshape(-1)]
     else:
         flat = [int(t) for t in _as_ids(tokens, "Lookup").reshape(-1)]
-    idx, drop = token_ids(flat, vocabulary, mask_token, num_oov_indices, oov_start)
+    idx, drop = token_ids(flat, vocabulary, mask_token, num_oov_indices, oov_start, oov_method, salt)
     shape = np.shape(tokens)
     idx, drop = idx.reshape(shape), drop.reshape(shape)
     if output_mode == "int":

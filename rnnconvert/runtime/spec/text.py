@@ -38,6 +38,16 @@ def _token_ok(tok: Any, key_dtype: str) -> bool:
     return isinstance(tok, int) and not isinstance(tok, bool) and -(2**63) <= tok < 2**63
 
 
+def _salt_ok(salt: Any) -> bool:
+    return (
+        isinstance(salt, list)
+        and len(salt) == 2
+        and all(
+            isinstance(k, str) and 0 < len(k) <= 20 and k.isascii() and k.isdigit() and int(k) < 2**64 for k in salt
+        )
+    )
+
+
 def _lookup_shapes(config: dict[str, Any], weights: dict[str, np.ndarray]) -> str | None:
     kd, vocab, mode = config["key_dtype"], config["vocabulary"], config["output_mode"]
     if len(vocab) > MAX_VOCABULARY:
@@ -49,8 +59,10 @@ def _lookup_shapes(config: dict[str, Any], weights: dict[str, np.ndarray]) -> st
     mask = config["mask_token"]
     if mask is not None and not _token_ok(mask, kd):
         return "mask_token must be null or of the vocabulary's type"
-    if kd == "string" and config["num_oov_indices"] > 1:
-        return "num_oov_indices > 1 on strings hashes with FarmHash, which this runtime does not implement"
+    if kd == "string" and config["oov_method"] != "farmhash":
+        return "string tokens take oov_method farmhash"
+    if config["salt"] is not None and not _salt_ok(config["salt"]):
+        return "salt must be null or two unsigned 64-bit integers written in decimal"
     idf = weights.get("idf_weights")
     if (idf is not None) != (mode == "tf_idf"):
         return "idf_weights goes with output_mode tf_idf"
@@ -73,18 +85,24 @@ def _text_vectorization_shapes(config: dict[str, Any], weights: dict[str, np.nda
         return "output_sequence_length must be null or an integer in [0, 2**20]"
     if "" in config["vocabulary"]:
         return "the vocabulary may not hold the mask token ''"
-    return _lookup_shapes({**config, "key_dtype": "string", "mask_token": "", "num_oov_indices": 1}, weights)
+    return _lookup_shapes(
+        {
+            **config,
+            "key_dtype": "string",
+            "mask_token": "",
+            "num_oov_indices": 1,
+            "oov_method": "farmhash",
+            "salt": None,
+        },
+        weights,
+    )
 
 
 def _hashing_shapes(config: dict[str, Any], weights: dict[str, np.ndarray]) -> str | None:
     mask, salt = config["mask_token"], config["salt"]
     if mask is not None and not (isinstance(mask, str) and len(mask) <= MAX_TOKEN) and not _token_ok(mask, "int64"):
         return "mask_token must be null, a string or an integer"
-    if salt is not None and not (
-        isinstance(salt, list)
-        and len(salt) == 2
-        and all(isinstance(k, str) and k.isdigit() and int(k) < 2**64 for k in salt)
-    ):
+    if salt is not None and not _salt_ok(salt):
         return "salt must be null or two unsigned 64-bit integers written in decimal"
     if config["output_mode"] != "int" and config["num_bins"] > 1 << 24:
         return "an encoded output takes at most 2**24 bins"
@@ -121,6 +139,8 @@ TEXT_SPECS = [
             "num_oov_indices": Key({"type": "integer", "minimum": 0, "maximum": 1 << 20}, since=_1_3),
             "output_mode": Key({"enum": ["int", *_MODES, "tf_idf"]}, since=_1_3),
             "depth": Key(_DEPTH, since=_1_3, doc="the width of a non-int output"),
+            "oov_method": Key({"enum": ["floormod", "farmhash"]}, since=_1_3, doc="how k > 1 OOV buckets are chosen"),
+            "salt": Key({}, since=_1_3, doc="null, or the SipHash-2-4 key [k0, k1] in decimal"),
         },
         {"idf_weights": Slot(required=False)},
         inputs=("tokens",),
