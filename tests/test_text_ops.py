@@ -193,3 +193,60 @@ def test_refused_by_name(tmp_path):
     keras.Model(k3, adapted(k3)).save(tmp_path / "k3.h5")
     with pytest.raises(UnsupportedError, match="vocabulary: the file holds none"):
         convert(tmp_path / "k3.h5", tmp_path / "b3")
+
+
+def test_siphash24_reference_vector():
+    # The SipHash paper's example: key 00 01 .. 0f, message 00 01 .. 0e.
+    from rnnconvert.runtime.ops.hashing import siphash24
+
+    k0 = int.from_bytes(bytes(range(8)), "little")
+    k1 = int.from_bytes(bytes(range(8, 16)), "little")
+    assert siphash24(k0, k1, bytes(range(15))) == 0xA129CA6149BE45E5
+
+
+def _hash_corpus() -> list[str]:
+    rng = np.random.default_rng(5)
+    alphabet = "abcXYZ019 ,.!éü日本語👍\t"
+    return ["".join(rng.choice(list(alphabet), n)) for n in [*range(0, 80), 100, 127, 128, 129, 200, 256, 300]]
+
+
+@pytest.mark.keras
+def test_hashes_match_tensorflow_at_every_length():
+    import tensorflow as tf
+
+    from rnnconvert.runtime.ops.hashing import hash_bucket
+
+    texts = _hash_corpus()
+    bins = 2**62 + 12345
+    fast = tf.strings.to_hash_bucket_fast(texts, bins).numpy()
+    strong = tf.strings.to_hash_bucket_strong(texts, bins, key=[7, -3]).numpy()
+    assert [hash_bucket(t, bins, None) for t in texts] == fast.tolist()
+    assert [hash_bucket(t, bins, ["7", str(2**64 - 3)]) for t in texts] == strong.tolist()
+
+
+def test_js_hashes_agree_with_python(tmp_path):
+    import json
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    from rnnconvert.runtime.ops.hashing import hash_bucket
+
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("no Node.js on PATH")
+    texts = _hash_corpus()
+    js = Path(__file__).resolve().parent.parent / "js" / "src" / "ops" / "hashing.js"
+    script = tmp_path / "h.mjs"
+    script.write_text(
+        f"import {{ hashBucket }} from {json.dumps(js.as_uri())};\n"
+        f"const texts = {json.dumps(texts)};\n"
+        "const b = 2 ** 52 + 7;\n"
+        "console.log(JSON.stringify([texts.map((t) => hashBucket(t, b, null)), "
+        'texts.map((t) => hashBucket(t, b, ["7", "18446744073709551613"]))]));\n'
+    )
+    out = subprocess.run([node, str(script)], capture_output=True, text=True, check=True, timeout=120).stdout
+    fast, strong = json.loads(out)
+    bins = 2**52 + 7
+    assert fast == [hash_bucket(t, bins, None) for t in texts]
+    assert strong == [hash_bucket(t, bins, ["7", str(2**64 - 3)]) for t in texts]
