@@ -127,6 +127,7 @@ def _(K, era, rng):
     s = K.Input((4,), dtype="string")
     i = K.Input((3,), dtype="int64")
     one = K.Input((1,), dtype="string")
+    f = K.Input((4,))
     outs = [
         L.Hashing(num_bins=7)(s),
         L.Hashing(num_bins=1000003)(s),
@@ -139,10 +140,13 @@ def _(K, era, rng):
         L.Hashing(num_bins=9)(i),
         L.Hashing(num_bins=9, mask_value=0, salt=[1, 2])(i),
     ]
-    m = K.Model([s, i, one], outs)
+    if era == "keras3":  # Keras 3 hashes floats (truncated to integers, as decimal text); tf_keras refuses them
+        outs += [L.Hashing(num_bins=13)(f), L.Hashing(num_bins=13, mask_value=0, salt=3)(f)]
+    m = K.Model([s, i, one, f], outs)
     long = "a long sentence of more than sixty-four bytes, with ünïcödé and 日本語 text: 👍👍👍 " * 3
     text = np.array(
         [["", "cat", "Cat", "naïve"], ["日本語", "👍", long, "a" * 17], [long[:33], long[:64], long[:65], long[:200]]]
     )
     ids = np.array([[0, -1, 5], [2**40, 7, 0], [-(2**62), 123456789, 1]], np.int64)
-    return m, [text, ids, np.array([["x"], ["y"], [""]])]
+    floats = np.array([[-2.7, 0.0, 1e6 + 0.5, 3.99], [0.5, -0.5, 7, 2**40], [0, 0, -1, 1]], np.float32)
+    return m, [text, ids, np.array([["x"], ["y"], [""]]), floats]
