@@ -2,18 +2,23 @@
 
 export type TypedArray = Float32Array | Float64Array | Int32Array | Int8Array | Uint8Array | Int16Array | Uint16Array;
 
-/** A C-order array: float32 values, int32 ids or bool (Uint8Array of 0/1). */
+/** A C-order array: float32 values, int32 ids, bool (Uint8Array of 0/1) or strings (text inputs). */
 export declare class Tensor {
-  constructor(data: Float32Array | Int32Array | Uint8Array, shape: number[], dtype?: "float32" | "int32" | "bool");
-  data: Float32Array | Int32Array | Uint8Array;
+  constructor(
+    data: Float32Array | Int32Array | Uint8Array | string[],
+    shape: number[],
+    dtype?: "float32" | "int32" | "bool" | "string",
+  );
+  data: Float32Array | Int32Array | Uint8Array | string[];
   shape: number[];
-  dtype: "float32" | "int32" | "bool";
+  dtype: "float32" | "int32" | "bool" | "string";
   readonly rank: number;
 }
 
-/** What predict/step accept for one input: any typed array with a shape (floats are cast to float32). */
+/** What predict/step accept for one input: any typed array with a shape (floats are cast to float32);
+ *  for an input whose dtype is "string" (format 1.3.0), an array of JS strings. */
 export interface TensorLike {
-  data: TypedArray;
+  data: TypedArray | string[];
   shape: readonly number[];
 }
 

@@ -6,6 +6,7 @@ import { checkActivation } from "./ops/activations.js";
 import { POOL_OPS, checkPoolNode } from "./ops/pool.js";
 import { checkResizeOp } from "./ops/resize.js";
 import { checkTensorOp } from "./ops/tensor_ops.js";
+import { checkText } from "./ops/text.js";
 
 const GATES = { LSTM: 4, GRU: 3, SimpleRNN: 1 };
 const BOOL_KEYS = new Set(["use_bias", "return_sequences", "go_backwards", "stateful", "zero_output_for_mask", "reset_after", "keepdims", "causal", "query_mask", "value_mask"]);
@@ -114,6 +115,8 @@ export function checkNode(op, config, weights, where, nInputs, hasMask) {
     checkResizeOp(op, config, need);
   }
   checkTensorOp(op, config, need);
+  const textProblem = checkText(op, config, weights);
+  if (textProblem) throw new FormatError(`${where}: ${textProblem}`);
   if (hasMask && !(op in GATES || op === "ConvLSTM" || op === "GlobalPool1D")) {
     throw new FormatError(`${where}: op ${op} takes no mask`);
   }

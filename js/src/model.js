@@ -6,7 +6,7 @@ import { checkNode } from "./checks.js";
 import { OPS, RECURRENT_STATE_COUNT } from "./ops/index.js";
 import { markConstant } from "./ops/linalg.js";
 import { TIMED, planStream } from "./streaming.js";
-import { Tensor, asFloat, reshape, sliceAxis, zeros } from "./tensor.js";
+import { StringArray, Tensor, asFloat, reshape, sliceAxis, zeros } from "./tensor.js";
 
 export const DEFAULT_MAX_ELEMENTS = 2 ** 30;
 /** A model that streams and whose call would hold more than this many values runs through
@@ -193,6 +193,7 @@ export class Model {
       });
       if (batch === null) batch = shape[0];
       else if (shape[0] !== batch) throw new InputError(`input '${info.name}': batch size ${shape[0]} differs from the first input's ${batch}`);
+      if (info.dtype === "string") return stringTensor(v.data, shape, info.name);
       if (info.dtype.startsWith("int")) {
         if (v.data instanceof Int32Array) return new Tensor(v.data, shape, "int32");
         if (v.data instanceof Float32Array || v.data instanceof Float64Array) return new Tensor(v.data instanceof Float32Array ? v.data : Float32Array.from(v.data), shape, "float32");
@@ -416,7 +417,16 @@ export class Model {
 }
 
 function isTensorLike(v) {
-  return !!v && typeof v === "object" && ArrayBuffer.isView(v.data) && v.shape !== undefined && typeof v.shape.length === "number";
+  return !!v && typeof v === "object" && (ArrayBuffer.isView(v.data) || Array.isArray(v.data)) && v.shape !== undefined && typeof v.shape.length === "number";
+}
+
+/** A string input (FORMAT.md 2.1): {data: string[], shape}, every item a JS string. */
+function stringTensor(data, shape, name) {
+  if (!Array.isArray(data)) throw new InputError(`input '${name}': expects {data: string[], shape}`);
+  for (let i = 0; i < data.length; i++) {
+    if (typeof data[i] !== "string") throw new InputError(`input '${name}': expects strings, got ${typeof data[i]} at item ${i}`);
+  }
+  return new Tensor(data instanceof StringArray ? data : StringArray.of(data), shape, "string");
 }
 
 /** F2: "while_states_zero" (tf_keras) uses the given state only while every carried state is zero. */

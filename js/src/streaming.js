@@ -3,6 +3,7 @@
 // (TimeDistributed's batch*time) or static (depends on no streamed input).
 
 import { RECURRENT_STATE_COUNT } from "./ops/index.js";
+import { textStepLocal } from "./ops/text.js";
 
 export const TIMED = "timed";
 export const RUNNING = "running";
@@ -34,6 +35,7 @@ function stepLocal(node, rank) {
   const { op, config: cfg } = node;
   if (op === "Dense" || op === "Activation") return !axisActivationTouchesTime(cfg.activation, rank);
   if (STEP_LOCAL_OPS.has(op)) return true;
+  if (textStepLocal(op, cfg, rank)) return true;
   if (op === "Merge") return !(cfg.mode === "concat" && mod(cfg.axis === undefined ? -1 : cfg.axis, rank) === 1);
   if (op === "ReduceAny") return mod(cfg.axis, rank) >= 2;
   if (op === "ExpandDims") return mod(cfg.axis, rank + 1) >= 2;

@@ -3,7 +3,32 @@
 
 import { FormatError, ResourceError } from "./errors.js";
 
-const CTORS = { float32: Float32Array, int32: Int32Array, bool: Uint8Array };
+/** The data of a "string" tensor (text inputs, FORMAT.md 2.1): an Array of JS strings with the
+ *  two typed-array methods the generic tensor helpers use. */
+export class StringArray extends Array {
+  static get [Symbol.species]() {
+    return Array;
+  }
+  static of(values) {
+    const out = new StringArray(values.length);
+    for (let i = 0; i < values.length; i++) out[i] = values[i];
+    return out;
+  }
+  set(src, offset = 0) {
+    for (let i = 0; i < src.length; i++) this[offset + i] = src[i];
+  }
+  subarray(start, end) {
+    return StringArray.of(Array.prototype.slice.call(this, start, end));
+  }
+}
+
+function strings(n) {
+  const out = new StringArray(n);
+  out.fill("");
+  return out;
+}
+
+const CTORS = { float32: Float32Array, int32: Int32Array, bool: Uint8Array, string: strings };
 
 export class Tensor {
   /** @param {Float32Array|Int32Array|Uint8Array} data @param {number[]} shape @param {string} [dtype] */
@@ -24,6 +49,7 @@ export function dtypeOf(data) {
   if (data instanceof Float32Array) return "float32";
   if (data instanceof Int32Array) return "int32";
   if (data instanceof Uint8Array) return "bool";
+  if (data instanceof StringArray) return "string";
   throw new FormatError(`unsupported typed array ${data && data.constructor && data.constructor.name}`);
 }
 
@@ -47,7 +73,7 @@ export function strides(shape) {
 export function zeros(shape, dtype = "float32") {
   const n = size(shape);
   if (!Number.isSafeInteger(n) || n > 2 ** 31) throw new ResourceError(`a tensor of shape [${shape}] is too large`);
-  return new Tensor(new CTORS[dtype](n), shape.slice(), dtype);
+  return new Tensor(dtype === "string" ? strings(n) : new CTORS[dtype](n), shape.slice(), dtype);
 }
 
 export function like(t, shape = t.shape) {

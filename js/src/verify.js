@@ -4,6 +4,7 @@
 
 import { FormatError } from "./errors.js";
 import { toTensor } from "./bundle.js";
+import { StringArray, Tensor } from "./tensor.js";
 
 export function tolerance(expected) {
   let m = 0;
@@ -39,7 +40,7 @@ export function check(model) {
       let ins;
       let expected;
       try {
-        ins = call.inputs.map((key) => toTensor(model.vectorArrays[key]));
+        ins = vectorInputs(model, call);
         expected = call.outputs.map((key) => toTensor(model.vectorArrays[key]));
       } catch {
         throw new FormatError(`model.json: test_vectors.calls[${k}] names arrays the bundle lacks`);
@@ -72,4 +73,29 @@ export function check(model) {
   const outputs = model.outputs.map((o, j) => ({ name: o.name, maxAbsError: worst[j], tolerance: tols[j], ok: worst[j] <= tols[j] }));
   const lines = [`test vectors from ${origin}:`, ...outputs.map((o) => `  ${o.name}: max |error| ${o.maxAbsError.toPrecision(3)} (tolerance ${o.tolerance.toPrecision(3)}) ${o.ok ? "ok" : "MISMATCH"}`)];
   return { origin, ok: outputs.every((o) => o.ok), outputs, lines };
+}
+
+/** A test-vector call's inputs as tensors; a string input is stored as int32 code points
+ *  (*shape, L) padded with -1 (FORMAT.md 8) and decoded here. */
+export function vectorInputs(model, call) {
+  return call.inputs.map((key, k) => {
+    const t = toTensor(model.vectorArrays[key]);
+    return model.inputs[k] && model.inputs[k].dtype === "string" ? decodeStrings(t) : t;
+  });
+}
+
+function decodeStrings(t) {
+  const L = t.shape[t.shape.length - 1];
+  const shape = t.shape.slice(0, -1);
+  const n = shape.reduce((a, d) => a * d, 1);
+  const out = new StringArray(n);
+  for (let i = 0; i < n; i++) {
+    const row = Array.from(t.data.subarray(i * L, i * L + L));
+    const end = row.indexOf(-1) < 0 ? L : row.indexOf(-1);
+    if (row.slice(end).some((c) => c !== -1) || row.slice(0, end).some((c) => c < 0 || c > 0x10ffff || (c >= 0xd800 && c < 0xe000))) {
+      throw new FormatError("a string test vector holds a code that is no Unicode character");
+    }
+    out[i] = row.slice(0, end).map((c) => String.fromCodePoint(c)).join("");
+  }
+  return new Tensor(out, shape, "string");
 }

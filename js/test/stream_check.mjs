@@ -5,7 +5,7 @@
 // {"dir", "ok", "lines", "outputs", "stream"} or {"dir", "error"} when the bundle threw.
 
 import { load } from "../index.js";
-import { toTensor } from "../src/bundle.js";
+import { vectorInputs } from "../src/verify.js";
 import { sliceAxis, reshape } from "../src/tensor.js";
 
 function timestep(a, t) {
@@ -17,7 +17,7 @@ function timestep(a, t) {
 // or null when the model does not stream (or its timed inputs differ in length).
 function streamError(model, plan) {
   const call = model.doc.test_vectors.calls[0];
-  const ins = call.inputs.map((k) => toTensor(model.vectorArrays[k]));
+  const ins = vectorInputs(model, call);
   const timed = new Set(plan.timedInputs);
   const T = ins[model.inputs.findIndex((i) => timed.has(i.name))].shape[1];
   const lengths = new Set(ins.filter((_, k) => timed.has(model.inputs[k].name)).map((t) => t.shape[1]));

@@ -52,7 +52,7 @@ _OPS_BARE = frozenset(
     "Transpose Reshape Squeeze Stack Matmul".split()
 )
 
-_DTYPES = ("float32", "float16", "float64", "int32", "int64", "int8", "uint8", "bool")
+_DTYPES = ("float32", "float16", "float64", "int32", "int64", "int8", "uint8", "bool", "string")
 
 
 def as_dict(value: Any) -> dict[str, Any]:

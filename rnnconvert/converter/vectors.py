@@ -15,8 +15,10 @@ from typing import Any
 import numpy as np
 
 from ..errors import FormatError, ResourceError
+from ..runtime.inputs import encode_strings
 from ..runtime.model import Model
 from ..runtime.verify import VECTOR_PREFIX
+from .text_vectors import preprocessing_input
 
 SEED = 20240229  # fixed: the same model always gets the same vectors (byte-identical bundles)
 MAX_VECTOR_VALUES = 1 << 22  # per call, over all inputs (16 MiB of float32)
@@ -77,6 +79,10 @@ def make_inputs(doc: dict[str, Any], calls: int) -> list[list[np.ndarray]]:
         arrays = []
         for spec, shape in zip(doc["inputs"], shapes):
             vocab = _id_range(doc, spec["name"])
+            pre = preprocessing_input(doc, spec, shape, rng)
+            if pre is not None:
+                arrays.append(pre)
+                continue
             if vocab is not None:
                 a = rng.integers(1 if vocab > 1 else 0, max(vocab, 1), shape).astype(np.int32)
             else:
@@ -111,8 +117,8 @@ def _with_masked_row(doc: dict[str, Any], arrays: list[np.ndarray], rng: np.rand
     for m, a in zip(masked, arrays):
         if m and a.ndim >= 2:
             row = np.full((1, *a.shape[1:]), m[0], a.dtype)
-        elif a.dtype.kind in "iu":
-            row = a[:1].copy()  # ids: a row already known to be in range
+        elif a.dtype.kind in "iuU":
+            row = a[:1].copy()  # ids (or tokens): a row already known to be in range
         else:
             row = rng.normal(0.0, 1.0, (1, *a.shape[1:])).astype(a.dtype)
         out.append(np.concatenate([a, row]))
@@ -157,7 +163,7 @@ def attach_vectors(
         in_keys, out_keys = [], []
         for i, a in enumerate(ins):
             key = f"{VECTOR_PREFIX}call{c}/input{i}"
-            arrays[key] = np.ascontiguousarray(a)
+            arrays[key] = encode_strings(a) if a.dtype.kind == "U" else np.ascontiguousarray(a)
             in_keys.append(key)
         for j, a in enumerate(outs):
             key = f"{VECTOR_PREFIX}call{c}/output{j}"

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import FormatError, InputError
 from .common import format_shape
 from .plan import TensorInfo
 
@@ -32,7 +32,9 @@ class InputParser:
         # float32, or int64 ids for an int input.
         self._fixed = [[(a, d) for a, d in enumerate(i.shape) if d is not None] for i in infos]
         self._free = [[a for a, d in enumerate(i.shape) if d is None and a > 0] for i in infos]
-        self._dtypes = [np.int64 if i.dtype.startswith("int") else np.float32 for i in infos]
+        self._dtypes = [
+            np.str_ if i.dtype == "string" else np.int64 if i.dtype.startswith("int") else np.float32 for i in infos
+        ]
 
     def split(self, x: Inputs) -> list[Any]:
         """``x`` as a list of values in input order."""
@@ -58,14 +60,14 @@ class InputParser:
         arrays = []
         batch = None
         for k, (info, value) in enumerate(zip(self.infos, values)):
-            a = _as_array(info, value)
+            a = as_strings(info.name, value) if info.dtype == "string" else _as_array(info, value)
             self._check_shape(k, a, chunked, whole)
             if batch is None:
                 batch = a.shape[0]
             elif a.shape[0] != batch:
                 raise InputError(f"input {info.name!r}: batch size {a.shape[0]} differs from the first input's {batch}")
             target = self._dtypes[k]
-            if a.dtype != target and (target is np.float32 or a.dtype.kind == "b"):
+            if target is not np.str_ and a.dtype != target and (target is np.float32 or a.dtype.kind == "b"):
                 # float inputs compute in float32 as Keras does; int inputs (ids) stay ints,
                 # and float ids are truncated by the op that reads them, as Keras casts them.
                 a = a.astype(target)
@@ -93,6 +95,56 @@ class InputParser:
                         f"input {info.name!r}: axis {axis} has length 0 (shape {a.shape}); an empty sequence has "
                         "no output, and Keras refuses it too"
                     )
+
+
+def as_strings(name: str, value: Any) -> np.ndarray:
+    """A string input (FORMAT.md 2.1): a NumPy array of str (or of UTF-8 bytes), or nested
+    lists of Python str, as a NumPy unicode array. Anything else is refused."""
+    if isinstance(value, np.ndarray) and value.dtype.kind == "U":
+        return value
+    try:
+        a = np.asarray(value, dtype=object)
+    except Exception as exc:  # ragged lists
+        raise InputError(f"input {name!r}: cannot be read as an array of strings ({exc})") from None
+    flat = a.reshape(-1)
+    out = np.empty(flat.shape, dtype=object)
+    for i, v in enumerate(flat):
+        if isinstance(v, (bytes, np.bytes_)):
+            try:
+                v = bytes(v).decode("utf-8")
+            except UnicodeDecodeError:
+                raise InputError(f"input {name!r}: item {i} is bytes that are not UTF-8") from None
+        if not isinstance(v, str):
+            raise InputError(f"input {name!r}: expects strings, got {type(v).__name__} at item {i}")
+        out[i] = v
+    return np.array(out.tolist() if out.size else [], dtype=str).reshape(a.shape)
+
+
+def encode_strings(a: np.ndarray) -> np.ndarray:
+    """Strings as test vectors store them (FORMAT.md 8): int32 (*shape, L), each string's
+    Unicode code points padded with -1 to the longest one's length L."""
+    flat = [str(s) for s in np.asarray(a).reshape(-1)]
+    width = max((len(s) for s in flat), default=0)
+    out = np.full((len(flat), width), -1, np.int32)
+    for i, s in enumerate(flat):
+        out[i, : len(s)] = [ord(c) for c in s]
+    return out.reshape(*np.shape(a), width)
+
+
+def decode_strings(codes: np.ndarray, where: str) -> np.ndarray:
+    """The inverse of :func:`encode_strings`; a code that is not a Unicode scalar value (or
+    a -1 before a code point) is a malformed bundle."""
+    c = np.asarray(codes)
+    if c.dtype.kind not in "iu" or c.ndim < 1:
+        raise FormatError(f"{where}: a string input's test vector must be an integer array (*shape, length)")
+    flat = c.reshape(-1, c.shape[-1]) if c.shape[-1] else np.zeros((int(np.prod(c.shape[:-1])), 0), np.int64)
+    out = []
+    for row in flat.tolist():
+        n = row.index(-1) if -1 in row else len(row)
+        if any(v != -1 for v in row[n:]) or any(not (0 <= v < 0x110000) or 0xD800 <= v < 0xE000 for v in row[:n]):
+            raise FormatError(f"{where}: a string test vector holds a code that is no Unicode character")
+        out.append("".join(map(chr, row[:n])))
+    return np.array(out, dtype=str).reshape(c.shape[:-1])
 
 
 def _as_array(info: TensorInfo, value: Any) -> np.ndarray:

@@ -184,7 +184,8 @@ class Model:
         else:
             chunk = self._time_chunk(arrays)
             outs = self._streamer.run_chunked(arrays, chunk) if chunk else self._executor.run(arrays)[0]
-        return [np.asarray(o) for o in outs]
+        # ids (a Lookup's or Discretization's int64) come out as float32 like every output
+        return [np.asarray(o, np.float32) if np.asarray(o).dtype.kind in "iu" else np.asarray(o) for o in outs]
 
     def _time_chunk(self, arrays: list[np.ndarray]) -> int:
         if self.time_chunk_elements <= 0:

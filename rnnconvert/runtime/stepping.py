@@ -80,6 +80,7 @@ class Streamer:
         self._check_state(state, batch)
         outs, finals = self.executor.run(arrays, state, carry_outputs=True)
         outs = [o if type(o) is np.ndarray else np.asarray(o) for o in outs]
+        outs = [o.astype(np.float32) if o.dtype.kind in "iu" else o for o in outs]  # ids: float32 like predict
         if single:
             outs = [o[:, 0] if kind == TIMED else o for o, kind in zip(outs, plan.output_kinds)]
         new_state = {name: finals[name] for name in plan.stream_nodes}

@@ -10,6 +10,7 @@ import numpy as np
 
 from ..errors import FormatError
 from .common import VECTOR_PREFIX, max_abs_error
+from .inputs import decode_strings
 from .quantize import vector_allowance
 
 
@@ -78,6 +79,10 @@ def run_vectors(model: Any) -> VerifyReport | None:
         for k, call in enumerate(calls):
             try:
                 ins = [arrays[key] for key in call["inputs"]]
+                ins = [
+                    decode_strings(a, f"test_vectors.calls[{k}]") if i.dtype == "string" else a
+                    for a, i in zip(ins, model.inputs)
+                ]
                 expected = [arrays[key] for key in call["outputs"]]
             except (KeyError, TypeError):
                 raise FormatError(f"model.json: test_vectors.calls[{k}] names arrays the bundle lacks") from None

@@ -53,6 +53,12 @@ class Prepared:
 
 
 def input_specs(model: Model) -> list[InputSpec]:
+    text = [i.name for i in model.inputs if i.dtype == "string"]
+    if text:
+        raise InputError(
+            f"input(s) {text} take text, which rnnconvert predict does not read yet; "
+            "call Model.predict with arrays of str instead"
+        )
     limits: dict[str, int] = {}
     for node in model.doc["nodes"]:
         if node.get("op") == "Embedding" and node.get("inputs"):

@@ -30,6 +30,7 @@ import { foldTime, merge, reverse, unfoldTime, zeroMasked } from "./sequence.js"
 import { flatten, permute, repeatVector, reshapeOp, transposeOp } from "./shape.js";
 import { simpleRnn } from "./simple_rnn.js";
 import { TENSOR_OPS } from "./tensor_ops.js";
+import { TEXT_OPS } from "./text.js";
 
 export const OPS = {
   Dense: dense,
@@ -95,6 +96,7 @@ export const OPS = {
   // -- norm (anchor: the norm helper adds its entries below this line) --
   // .
   // -- text (anchor: the text helper adds its entries below this line) --
+  ...TEXT_OPS,
   // .
   // -- tfop (anchor: the tfop helper adds its entries below this line) --
   ...TENSOR_OPS,

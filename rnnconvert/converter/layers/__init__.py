@@ -52,6 +52,7 @@ from .pool import POOL_CONVERTERS
 from .recurrent import convert_gru, convert_lstm, convert_simple_rnn
 from .resize import RESIZE_CONVERTERS
 from .shape import convert_flatten, convert_permute, convert_repeat_vector, convert_reshape
+from .text import TEXT_CONVERTERS
 from .tfop import TFOP_TF_CONVERTERS
 from .tfop_keras3 import TFOP_KERAS3_CONVERTERS
 from .wrappers import convert_bidirectional, convert_time_distributed
@@ -144,6 +145,7 @@ LAYER_CONVERTERS: dict[str, ConverterFn] = {
     # -- norm (anchor: the norm helper adds its entries below this line) --
     # .
     # -- text (anchor: the text helper adds its entries below this line) --
+    **TEXT_CONVERTERS,
     # .
     # -- tfop (anchor: the tfop helper adds its entries below this line) --
     **TFOP_TF_CONVERTERS,

@@ -18,6 +18,7 @@ from pathlib import Path
 from ...errors import FormatError, ResourceError, SecurityError
 from . import MAX_CONFIG_BYTES, KerasSource, parse_config_json
 from .access import layers_of
+from .assets import restore_vocabularies
 from .hdf5 import open_h5
 from .weights import MAX_TOTAL_WEIGHT_BYTES, read_keras3_weights
 
@@ -133,6 +134,7 @@ def _read_configs(zf: zipfile.ZipFile, path: Path, h5: Path) -> tuple[dict, dict
         if "model.weights.h5" not in members:
             raise FormatError(f"{path}: no model.weights.h5 in the zip")
         _extract(zf, members["model.weights.h5"], h5, path)
+        restore_vocabularies(zf, members, cfg, path)
     except (zipfile.BadZipFile, EOFError, OSError, RuntimeError, NotImplementedError) as exc:
         raise FormatError(f"{path}: truncated or corrupt .keras file ({exc})") from None
     return cfg, meta

@@ -31,6 +31,7 @@ from .core import (
 )
 from .dot import dot
 from .gru import gru
+from .hashing import hashing
 from .lstm import lstm
 from .masked_merge import masked_merge
 from .normalization import batch_norm, layer_norm, prelu
@@ -40,6 +41,8 @@ from .sequence import fold_time, merge, reverse, unfold_time, zero_masked
 from .shape import flatten, permute, repeat_vector, reshape, transpose
 from .simple_rnn import simple_rnn
 from .tensor_ops import binary, cast, compare, matmul, reduce, slice_, squeeze, stack, unary
+from .text import category_encoding, discretization, lookup
+from .text_vectorization import text_vectorization
 
 OpFn = Callable[..., list[np.ndarray]]
 
@@ -107,6 +110,11 @@ OPS: dict[str, OpFn] = {
     # -- norm (anchor: the norm helper adds its entries below this line) --
     # .
     # -- text (anchor: the text helper adds its entries below this line) --
+    "Discretization": discretization,
+    "CategoryEncoding": category_encoding,
+    "Lookup": lookup,
+    "TextVectorization": text_vectorization,
+    "Hashing": hashing,
     # .
     # -- tfop (anchor: the tfop helper adds its entries below this line) --
     "Slice": slice_,

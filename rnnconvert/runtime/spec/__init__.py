@@ -35,6 +35,7 @@ from .recurrent import (
     WHILE_STATES_ZERO,
 )
 from .resize import RESIZE_SPECS
+from .text import TEXT_SPECS
 from .tfop import TFOP_SPECS
 from .types import (
     FOLD,
@@ -71,6 +72,7 @@ SPECS: dict[str, OpSpec] = {
         # -- norm (anchor: the norm helper adds its entries below this line) --
         # .
         # -- text (anchor: the text helper adds its entries below this line) --
+        *TEXT_SPECS,
         # .
         # -- tfop (anchor: the tfop helper adds its entries below this line) --
         *TFOP_SPECS,
