@@ -118,7 +118,12 @@ def test_js_reproduces_keras_vectors(js_batch, case, era):
     assert "error" not in result, result.get("error", "")[-2000:]
     # The NumPy runtime on the same vectors: where it too misses Keras (an ill-conditioned
     # output, e.g. exponential activations compounding float32 rounding), JS is held to it.
-    numpy_report = run_vectors(load(out))
+    numpy_model = load(out)
+    numpy_error = numpy_model.stream_plan().error
+    assert (result["planError"] is None) == (numpy_error is None), (
+        f"the runtimes disagree on whether this model streams: JS {result['planError']!r}, NumPy {numpy_error!r}"
+    )
+    numpy_report = run_vectors(numpy_model)
     misses = []
     for js_out, np_out in zip(result["outputs"], numpy_report.outputs):
         if np_out.ok:

@@ -3,25 +3,12 @@
 // (TimeDistributed's batch*time) or static (depends on no streamed input).
 
 import { RECURRENT_STATE_COUNT } from "./ops/index.js";
-import { textStepLocal } from "./ops/text.js";
+import { parseEquation } from "./ops/attn.js";
 
 export const TIMED = "timed";
 export const RUNNING = "running";
 export const FOLDED = "folded";
 export const STATIC = "static";
-
-const STEP_LOCAL_OPS = new Set([
-  "Dense",
-  "Activation",
-  "Embedding",
-  "NotEqualMask",
-  "Masking",
-  "LogicalAnd",
-  "LogicalOr",
-  "FillLike",
-  "ZeroMasked",
-  "MaskedMerge",
-]);
 
 const mod = (a, n) => ((a % n) + n) % n;
 
@@ -31,23 +18,76 @@ function axisActivationTouchesTime(spec, rank) {
   return axes.some((a) => mod(a, rank) < 2);
 }
 
-function stepLocal(node, rank) {
-  const { op, config: cfg } = node;
-  if (op === "Dense" || op === "Activation") return !axisActivationTouchesTime(cfg.activation, rank);
-  if (STEP_LOCAL_OPS.has(op)) return true;
-  if (textStepLocal(op, cfg, rank)) return true;
-  if (op === "Merge") return !(cfg.mode === "concat" && mod(cfg.axis === undefined ? -1 : cfg.axis, rank) === 1);
-  if (op === "ReduceAny") return mod(cfg.axis, rank) >= 2;
-  if (op === "ExpandDims") return mod(cfg.axis, rank + 1) >= 2;
-  if (op === "BatchNormalization" || op === "LayerNormalization") {
-    const axes = Array.isArray(cfg.axis) ? cfg.axis : [cfg.axis];
-    return axes.every((a) => Number.isInteger(a) && mod(a, rank) >= 2);
-  }
-  if (op === "PReLU") {
+const always = () => true;
+const axesOff = (axes, rank) => axes.every((a) => Number.isInteger(a) && mod(a, rank) >= 2);
+
+/** The ops that may run on a chunk of timesteps: op -> (config, rank of input 0, node) -> whether it
+ * is per-step there -- the per_step time rules of runtime/spec (every other op looks at more than one
+ * timestep, except recurrent and fold/unfold ops, which the planner handles itself). Kept equal to the
+ * NumPy runtime's rules by tests/test_js_runtime.py, which compares the two plans on every zoo model. */
+const PER_STEP = {
+  Dense: (cfg, rank) => !axisActivationTouchesTime(cfg.activation, rank),
+  Activation: (cfg, rank) => !axisActivationTouchesTime(cfg.activation, rank),
+  Embedding: always,
+  NotEqualMask: always,
+  Masking: always,
+  LogicalAnd: always,
+  LogicalOr: always,
+  FillLike: always,
+  ZeroMasked: always,
+  MaskedMerge: always,
+  Merge: (cfg, rank) => !(cfg.mode === "concat" && mod(cfg.axis === undefined ? -1 : cfg.axis, rank) === 1),
+  ReduceAny: (cfg, rank) => mod(cfg.axis, rank) >= 2,
+  ExpandDims: (cfg, rank) => mod(cfg.axis, rank + 1) >= 2,
+  BatchNormalization: (cfg, rank) => axesOff(Array.isArray(cfg.axis) ? cfg.axis : [cfg.axis], rank),
+  LayerNormalization: (cfg, rank) => axesOff(Array.isArray(cfg.axis) ? cfg.axis : [cfg.axis], rank),
+  PReLU: (cfg, rank, node) => {
     const a = node.weights.alpha;
     return !!a && a.shape.length === rank - 1 && a.shape[0] === 1;
+  },
+  // format 1.3
+  Binary: always,
+  Compare: always,
+  Unary: always,
+  Cast: always,
+  Reduce: (cfg, rank) => rank <= 1 || !cfg.axes.some((a) => mod(a, rank) === 1),
+  Squeeze: (cfg, rank) => rank <= 1 || !cfg.axes.some((a) => mod(a, rank) === 1),
+  Stack: (cfg, rank) => mod(cfg.axis, rank + 1) >= 2,
+  Slice: (cfg, rank) => rank < 2 || cfg.kinds.length < 2 || (cfg.kinds[1] === "all" && cfg.steps[1] === 1),
+  Rescaling: (cfg, rank) =>
+    [cfg.scale_shape, cfg.offset_shape].every((shape) => !(rank >= 2 && shape.length >= rank - 1 && shape[shape.length - (rank - 1)] !== 1)),
+  EinsumDense: (cfg, rank) => rank >= 3 && einsumKeepsAxis(cfg.equation, 0, rank) === 0 && einsumKeepsAxis(cfg.equation, 1, rank) === 1 && !axisActivationTouchesTime(cfg.activation, rank),
+  Discretization: always,
+  Lookup: (cfg, rank) => cfg.output_mode === "int" || rank >= 3,
+  CategoryEncoding: (cfg, rank) => cfg.output_mode === "int" || rank >= 3,
+  Hashing: (cfg, rank) => cfg.output_mode === "int" || rank >= 3,
+};
+
+/** Where axis ``axis`` of a rank-``rank`` EinsumDense input lands in its output when it is carried
+ * through (not contracted with the kernel), else null (spec/attn.py's x_axis_to_y). */
+function einsumKeepsAxis(equation, axis, rank) {
+  let eq;
+  try {
+    eq = parseEquation(equation);
+  } catch {
+    return null;
   }
-  return false;
+  const nEll = rank - eq.x.length;
+  if (eq.ellipsis === "left") {
+    if (axis < nEll) return axis;
+    const letter = eq.x[axis - nEll];
+    const pos = eq.y.indexOf(letter);
+    return pos < 0 || eq.w.includes(letter) ? null : nEll + pos;
+  }
+  if (eq.ellipsis === "right" && axis >= eq.x.length) return eq.y.length + axis - eq.x.length;
+  const letter = axis < eq.x.length ? eq.x[axis] : "";
+  const pos = letter ? eq.y.indexOf(letter) : -1;
+  return pos < 0 || eq.w.includes(letter) ? null : pos;
+}
+
+function stepLocal(node, rank) {
+  const rule = PER_STEP[node.op];
+  return rule !== undefined && rule(node.config, rank, node);
 }
 
 function join(kinds) {

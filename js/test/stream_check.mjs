@@ -47,7 +47,7 @@ function streamError(model, plan) {
 // smallest timeChunkElements) and predict on the whole call; null when it would not chunk.
 async function chunkedError(dir, model) {
   const call = model.doc.test_vectors.calls[0];
-  const ins = call.inputs.map((k) => toTensor(model.vectorArrays[k]));
+  const ins = vectorInputs(model, call);
   const chunked = await load(dir, { timeChunkElements: 1 });
   if (!chunked._timeChunk(chunked._coerce(ins))) return null;
   const flat = (y) => (Array.isArray(y) ? y : [y]);
@@ -68,6 +68,7 @@ async function checkBundle(dir) {
   const report = model.check();
   const out = { dir, ok: report ? report.ok : null, lines: report ? report.lines : [], outputs: report ? report.outputs : [], stream: null, chunked: null };
   const plan = model.streamPlan();
+  out.planError = plan.error;
   if (!plan.error && !model.stateful && report) {
     out.stream = streamError(model, plan);
     out.chunked = await chunkedError(dir, model);

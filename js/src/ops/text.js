@@ -177,10 +177,4 @@ export function checkText(op, cfg, weights) {
 }
 
 /** Whether a node acts on each timestep alone (streaming.js), for a first input of rank ``rank``. */
-export function textStepLocal(op, cfg, rank) {
-  if (op === "Discretization") return true;
-  if (op !== "Lookup" && op !== "CategoryEncoding" && op !== "Hashing") return false;
-  return cfg.output_mode === "int" || rank >= 3;
-}
-
 export const TEXT_OPS = { Discretization: discretization, CategoryEncoding: categoryEncoding, Lookup: lookup, TextVectorization: (...a) => textVectorization(...a), Hashing: (...a) => hashing(...a) };
