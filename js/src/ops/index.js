@@ -22,6 +22,7 @@ import { gru } from "./gru.js";
 import { lstm } from "./lstm.js";
 import { maskedMerge } from "./masked_merge.js";
 import { batchNorm, dot, layerNorm, prelu } from "./normalization.js";
+import { groupNorm, normalization, rmsNorm, threshold, unitNorm } from "./norms.js";
 import { foldTime, merge, reverse, unfoldTime, zeroMasked } from "./sequence.js";
 import { flatten, permute, repeatVector, reshapeOp, transposeOp } from "./shape.js";
 import { simpleRnn } from "./simple_rnn.js";
@@ -75,6 +76,11 @@ export const OPS = {
   // -- attn (anchor: the attn helper adds its entries below this line) --
   // .
   // -- norm (anchor: the norm helper adds its entries below this line) --
+  GroupNormalization: groupNorm,
+  RMSNormalization: rmsNorm,
+  UnitNormalization: unitNorm,
+  Normalization: normalization,
+  Threshold: threshold,
   // .
   // -- text (anchor: the text helper adds its entries below this line) --
   // .

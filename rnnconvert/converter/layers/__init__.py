@@ -45,6 +45,7 @@ from .mask_ops import (
     convert_zeros_like,
 )
 from .merge import convert_concatenate, convert_dot, convert_elementwise_merge, convert_legacy_merge
+from .norm import NORM_CONVERTERS
 from .recurrent import convert_gru, convert_lstm, convert_simple_rnn
 from .shape import convert_flatten, convert_permute, convert_repeat_vector, convert_reshape
 from .wrappers import convert_bidirectional, convert_time_distributed
@@ -130,6 +131,7 @@ LAYER_CONVERTERS: dict[str, ConverterFn] = {
     # -- attn (anchor: the attn helper adds its entries below this line) --
     # .
     # -- norm (anchor: the norm helper adds its entries below this line) --
+    **NORM_CONVERTERS,
     # .
     # -- text (anchor: the text helper adds its entries below this line) --
     # .

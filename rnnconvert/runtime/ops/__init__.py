@@ -32,6 +32,7 @@ from .gru import gru
 from .lstm import lstm
 from .masked_merge import masked_merge
 from .normalization import batch_norm, layer_norm, prelu
+from .norms import group_norm, normalization, rms_norm, threshold, unit_norm
 from .sequence import fold_time, merge, reverse, unfold_time, zero_masked
 from .shape import flatten, permute, repeat_vector, reshape, transpose
 from .simple_rnn import simple_rnn
@@ -87,6 +88,11 @@ OPS: dict[str, OpFn] = {
     # -- attn (anchor: the attn helper adds its entries below this line) --
     # .
     # -- norm (anchor: the norm helper adds its entries below this line) --
+    "GroupNormalization": group_norm,
+    "RMSNormalization": rms_norm,
+    "UnitNormalization": unit_norm,
+    "Normalization": normalization,
+    "Threshold": threshold,
     # .
     # -- text (anchor: the text helper adds its entries below this line) --
     # .

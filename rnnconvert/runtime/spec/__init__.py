@@ -22,6 +22,7 @@ import numpy as np
 
 from ...errors import FormatError
 from .activations import activation_params, check_activation, explicit_activation
+from .norm import NORM_SPECS
 from .ops import AXIS_ACTIVATIONS, OP_SPECS, activation_shape, activation_time, covers_time
 from .recurrent import (
     EVERY_CALL,
@@ -60,6 +61,7 @@ SPECS: dict[str, OpSpec] = {
         # -- attn (anchor: the attn helper adds its entries below this line) --
         # .
         # -- norm (anchor: the norm helper adds its entries below this line) --
+        *NORM_SPECS,
         # .
         # -- text (anchor: the text helper adds its entries below this line) --
         # .
