@@ -4,8 +4,10 @@ augmentation layers at inference -- each in one multi-output model per topic."""
 
 from __future__ import annotations
 
+import numpy as np
+import pytest
 from helpers import seq as _seq
-from keras_zoo import case
+from keras_zoo import case, randomize
 
 
 @case("norm_layers")
@@ -39,3 +41,54 @@ def _(K, era, rng):
         if layer.weights and "normalization" in layer.name and not layer.name.startswith("normalization"):
             layer.set_weights([rng.normal(1.0, 0.5, w.shape).astype("float32") for w in layer.get_weights()])
     return m, [_seq(rng, 3, 5, 6), rng.normal(0, 2, (3, 4, 3, 6)).astype("float32")]
+
+
+@case("ops_activations")
+def _(K, era, rng):
+    if era != "keras3":
+        pytest.skip("keras.ops activation operations are Keras 3 only")
+    ops = K.ops
+    x = K.Input((4, 6))
+    w = K.Input((4, 6))  # wide values: past relu6's and hard_sigmoid's knees
+    ids = K.Input((4,), dtype="int32")
+    outs = [
+        ops.relu(x),
+        ops.relu6(w),
+        ops.sigmoid(x),
+        ops.sparse_sigmoid(x),
+        ops.softplus(x),
+        ops.softsign(x),
+        ops.soft_shrink(x, threshold=0.3),
+        ops.sparse_plus(x),
+        ops.silu(x),
+        ops.squareplus(x, b=2.5),
+        ops.log_sigmoid(x),
+        ops.leaky_relu(x, negative_slope=0.15),
+        ops.hard_sigmoid(w),
+        ops.hard_silu(w),
+        ops.elu(x, alpha=0.7),
+        ops.selu(x),
+        ops.gelu(x),
+        ops.gelu(x, approximate=False),
+        ops.celu(x, alpha=1.3),
+        ops.glu(x),
+        ops.glu(x, axis=1),
+        ops.tanh_shrink(x),
+        ops.hard_tanh(w),
+        ops.hard_shrink(x, threshold=0.6),
+        ops.threshold(x, 0.2, -3.0),
+        ops.softmax(x, axis=1),
+        ops.log_softmax(x),
+        ops.sparsemax(x),
+        ops.tanh(x),
+        ops.exp(x),
+    ]
+    # an operation drops the mask: the LSTM after it sees every step
+    outs.append(K.layers.LSTM(3)(ops.tanh(K.layers.Embedding(9, 6, mask_zero=True)(ids))))
+    m = K.Model([x, w, ids], outs)
+    randomize(m, rng)
+    return m, [
+        _seq(rng, 3, 4, 6),
+        4 * _seq(rng, 3, 4, 6),
+        np.array([[1, 2, 0, 0], [0, 3, 4, 5], [6, 7, 8, 1]], dtype="int32"),
+    ]

@@ -18,6 +18,7 @@ from .activation_layers import (
     convert_relu_layer,
     convert_softmax_layer,
 )
+from .activation_ops import ACTIVATION_OP_CONVERTERS
 from .attention import convert_additive_attention, convert_attention
 from .cells import convert_rnn
 from .conv import (
@@ -132,6 +133,7 @@ LAYER_CONVERTERS: dict[str, ConverterFn] = {
     # .
     # -- norm (anchor: the norm helper adds its entries below this line) --
     **NORM_CONVERTERS,
+    **ACTIVATION_OP_CONVERTERS,
     # .
     # -- text (anchor: the text helper adds its entries below this line) --
     # .
