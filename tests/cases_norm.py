@@ -92,3 +92,89 @@ def _(K, era, rng):
         4 * _seq(rng, 3, 4, 6),
         np.array([[1, 2, 0, 0], [0, 3, 4, 5], [6, 7, 8, 1]], dtype="int32"),
     ]
+
+
+def _k3_augmentations(K):
+    L = K.layers
+    rng01 = (0, 255)
+    return [
+        L.RandomFlip("horizontal_and_vertical"),
+        L.RandomRotation(0.4, fill_mode="constant"),
+        L.RandomZoom(0.5, 0.5),
+        L.RandomTranslation(0.3, 0.3),
+        L.RandomContrast(0.9),
+        L.RandomHue(0.9, rng01),
+        L.RandomColorJitter(rng01, brightness_factor=0.5, contrast_factor=0.5),
+        L.RandomGaussianBlur(1.0),
+        L.RandomErasing(1.0),
+        L.RandomElasticTransform(1.0),
+        L.RandomPerspective(1.0),
+        L.RandomGrayscale(1.0),
+        L.RandomInvert(1.0),
+        L.CutMix(),
+        L.MixUp(),
+        L.MaxNumBoundingBoxes(3),
+        L.GaussianNoise(0.9),
+        L.GaussianDropout(0.5),
+        L.AlphaDropout(0.5),
+        L.SpatialDropout2D(0.5),
+        L.Identity(),
+    ]
+
+
+def k3_augmentations_h5_cannot_save(K):
+    """Keras 3.15 cannot save these to .h5 (a module in their config; RandomShear does not even
+    reload from .keras): tests/test_norm_ops.py converts them from .keras and in memory."""
+    L = K.layers
+    rng01 = (0, 255)
+    return [
+        L.RandomBrightness(0.9),
+        L.RandomSaturation(0.9, rng01),
+        L.RandomSharpness(0.9, rng01),
+        L.RandomColorDegeneration(0.9),
+        L.RandomPosterization(2, value_range=rng01),
+        L.RandomShear(0.5, 0.5),
+        L.Solarization(1.0, threshold_factor=0.5),
+    ]
+
+
+def _tfk_augmentations(K):
+    L = K.layers
+    return [
+        L.RandomFlip("horizontal_and_vertical"),
+        L.RandomRotation(0.4, fill_mode="constant"),
+        L.RandomZoom(0.5, 0.5),
+        L.RandomTranslation(0.3, 0.3),
+        L.RandomContrast(0.9),
+        L.RandomHeight(0.5),
+        L.RandomWidth(0.5),
+        L.GaussianNoise(0.9),
+        L.GaussianDropout(0.5),
+        L.AlphaDropout(0.5),
+        L.SpatialDropout2D(0.5),
+        L.Identity(),
+    ]
+
+
+@case("augmentation_at_inference")
+def _(K, era, rng):
+    # every augmentation layer in one chain: a single one that is not the identity at
+    # inference shows in the output; then a frame classifier under TimeDistributed
+    img = K.Input((8, 10, 3))
+    y = img
+    for layer in _k3_augmentations(K) if era == "keras3" else _tfk_augmentations(K):
+        y = layer(y)
+    outs = [y]
+    if era == "keras3":
+        outs.append(K.layers.RandomCrop(4, 6)(img))  # Keras 3.15: unchanged at inference
+    frames = K.Input((5, 8, 10, 3))
+    f = K.layers.TimeDistributed(K.layers.RandomFlip())(frames)
+    f = K.layers.TimeDistributed(K.layers.RandomContrast(0.5))(f)
+    f = K.layers.TimeDistributed(K.layers.GlobalAveragePooling2D())(f)
+    outs.append(K.layers.GRU(4)(f))
+    m = K.Model([img, frames], outs)
+    randomize(m, rng)
+    return m, [
+        rng.uniform(0, 255, (2, 8, 10, 3)).astype("float32"),
+        rng.normal(0, 1, (2, 5, 8, 10, 3)).astype("float32"),
+    ]

@@ -20,6 +20,7 @@ from .activation_layers import (
 )
 from .activation_ops import ACTIVATION_OP_CONVERTERS
 from .attention import convert_additive_attention, convert_attention
+from .augment import AUGMENT_CONVERTERS
 from .cells import convert_rnn
 from .conv import (
     convert_average_pooling1d,
@@ -134,6 +135,7 @@ LAYER_CONVERTERS: dict[str, ConverterFn] = {
     # -- norm (anchor: the norm helper adds its entries below this line) --
     **NORM_CONVERTERS,
     **ACTIVATION_OP_CONVERTERS,
+    **AUGMENT_CONVERTERS,
     # .
     # -- text (anchor: the text helper adds its entries below this line) --
     # .
