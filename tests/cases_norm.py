@@ -18,7 +18,7 @@ def _(K, era, rng):
     var2 = (rng.uniform(0.2, 2.0, (5, 6))).astype("float32")
     outs = [
         K.layers.GroupNormalization(groups=3)(x),
-        K.layers.GroupNormalization(groups=2, axis=1, center=False)(K.layers.Permute((2, 1))(x)),
+        K.layers.GroupNormalization(groups=2, axis=-2, center=False)(K.layers.Permute((2, 1))(x)),
         K.layers.GroupNormalization(groups=-1, scale=False, epsilon=0.01)(img),
         K.layers.UnitNormalization()(x),
         K.layers.UnitNormalization(axis=[1, 2])(x),

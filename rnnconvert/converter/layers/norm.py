@@ -48,10 +48,8 @@ def convert_group_normalization(call: LayerCall, b: GraphBuilder) -> list[Tensor
     x = one_input(call)
     if call.era.major < 3 and call.call_mask(0) is not None:
         raise Unsupported("a mask: tf_keras's GroupNormalization weights its statistics by the mask")
-    axis = call.opt("axis", -1)
-    if not isinstance(axis, int) or isinstance(axis, bool) or (axis < 0 and axis != -1):
-        # Keras inserts the group axis at a negative position other than -1 one place off
-        raise Unsupported(f"axis={axis!r}: only -1 or a non-negative axis")
+    if isinstance(call.opt("axis", -1), (list, tuple)):
+        raise BadConfig("axis: GroupNormalization takes one axis")
     (ax,) = _axis_list(call, x, default=-1)
     c = x.shape[ax]
     groups = call.int_opt("groups", 32)
