@@ -85,8 +85,9 @@ def convert_random_crop(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
     hw = (1, 2) if data_format == "channels_last" else (2, 3)
     shape = list(x.shape)
     shape[hw[0]], shape[hw[1]] = height, width
+    size_key = "output_size" if "output_size" in SPECS["Resize2D"].config else "size"  # its name settled late
     config = {
-        "size": [height, width],
+        size_key: [height, width],
         "interpolation": "bilinear",
         "antialias": False,
         "aspect": "crop",
