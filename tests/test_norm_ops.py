@@ -180,3 +180,20 @@ def test_layers_that_act_at_inference_are_refused_by_name(tmp_path, cls):
     model.save(tmp_path / "m.keras")
     with pytest.raises(UnsupportedError, match=cls if cls == "AutoContrast" else "CLAHE"):
         convert(tmp_path / "m.keras", tmp_path / "b")
+
+
+@pytest.mark.keras
+def test_statistics_are_not_quantized(tmp_path):
+    import keras
+
+    from rnnconvert.converter import convert
+
+    x = keras.Input((4, 5))
+    mean, var = RNG.normal(0, 1, (4, 5)), RNG.uniform(0.5, 2, (4, 5))
+    y = keras.layers.Normalization(axis=(1, 2), mean=mean, variance=var)(x)
+    y = keras.layers.RMSNormalization(axis=[1, 2])(y)
+    y = keras.layers.Dense(3)(y)
+    result = convert(keras.Model(x, y), tmp_path / "b", dtype="int8")
+    arrays = result.doc["weights"]["arrays"]
+    quantized = sorted(k for k, a in arrays.items() if "quantization" in a)
+    assert quantized == ["dense/kernel"], quantized  # the 2-D mean, variance and scale stay float32
