@@ -167,6 +167,8 @@ def _(K, era, rng):
     outs = [y]
     if era == "keras3":
         outs.append(K.layers.RandomCrop(4, 6)(img))  # Keras 3.15: unchanged at inference
+        outs.append(K.layers.AutoContrast()(img))  # not random: acts at inference
+        outs.append(K.layers.AutoContrast(value_range=(-1.0, 2.0))(img))
     frames = K.Input((5, 8, 10, 3))
     f = K.layers.TimeDistributed(K.layers.RandomFlip())(frames)
     f = K.layers.TimeDistributed(K.layers.RandomContrast(0.5))(f)

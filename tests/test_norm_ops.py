@@ -165,21 +165,35 @@ def test_tf_keras_random_crop_resizes_at_inference(tmp_path):
 
 
 @pytest.mark.keras
-@pytest.mark.parametrize("cls", ["AutoContrast", "ContrastLimitedAdaptiveHistogramEqualization"])
-def test_layers_that_act_at_inference_are_refused_by_name(tmp_path, cls):
+def test_clahe_acts_at_inference_and_is_refused_by_name(tmp_path):
     import keras
 
     from rnnconvert.converter import convert
     from rnnconvert.errors import UnsupportedError
 
     inp = keras.Input((8, 10, 3))
-    layer = getattr(keras.layers, cls)(**({"value_range": (0, 255)}))
+    layer = keras.layers.ContrastLimitedAdaptiveHistogramEqualization(value_range=(0, 255))
     x = RNG.uniform(0, 255, (2, 8, 10, 3)).astype(np.float32)
     assert not np.allclose(np.asarray(layer(x, training=False)), x)  # really not the identity
     model = keras.Model(inp, layer(inp))
     model.save(tmp_path / "m.keras")
-    with pytest.raises(UnsupportedError, match=cls if cls == "AutoContrast" else "CLAHE"):
+    with pytest.raises(UnsupportedError, match="CLAHE"):
         convert(tmp_path / "m.keras", tmp_path / "b")
+
+
+@pytest.mark.keras
+def test_auto_contrast_keeps_a_constant_channel():
+    import keras
+
+    from rnnconvert.runtime.ops.norms import auto_contrast
+
+    x = RNG.uniform(0, 1, (2, 5, 4, 3)).astype(np.float32)
+    x[0, :, :, 1] = 0.25  # constant: Keras's 0/0 gives NaN, and the input is kept
+    x[1, :, :, 2] = 0.0
+    for vr in ((0, 1), (0, 255)):
+        want = np.asarray(keras.layers.AutoContrast(value_range=vr)(x, training=False))
+        (got,) = auto_contrast(x, value_range=list(vr))
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.keras

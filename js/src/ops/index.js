@@ -22,7 +22,7 @@ import { gru } from "./gru.js";
 import { lstm } from "./lstm.js";
 import { maskedMerge } from "./masked_merge.js";
 import { batchNorm, dot, layerNorm, prelu } from "./normalization.js";
-import { groupNorm, normalization, rmsNorm, threshold, unitNorm } from "./norms.js";
+import { autoContrast, groupNorm, normalization, rmsNorm, threshold, unitNorm } from "./norms.js";
 import { foldTime, merge, reverse, unfoldTime, zeroMasked } from "./sequence.js";
 import { flatten, permute, repeatVector, reshapeOp, transposeOp } from "./shape.js";
 import { simpleRnn } from "./simple_rnn.js";
@@ -81,6 +81,7 @@ export const OPS = {
   UnitNormalization: unitNorm,
   Normalization: normalization,
   Threshold: threshold,
+  AutoContrast: autoContrast,
   // .
   // -- text (anchor: the text helper adds its entries below this line) --
   // .

@@ -88,3 +88,39 @@ export function threshold([x], w, cfg) {
   const v = f32(cfg.default_value);
   return [map(x, (a) => (a > t ? a : v))];
 }
+
+/** Keras 3's AutoContrast on (B, A1, A2, C): per image and channel over axes 1 and 2 (ops/norms.py). */
+export function autoContrast([x], w, cfg) {
+  if (x.shape.length !== 4) throw new FormatError(`AutoContrast takes a rank-4 input, got [${x.shape}]`);
+  const [B, H, W, C] = x.shape;
+  const a = f32(cfg.value_range[0]);
+  const b = f32(cfg.value_range[1]);
+  const rescale = !(a === 0 && b === 255);
+  const out = map(x, (v) => v);
+  const d = out.data;
+  const src = x.data;
+  const v = new Float32Array(H * W);
+  for (let n = 0; n < B; n++) {
+    for (let c = 0; c < C; c++) {
+      let low = Infinity;
+      let high = -Infinity;
+      for (let p = 0; p < H * W; p++) {
+        const s = src[(n * H * W + p) * C + c];
+        const t = rescale ? f32(f32(f32(s - a) / f32(b - a)) * 255) : s;
+        v[p] = t;
+        if (t < low) low = t;
+        if (t > high) high = t;
+      }
+      const scale = f32(255 / f32(high - low));
+      const offset = f32(-low * scale);
+      for (let p = 0; p < H * W; p++) {
+        let r = f32(f32(v[p] * scale) + offset);
+        r = Number.isNaN(r) ? NaN : Math.min(Math.max(r, 0), 255);
+        if (rescale) r = f32(f32(f32(r / 255) * f32(b - a)) + a);
+        const i = (n * H * W + p) * C + c;
+        d[i] = Number.isNaN(r) ? src[i] : r;
+      }
+    }
+  }
+  return [out];
+}

@@ -9,13 +9,15 @@ no node. Exceptions:
   bilinearly to (height, width) (``smart_resize``), emitted as the resize helper's
   ``Resize2D`` op; Keras 3.15 returns the input unchanged (its ``transform_images`` does
   nothing when not training, although the layer's symbolic output shape is the cropped one).
-* ``AutoContrast`` and ``ContrastLimitedAdaptiveHistogramEqualization`` are not random and
-  act at inference too: refused by name.
+* ``AutoContrast`` is not random and acts at inference too: an ``AutoContrast`` node.
+  ``ContrastLimitedAdaptiveHistogramEqualization`` does too: refused by name.
 """
 
 from __future__ import annotations
 
-from ..graph import GraphBuilder, LayerCall, Tensor, Unsupported
+import math
+
+from ..graph import BadConfig, GraphBuilder, LayerCall, Tensor, Unsupported
 from .common import one_input
 from .core import convert_identity
 
@@ -53,7 +55,6 @@ IDENTITY_AT_INFERENCE = (
 )
 
 _NOT_IDENTITY = {
-    "AutoContrast": "AutoContrast rescales every image's value range at inference too; not converted",
     "ContrastLimitedAdaptiveHistogramEqualization": "CLAHE equalises every image at inference too; not converted",
 }
 
@@ -68,6 +69,24 @@ def _augmentation(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
 
 def _refuse(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
     raise Unsupported(_NOT_IDENTITY[call.class_name])
+
+
+def convert_auto_contrast(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
+    x = one_input(call)
+    vr = call.opt("value_range", [0, 255])
+    ok = isinstance(vr, (list, tuple)) and len(vr) == 2
+    if not ok or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in vr):
+        raise BadConfig(f"value_range: expected two numbers, got {vr!r}")
+    if x.dtype != "float32" or x.rank != 4:
+        raise Unsupported(f"AutoContrast on a {x.dtype} input of shape {x.shape}: float32 image batches only")
+    return b.node(
+        "AutoContrast",
+        name=call.name,
+        inputs=[x],
+        config={"value_range": [float(vr[0]), float(vr[1])]},
+        outputs=[(x.shape, "float32")],
+        layer=call,
+    )
 
 
 def convert_random_crop(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
@@ -108,4 +127,5 @@ AUGMENT_CONVERTERS = {
     **{name: _augmentation for name in IDENTITY_AT_INFERENCE},
     **{name: _refuse for name in _NOT_IDENTITY},
     "RandomCrop": convert_random_crop,
+    "AutoContrast": convert_auto_contrast,
 }

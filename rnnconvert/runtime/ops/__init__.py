@@ -32,7 +32,7 @@ from .gru import gru
 from .lstm import lstm
 from .masked_merge import masked_merge
 from .normalization import batch_norm, layer_norm, prelu
-from .norms import group_norm, normalization, rms_norm, threshold, unit_norm
+from .norms import auto_contrast, group_norm, normalization, rms_norm, threshold, unit_norm
 from .sequence import fold_time, merge, reverse, unfold_time, zero_masked
 from .shape import flatten, permute, repeat_vector, reshape, transpose
 from .simple_rnn import simple_rnn
@@ -93,6 +93,7 @@ OPS: dict[str, OpFn] = {
     "UnitNormalization": unit_norm,
     "Normalization": normalization,
     "Threshold": threshold,
+    "AutoContrast": auto_contrast,
     # .
     # -- text (anchor: the text helper adds its entries below this line) --
     # .

@@ -1,5 +1,5 @@
 """GroupNormalization, RMSNormalization, UnitNormalization, Normalization (inference),
-Threshold and CenterCrop-at-inference (FORMAT.md 5.45-5.49)."""
+Threshold and AutoContrast (FORMAT.md 5.45-5.49)."""
 
 from __future__ import annotations
 
@@ -71,3 +71,22 @@ def normalization(
 def threshold(x: np.ndarray, *, threshold: float, default_value: float) -> list[np.ndarray]:
     """``x`` where ``x > threshold``, else ``default_value``."""
     return [np.where(x > np.float32(threshold), x, np.float32(default_value)).astype(np.float32, copy=False)]
+
+
+def auto_contrast(x: np.ndarray, *, value_range: list[float]) -> list[np.ndarray]:
+    """Keras 3's AutoContrast: each image's values (axes 1 and 2, per channel) stretched to
+    the full ``value_range`` [a, b], computed on the 0-255 scale; a channel whose result is
+    NaN (a constant one) keeps its input."""
+    a, b = np.float32(value_range[0]), np.float32(value_range[1])
+    rescale = (a, b) != (np.float32(0), np.float32(255))
+    f255 = np.float32(255)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        v = (x - a) / (b - a) * f255 if rescale else x
+        low = v.min(axis=(1, 2), keepdims=True)
+        high = v.max(axis=(1, 2), keepdims=True)
+        scale = f255 / (high - low)
+        offset = -low * scale
+        r = np.clip(v * scale + offset, np.float32(0), f255)
+        if rescale:
+            r = r / f255 * (b - a) + a
+    return [np.where(np.isnan(r), x, r).astype(np.float32, copy=False)]

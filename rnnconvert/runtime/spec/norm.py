@@ -1,5 +1,5 @@
 """Declarations of the norm helper's ops (FORMAT.md 5.45-5.49): GroupNormalization,
-RMSNormalization, UnitNormalization, Normalization, Threshold, CropOrResize."""
+RMSNormalization, UnitNormalization, Normalization, Threshold, AutoContrast."""
 
 from __future__ import annotations
 
@@ -71,4 +71,10 @@ NORM_SPECS = [
         shapes=_vector_shapes(("mean", "variance")),
     ),
     OpSpec("Threshold", _1_3, {"threshold": Key(_NUM), "default_value": Key(_NUM)}, time=constant(PER_STEP)),
+    OpSpec(
+        "AutoContrast",
+        _1_3,
+        {"value_range": Key({"type": "array", "items": _NUM, "minItems": 2, "maxItems": 2})},
+        time=constant(WHOLE_SEQUENCE),  # statistics over axes 1 and 2
+    ),
 ]
