@@ -125,3 +125,19 @@ def test_js_runtime_returns_it(bundle):
     run = subprocess.run(["node", "--input-type=module", "-e", script], capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout) == META
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="needs Node.js")
+def test_js_runtime_refuses_a_non_object(bundle, tmp_path):
+    dst = tmp_path / "bad"
+    shutil.copytree(bundle, dst)
+    doc = json.loads((dst / "model.json").read_text())
+    doc["metadata"] = ["not", "an", "object"]
+    (dst / "model.json").write_text(json.dumps(doc))
+    script = (
+        f"import {{ load }} from {json.dumps((ROOT / 'js' / 'src' / 'model.js').as_uri())};"
+        f"try {{ await load({json.dumps(str(dst))}); console.log('loaded'); }}"
+        "catch (e) { console.log(e.name + ': ' + e.message); }"
+    )
+    run = subprocess.run(["node", "--input-type=module", "-e", script], capture_output=True, text=True, timeout=120)
+    assert "FormatError" in run.stdout and "metadata must be a JSON object" in run.stdout, run.stdout + run.stderr
