@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..graph import BadConfig, GraphBuilder, LayerCall, Tensor, Unsupported
-from .common import expect_weights, one_input
+from .common import dim, expect_weights, one_input
 from .core import convert_identity
 
 
@@ -51,7 +51,7 @@ def convert_group_normalization(call: LayerCall, b: GraphBuilder) -> list[Tensor
     if isinstance(call.opt("axis", -1), (list, tuple)):
         raise BadConfig("axis: GroupNormalization takes one axis")
     (ax,) = _axis_list(call, x, default=-1)
-    c = x.shape[ax]
+    c = dim(x.shape[ax], "the channel axis")
     groups = call.int_opt("groups", 32)
     groups = c if groups == -1 else groups
     if groups < 1 or c % groups:
@@ -103,7 +103,7 @@ def _config_stats(call: LayerCall, kept: tuple[int, ...]) -> tuple[np.ndarray, n
 def convert_normalization(call: LayerCall, b: GraphBuilder) -> list[Tensor]:
     x = one_input(call)
     axes = [] if call.opt("axis", -1) is None else _axis_list(call, x)
-    kept = tuple(x.shape[a] for a in axes)
+    kept = tuple(dim(x.shape[a], f"axis {a}") for a in axes)
     stats = _config_stats(call, kept)
     if stats is None:
         arrays = expect_weights(call, [kept, kept, ()])  # mean, variance, count (from adapt)
