@@ -141,3 +141,31 @@ def test_js_runtime_refuses_a_non_object(bundle, tmp_path):
     )
     run = subprocess.run(["node", "--input-type=module", "-e", script], capture_output=True, text=True, timeout=120)
     assert "FormatError" in run.stdout and "metadata must be a JSON object" in run.stdout, run.stdout + run.stderr
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="needs Node.js")
+def test_web_demo_reads_the_vocabulary_from_the_bundle(tmp_path):
+    """js/web/demo.js takes the example's vocabulary from model.metadata and continues a seed
+    exactly as the NumPy runtime does (greedy)."""
+    import numpy as np
+
+    example = ROOT / "examples" / "charlstm"
+    convert(example / "model.keras", tmp_path / "b", metadata=example / "metadata.json")
+    model = load(tmp_path / "b")
+    vocab = model.metadata["vocab"]
+    seed = "The Zen of Python"
+    ids = np.array([[vocab.index(c) for c in seed]], np.int32)
+    p, state = model.step(ids, model.initial_state(batch_size=1))
+    text = seed
+    for _ in range(12):
+        nxt = int(np.argmax(p[0]))
+        text += vocab[nxt]
+        p, state = model.step(np.array([nxt], np.int32), state)
+    script = (
+        f"import {{ setup }} from {json.dumps((ROOT / 'js' / 'web' / 'demo.js').as_uri())};"
+        f"const {{ generate }} = await setup({json.dumps(str(tmp_path / 'b'))});"
+        f"console.log(JSON.stringify(generate({json.dumps(seed)}, 12, 0)));"
+    )
+    run = subprocess.run(["node", "--input-type=module", "-e", script], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout) == text
