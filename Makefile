@@ -20,7 +20,8 @@ $(VENV)/.stamp-test: $(VENV)/.stamp-base pyproject.toml
 
 # Convert the shipped example model, run it with the NumPy runtime, compare with Keras's recorded output.
 demo: $(VENV)/.stamp-base
-	$(VENV)/bin/rnnconvert examples/charlstm/model.keras build/charlstm-bundle --force
+	$(VENV)/bin/rnnconvert examples/charlstm/model.keras build/charlstm-bundle --force \
+		--metadata examples/charlstm/metadata.json
 	$(PY) examples/demo.py build/charlstm-bundle
 
 # `make lint`: ruff (complexity cap C901 at 15 included), ruff format on the whole tree, mypy on rnnconvert/.
@@ -63,8 +64,9 @@ js/node_modules/.package-lock.json: js/package-lock.json js/package.json
 	cd js && npm ci --no-audit --no-fund
 	touch $@
 
-build/charlstm-bundle/model.json: examples/charlstm/model.keras $(VENV)/.stamp-base
-	$(VENV)/bin/rnnconvert examples/charlstm/model.keras build/charlstm-bundle --force
+build/charlstm-bundle/model.json: examples/charlstm/model.keras examples/charlstm/metadata.json $(VENV)/.stamp-base
+	$(VENV)/bin/rnnconvert examples/charlstm/model.keras build/charlstm-bundle --force \
+		--metadata examples/charlstm/metadata.json
 
 # Idempotent: installs Debian's chromium only when it is missing (needs root; CI runs as root).
 js-chromium:

@@ -1,9 +1,10 @@
 """Run the converted example model with the NumPy runtime and compare it with Keras.
 
-    rnnconvert examples/charlstm/model.keras build/charlstm-bundle --force
+    rnnconvert examples/charlstm/model.keras build/charlstm-bundle --force --metadata examples/charlstm/metadata.json
     python examples/demo.py [BUNDLE_DIR]        # default: build/charlstm-bundle
 
-Needs only NumPy and rnnconvert (no TensorFlow). For each seed string in
+Needs only NumPy and rnnconvert (no TensorFlow); the vocabulary comes from the bundle
+itself (``model.metadata["vocab"]``, stored by ``--metadata``). For each seed string in
 charlstm/reference.npz it prints the three likeliest next characters according to our
 runtime, then the largest difference from the probabilities Keras recorded for the same
 seeds when the model was trained, then 200 characters of generated text. Exits 1 if the
@@ -12,7 +13,6 @@ difference exceeds 1e-5 * max(1, max|y|).
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path
@@ -28,7 +28,10 @@ TEMPERATURE = 0.5  # < 1 sharpens the distribution; sampling uses a fixed seed, 
 
 def main(bundle: str) -> int:
     model = load(bundle)
-    vocab: list[str] = json.loads((EXAMPLE / "vocab.json").read_text())
+    vocab: list[str] | None = model.metadata.get("vocab")
+    if not isinstance(vocab, list):
+        print(f"{bundle} has no vocabulary: convert with --metadata {EXAMPLE / 'metadata.json'}", file=sys.stderr)
+        return 1
     index = {c: i for i, c in enumerate(vocab)}
     reference = np.load(EXAMPLE / "reference.npz")
     seeds, keras_probs = reference["inputs"], reference["outputs"]  # (B, T) int32, (B, V) float32

@@ -25,7 +25,7 @@ Run it from the repo root with TensorFlow installed (``make test`` installs it):
 
     .venv/bin/python examples/train_charlstm.py          # about 4 minutes on 2 CPU cores
 
-It writes charlstm/{model.keras, vocab.json, reference.npz, README.md} next to this
+It writes charlstm/{model.keras, metadata.json, reference.npz, README.md} next to this
 script. reference.npz holds four encoded seed strings (``inputs``, int32 (4, 40)) and
 the probabilities Keras's own ``predict`` gave for them after reloading the saved file
 (``outputs``, float32 (4, V)); ``demo.py`` compares the converted model against them.
@@ -243,7 +243,8 @@ def main() -> None:
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     model.save(out / "model.keras")  # uncompiled: weights and architecture only
-    (out / "vocab.json").write_text(json.dumps(VOCAB) + "\n")
+    # the vocabulary travels in the bundle: rnnconvert ... --metadata metadata.json -> model.metadata["vocab"]
+    (out / "metadata.json").write_text(json.dumps({"vocab": VOCAB}) + "\n")
     assert all(len(s) == WINDOW for s in SEEDS)
     seeds = np.stack([encode(s) for s in SEEDS])
     reloaded = keras.saving.load_model(out / "model.keras")
@@ -267,7 +268,8 @@ the NumPy runtime.
   validation ({len(val_text):,} characters). SHA-256 of the text with Python {platform.python_version()}:
   `{corpus_sha}` (other Python versions give slightly different text). Modules:
   {", ".join(f"`{m}`" for m in MODULES)}.
-* **Vocabulary** (`vocab.json`): {len(VOCAB)} entries — index 0 reserved (the empty string,
+* **Vocabulary** (`metadata.json`, key `vocab`; `make demo` stores it in the bundle with
+  `--metadata`, and the demos read it back as `model.metadata["vocab"]`): {len(VOCAB)} entries — index 0 reserved (the empty string,
   never in the data, kept free for padding), then newline and the 95 printable ASCII characters.
 * **Model**: `Input((None,), int32)` → `Embedding({len(VOCAB)}, 32)` → `LSTM(128, return_sequences=True)`
   → `LSTM(128)` → `Dense({len(VOCAB)}, softmax)`; {model.count_params():,} parameters,
@@ -286,7 +288,7 @@ the NumPy runtime.
   | baseline: always the most frequent character ({VOCAB[most_frequent]!r}) | {baseline:.3f} |
   | baseline: most frequent successor of the previous character | {bigram:.3f} |
 
-* **`reference.npz`**: `inputs`, four seed strings encoded with `vocab.json` (int32, shape
+* **`reference.npz`**: `inputs`, four seed strings encoded with the vocabulary (int32, shape
   {seeds.shape}), and `outputs`, the next-character probabilities Keras's `predict` gave for
   them after reloading `model.keras` (float32, shape {outputs.shape}).
 * **Provenance**: trained by `train_charlstm.py` with Keras {keras.__version__}, TensorFlow

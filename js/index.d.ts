@@ -58,6 +58,8 @@ export declare class Model {
   readonly inputs: TensorInfo[];
   readonly outputs: TensorInfo[];
   readonly formatVersion: string;
+  /** The JSON object given at conversion (--metadata), a fresh copy; {} when the bundle has none. */
+  readonly metadata: Record<string, unknown>;
   readonly stateful: boolean;
   batchSize: number | null;
   maxElements: number;

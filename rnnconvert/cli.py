@@ -1,6 +1,7 @@
 """The ``rnnconvert`` command line: a few subcommands from one registry.
 
     rnnconvert convert MODEL OUT_DIR [--weights WEIGHTS_H5] [--force] [--verify] [--dtype float32|float16|int8]
+                       [--metadata FILE.json]
     rnnconvert check BUNDLE_DIR
     rnnconvert inspect BUNDLE_DIR [--graph FILE]
     rnnconvert MODEL OUT_DIR ...        (shorthand for ``convert``, when MODEL is not a command name)
@@ -90,6 +91,11 @@ def _convert_arguments(p: argparse.ArgumentParser) -> None:
         help="store weight matrices as float32 (exact, default), float16 or int8 with per-channel scales; "
         "computation stays float32 and the error the storage costs is measured and printed",
     )
+    p.add_argument(
+        "--metadata",
+        metavar="FILE.json",
+        help="a JSON object (a vocabulary, label names, ...) to store in the bundle; model.metadata returns it",
+    )
 
 
 def _run_convert(args: argparse.Namespace) -> int:
@@ -98,7 +104,13 @@ def _run_convert(args: argparse.Namespace) -> int:
 
     def go() -> ConversionResult:
         return convert(
-            args.model, args.out_dir, weights=args.weights, force=args.force, verify=args.verify, dtype=args.dtype
+            args.model,
+            args.out_dir,
+            weights=args.weights,
+            force=args.force,
+            verify=args.verify,
+            dtype=args.dtype,
+            metadata=args.metadata,
         )
 
     with warnings.catch_warnings():

@@ -139,7 +139,19 @@ def summary(model: Model) -> str:
         out.append(f"Test vectors: {count} call(s) from {printable(tv.get('origin', '?'))}")
     else:
         out.append("Test vectors: none")
+    out.append(_metadata_line(doc))
     return "\n".join(out)
+
+
+def _metadata_line(doc: dict[str, Any]) -> str:
+    """The metadata's keys (their values can be large: ``model.metadata`` has them)."""
+    meta = doc.get("metadata")
+    if not isinstance(meta, dict):
+        return "Metadata: none"
+    keys = sorted(meta)
+    shown = ", ".join(printable(repr(k)) for k in keys[:20])
+    more = f" and {len(keys) - 20} more" if len(keys) > 20 else ""
+    return f"Metadata: {len(keys)} key(s): {shown}{more}" if keys else "Metadata: {} (empty)"
 
 
 def _q(text: object) -> str:

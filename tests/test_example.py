@@ -22,9 +22,18 @@ def test_example_matches_keras_reference(tmp_path):
 
 
 def test_demo_script_runs(tmp_path):
-    convert(EXAMPLE / "charlstm" / "model.keras", tmp_path / "b")
+    convert(EXAMPLE / "charlstm" / "model.keras", tmp_path / "b", metadata=EXAMPLE / "charlstm" / "metadata.json")
     proc = subprocess.run(
         [sys.executable, str(EXAMPLE / "demo.py"), str(tmp_path / "b")], capture_output=True, text=True
     )
     assert proc.returncode == 0, proc.stderr
     assert "max |rnnconvert - keras|" in proc.stdout
+
+
+def test_demo_script_needs_the_vocabulary_in_the_bundle(tmp_path):
+    convert(EXAMPLE / "charlstm" / "model.keras", tmp_path / "b")  # no --metadata
+    proc = subprocess.run(
+        [sys.executable, str(EXAMPLE / "demo.py"), str(tmp_path / "b")], capture_output=True, text=True
+    )
+    assert proc.returncode == 1
+    assert "--metadata" in proc.stderr

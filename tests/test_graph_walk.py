@@ -193,7 +193,7 @@ def test_tf_keras_inline_ops_are_named_with_other_unsupported_layers(tmp_path):
     y = K.layers.LSTM(4, return_sequences=True)(x)
     y = tf.math.cumsum(y * 2.0, axis=1)  # TFOpLambda tf.math.cumsum: not in the allow-list (multiply is)
     y = tf.math.reduce_logsumexp(y, axis=1)  # TFOpLambda tf.math.reduce_logsumexp: neither
-    y = K.layers.UnitNormalization()(y) if hasattr(K.layers, "UnitNormalization") else K.layers.Lambda(lambda t: t)(y)
+    y = K.layers.LocallyConnected1D(2, 1)(K.layers.Reshape((4, 1))(y))  # a layer we do not convert
     model = K.Model(x, y)
     path = tmp_path / "m.h5"
     with warnings.catch_warnings():
@@ -204,10 +204,9 @@ def test_tf_keras_inline_ops_are_named_with_other_unsupported_layers(tmp_path):
     text = str(info.value)
     assert "tf.math.cumsum" in text and "tf.math.reduce_logsumexp" in text and "tf.math.multiply" not in text
     assert "TFOpLambda" in text and "malformed" not in text
-    if hasattr(K.layers, "UnitNormalization"):
-        assert isinstance(info.value, UnsupportedError)
-        assert "UnitNormalization" in text
-        assert len(info.value.problems) == 3
+    assert isinstance(info.value, UnsupportedError)
+    assert "LocallyConnected1D" in text
+    assert len(info.value.problems) == 3
 
 
 @pytest.mark.keras

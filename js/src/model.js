@@ -79,6 +79,9 @@ export class Model {
     const doc = bundle.doc;
     this.doc = doc;
     this.formatVersion = doc.format_version;
+    if ("metadata" in doc && (doc.metadata === null || typeof doc.metadata !== "object" || Array.isArray(doc.metadata))) {
+      throw new FormatError("model.json: metadata must be a JSON object");
+    }
     this.vectorArrays = {};
     for (const [k, v] of Object.entries(bundle.arrays)) if (k.startsWith("__vectors__/")) this.vectorArrays[k] = v;
     const produced = new Map();
@@ -119,6 +122,11 @@ export class Model {
     // Declared output shapes are binding from format 1.2 (F5): checked on every node output.
     const [maj, min] = this.formatVersion.split(".").map(Number);
     this._checkShapes = maj > 1 || (maj === 1 && min >= 2);
+  }
+
+  /** The JSON object given at conversion (--metadata), as a fresh copy; {} when the bundle has none. */
+  get metadata() {
+    return this.doc.metadata === undefined ? {} : JSON.parse(JSON.stringify(this.doc.metadata));
   }
 
   _checkRef(r, produced, where) {

@@ -4,8 +4,10 @@
 
 import { load } from "../index.js";
 
-export async function setup(bundleUrl = "./bundle/", vocabUrl = "./vocab.json") {
-  const [model, vocab] = await Promise.all([load(bundleUrl), fetch(vocabUrl).then((r) => r.json())]);
+export async function setup(bundleUrl = "./bundle/") {
+  const model = await load(bundleUrl);
+  const vocab = model.metadata.vocab; // stored in the bundle by rnnconvert --metadata examples/charlstm/metadata.json
+  if (!Array.isArray(vocab)) throw new Error("the bundle has no vocabulary: convert it with --metadata examples/charlstm/metadata.json");
   const index = new Map(vocab.map((c, i) => [c, i]));
   const encode = (text) => Int32Array.from([...text].map((c) => index.get(c) ?? index.get(" ")));
 

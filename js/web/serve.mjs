@@ -1,6 +1,6 @@
 // Serve the web demo: node js/web/serve.mjs BUNDLE_DIR [--port 8000]
 //   /            js/web/index.html      /bundle/*   the bundle directory
-//   /vocab.json  examples/charlstm/vocab.json, everything else from js/ (read-only, no listing)
+//   everything else from js/ (read-only, no listing); the vocabulary is in the bundle's metadata
 
 import { createServer } from "node:http";
 import { readFile } from "node:fs/promises";
@@ -8,7 +8,6 @@ import { extname, join, normalize, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const JS_ROOT = resolve(fileURLToPath(new URL("..", import.meta.url)));
-const VOCAB = fileURLToPath(new URL("../../examples/charlstm/vocab.json", import.meta.url));
 const TYPES = { ".html": "text/html", ".js": "text/javascript", ".mjs": "text/javascript", ".json": "application/json", ".npz": "application/octet-stream" };
 
 function inside(root, rel) {
@@ -22,7 +21,6 @@ export function startServer(bundleDir, port = 0, host = "127.0.0.1") {
     const url = new URL(req.url, "http://x");
     let file = null;
     if (url.pathname === "/" || url.pathname === "/index.html") file = join(JS_ROOT, "web", "index.html");
-    else if (url.pathname === "/vocab.json") file = VOCAB;
     else if (url.pathname.startsWith("/bundle/")) file = inside(bundle, url.pathname.slice("/bundle/".length));
     else if (url.pathname.startsWith("/web/") || url.pathname.startsWith("/src/") || url.pathname === "/index.js") file = inside(JS_ROOT, url.pathname.slice(1));
     else if (url.pathname === "/demo.js") file = join(JS_ROOT, "web", "demo.js");

@@ -11,9 +11,11 @@ Example:
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,8 +30,9 @@ require_converter_dependencies()
 
 from .. import __version__  # noqa: E402
 from ..display import format_shape, printable  # noqa: E402
-from ..errors import InputError  # noqa: E402
+from ..errors import FormatError, InputError  # noqa: E402
 from ..runtime.common import VECTOR_PREFIX  # noqa: E402
+from ..runtime.metadata import check_metadata, read_metadata_file  # noqa: E402
 from ..runtime.quantize import SCALE_PREFIX  # noqa: E402
 from ..runtime.sniff import saved_model_hint  # noqa: E402
 from ..schema import FORMAT_NAME, FORMAT_VERSION  # noqa: E402
@@ -143,6 +146,7 @@ def convert(
     force: bool = False,
     verify: bool = False,
     dtype: str = "float32",
+    metadata: Mapping[str, Any] | str | os.PathLike[str] | None = None,
 ) -> ConversionResult:
     """Convert a Keras model to a bundle directory.
 
@@ -160,6 +164,9 @@ def convert(
             ``int8`` (per-channel scales); the runtime computes in float32 either way.
             The error a reduced precision costs is measured on the test vectors and
             recorded as ``test_vectors.quantization_error`` (see quantize.py).
+        metadata: a JSON object (a dict, or the path of a ``.json`` file holding one) to
+            store as the bundle's ``metadata`` -- a vocabulary, label names -- which
+            ``model.metadata`` returns; at most 4 MiB of JSON (FORMAT.md 2.1).
 
     Returns:
         A :class:`ConversionResult`; ``result.summary()`` is what the CLI prints.
@@ -172,6 +179,7 @@ def convert(
     check_target(out_dir, force, keep=(source, weights))
     if dtype not in DTYPES:
         raise InputError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
+    meta = _metadata(metadata)
     predictor, kversion = None, None
     if isinstance(source, (str, os.PathLike)):
         hint = saved_model_hint(Path(source))
@@ -186,6 +194,8 @@ def convert(
             raise InputError("weights= goes with an architecture JSON path, not an in-memory model")
         doc, arrays, notes = _convert_in_memory(source)
         predictor, kversion = model_predictor(source), doc["source"]["keras_version"]
+    if meta is not None:
+        doc["metadata"] = meta
     worst = attach_vectors(doc, arrays, keras_predict=predictor, keras_version=kversion)
     for note in notes:
         warnings.warn(printable(note), RnnConvertWarning, stacklevel=2)  # names from the file, escaped
@@ -194,6 +204,24 @@ def convert(
         doc["test_vectors"]["quantization_error"] = measure_error(doc, stored, qmeta)
     out = write_bundle(doc, stored, out_dir, force=force, quantization=qmeta)
     return ConversionResult(out, doc, notes, worst)
+
+
+def _metadata(value: Mapping[str, Any] | str | os.PathLike[str] | None) -> dict[str, Any] | None:
+    """The metadata to store: a file's JSON object, or a mapping made plain JSON and checked."""
+    if value is None:
+        return None
+    if isinstance(value, (str, os.PathLike)):
+        return read_metadata_file(value)
+    if not isinstance(value, Mapping):
+        raise InputError(f"metadata must be a dict or a JSON file path, got {type(value).__name__}")
+    try:  # a plain, detached copy: what the bundle will hold
+        plain = json.loads(json.dumps(dict(value), allow_nan=False))
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise InputError(f"metadata is not plain JSON ({exc})") from None
+    try:
+        return check_metadata(plain)
+    except FormatError as exc:
+        raise InputError(str(exc)) from None
 
 
 def _convert_in_memory(model: Any) -> tuple[dict[str, Any], dict[str, np.ndarray], list[str]]:

@@ -26,6 +26,12 @@ MAX_CONFIG_DEPTH = 200
 
 HistoryT = tuple[str, int, int]
 
+#: Keras 3 activation operations (keras.ops.relu6, ...; converter/layers/activation_ops.py).
+ACTIVATION_OPS = frozenset(
+    "Relu Relu6 Sigmoid SparseSigmoid Softplus Softsign SoftShrink SparsePlus Silu Squareplus LogSigmoid LeakyRelu"
+    " HardSigmoid HardSilu Elu Selu Gelu Celu Glu TanhShrink HardTanh HardShrink Threshold Softmax LogSoftmax"
+    " Sparsemax Tanh Exp".split()
+)
 _OPS_ONLY = {
     "NotEqual",
     "Any",
@@ -144,6 +150,8 @@ def converter_key(lc: dict[str, Any], cls: str) -> str:
     cfg = as_dict(lc.get("config"))
     if isinstance(module, str) and module.startswith("keras.src.ops"):
         return f"ops.{cls}"
+    if module is None and cls in ACTIVATION_OPS and "trainable" not in cfg and "dtype" not in cfg:
+        return f"ops.{cls}"  # an operation's config holds its name and parameters only
     # Every layer's config (Keras 1 to 3) says "trainable" and, since Keras 2, "dtype"; an
     # operation's says neither.
     if module is None and (cls in _OPS_ONLY or ("trainable" not in cfg and "dtype" not in cfg and cls in _OPS_BARE)):

@@ -29,6 +29,8 @@ from ..runtime.model import Model
 from ..runtime.quantize import SCALE_PREFIX, dequantize
 
 DTYPES = ("float32", "float16", "int8")
+#: Ops whose weights are statistics or per-position scales, not kernels: stored as they are.
+_STATISTICS_OPS = frozenset({"Normalization", "RMSNormalization", "GroupNormalization"})
 _F16_MAX = float(np.finfo(np.float16).max)
 
 
@@ -36,6 +38,8 @@ def _quantized_keys(doc: dict[str, Any], arrays: dict[str, np.ndarray]) -> dict[
     """Weight keys to store in reduced precision -> the channel axis for int8 scales."""
     keys: dict[str, int] = {}
     for node in doc["nodes"]:
+        if node.get("op") in _STATISTICS_OPS:
+            continue
         for slot, key in node.get("weights", {}).items():
             a = arrays.get(key)
             if slot == "bias" or a is None or a.dtype != np.float32 or a.ndim < 2 or a.size == 0:

@@ -16,6 +16,7 @@ from .bundle import MAX_WEIGHT_BYTES, Bundle, read_bundle
 from .common import VECTOR_PREFIX, format_shape
 from .executor import Executor
 from .inputs import InputParser, Inputs
+from .metadata import check_metadata, metadata_of
 from .plan import Node, TensorInfo, build_plan, state_shape, zero_states
 from .quantize import dequantize
 from .stepping import State, Streamer
@@ -97,6 +98,8 @@ class Model:
         self.path = path
         self.doc = doc
         self.vector_arrays = {}
+        if "metadata" in doc:
+            check_metadata(doc["metadata"], "model.json: metadata")
         plan = build_plan(doc, weights)
         self._graph = plan
         self.format_version: str = plan.format_version
@@ -110,6 +113,12 @@ class Model:
         self._streamer = Streamer(plan, self._executor, self._parser)
         self._states: dict[str, list[np.ndarray]] = {}
         self._stateful_nodes = [n for n in plan.recurrent if n.config.get("stateful")]
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """The JSON object given at conversion (``rnnconvert ... --metadata FILE.json``:
+        a vocabulary, label names, ...), as a fresh copy; ``{}`` when the bundle has none."""
+        return metadata_of(self.doc)
 
     @property
     def max_elements(self) -> int:

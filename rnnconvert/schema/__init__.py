@@ -29,6 +29,8 @@ V1_2 = "1.2.0"
 #: Format 1.3.0 only adds ops (the spatial, attention, normalization, preprocessing and
 #: tensor-operation layers; FORMAT.md 6.1): each declares ``since="1.3.0"``.
 V1_3 = "1.3.0"
+#: The top-level ``metadata`` object (FORMAT.md 2.1).
+METADATA_SINCE = V1_3
 
 
 @cache
@@ -214,6 +216,8 @@ def required_version(doc: dict[str, Any], *, stamping: bool = True) -> str:
         needed = max(needed, QUANTIZATION_SINCE, key=parse_version)
     if _uses_1_2(doc, arrays, stamping):
         needed = max(needed, V1_2, key=parse_version)
+    if "metadata" in doc:
+        needed = max(needed, METADATA_SINCE, key=parse_version)
     return needed
 
 
@@ -266,6 +270,8 @@ def check_features(doc: dict[str, Any]) -> None:
             later.append(f"weights stored in reduced precision (added in format {QUANTIZATION_SINCE})")
         if _uses_1_2(doc, arrays, False) and parse_version(V1_2) > declared:
             later.append(f"array offsets, initial_state_rule or named inputs (added in format {V1_2})")
+        if "metadata" in doc and parse_version(METADATA_SINCE) > declared:
+            later.append(f"metadata (added in format {METADATA_SINCE})")
         raise FormatError(
             f"model.json declares format {doc.get('format_version')} but uses {', '.join(later)}; "
             f"it needs format {needed}"

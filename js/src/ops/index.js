@@ -26,6 +26,7 @@ import { maskedMerge } from "./masked_merge.js";
 import { batchNorm, dot, layerNorm, prelu } from "./normalization.js";
 import { adaptivePool, cropping, globalPool3d, poolNd, upsample3d, zeroPadding } from "./pool.js";
 import { centerCrop, rescaling, resize2d } from "./resize.js";
+import { autoContrast, groupNorm, normalization, rmsNorm, threshold, unitNorm } from "./norms.js";
 import { foldTime, merge, reverse, unfoldTime, zeroMasked } from "./sequence.js";
 import { flatten, permute, repeatVector, reshapeOp, transposeOp } from "./shape.js";
 import { simpleRnn } from "./simple_rnn.js";
@@ -94,6 +95,12 @@ export const OPS = {
   DotProductAttention: dotProductAttention,
   // .
   // -- norm (anchor: the norm helper adds its entries below this line) --
+  GroupNormalization: groupNorm,
+  RMSNormalization: rmsNorm,
+  UnitNormalization: unitNorm,
+  Normalization: normalization,
+  Threshold: threshold,
+  AutoContrast: autoContrast,
   // .
   // -- text (anchor: the text helper adds its entries below this line) --
   ...TEXT_OPS,

@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
 import numpy as np
 
 from rnnconvert.runtime import load
 
-VOCAB = Path(__file__).resolve().parents[3] / "examples" / "charlstm" / "vocab.json"
 SEEDS = ["Return a new list containing all items from the iterable ", "The Zen of Python, by Tim Peters\n\n"]
 COUNT = 120
 
@@ -35,7 +33,7 @@ def greedy(model, vocab: list[str], seed: str, n: int) -> tuple[str, list[float]
 
 def main(bundle: str) -> None:
     model = load(bundle)
-    vocab = json.loads(VOCAB.read_text())
+    vocab = model.metadata["vocab"]  # converted with --metadata examples/charlstm/metadata.json
     runs = []
     for seed in SEEDS:
         text, first = greedy(model, vocab, seed, COUNT)

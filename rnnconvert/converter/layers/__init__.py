@@ -18,8 +18,10 @@ from .activation_layers import (
     convert_relu_layer,
     convert_softmax_layer,
 )
+from .activation_ops import ACTIVATION_OP_CONVERTERS
 from .attention import convert_additive_attention, convert_attention
 from .attn import ATTN_CONVERTERS
+from .augment import AUGMENT_CONVERTERS
 from .cells import convert_rnn
 from .conv import (
     convert_average_pooling1d,
@@ -48,6 +50,7 @@ from .mask_ops import (
 )
 from .merge import convert_concatenate, convert_dot, convert_elementwise_merge, convert_legacy_merge
 from .mha import MHA_CONVERTERS
+from .norm import NORM_CONVERTERS
 from .pool import POOL_CONVERTERS
 from .recurrent import convert_gru, convert_lstm, convert_simple_rnn
 from .resize import RESIZE_CONVERTERS
@@ -143,6 +146,9 @@ LAYER_CONVERTERS: dict[str, ConverterFn] = {
     **MHA_CONVERTERS,
     # .
     # -- norm (anchor: the norm helper adds its entries below this line) --
+    **NORM_CONVERTERS,
+    **ACTIVATION_OP_CONVERTERS,
+    **AUGMENT_CONVERTERS,
     # .
     # -- text (anchor: the text helper adds its entries below this line) --
     **TEXT_CONVERTERS,

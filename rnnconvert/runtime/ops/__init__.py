@@ -35,6 +35,7 @@ from .hashing import hashing
 from .lstm import lstm
 from .masked_merge import masked_merge
 from .normalization import batch_norm, layer_norm, prelu
+from .norms import auto_contrast, group_norm, normalization, rms_norm, threshold, unit_norm
 from .pool import adaptive_pool, cropping, global_pool3d, pool_nd, upsample3d, zero_padding
 from .resize import center_crop, rescaling, resize2d
 from .sequence import fold_time, merge, reverse, unfold_time, zero_masked
@@ -108,6 +109,12 @@ OPS: dict[str, OpFn] = {
     "DotProductAttention": dot_product_attention,
     # .
     # -- norm (anchor: the norm helper adds its entries below this line) --
+    "GroupNormalization": group_norm,
+    "RMSNormalization": rms_norm,
+    "UnitNormalization": unit_norm,
+    "Normalization": normalization,
+    "Threshold": threshold,
+    "AutoContrast": auto_contrast,
     # .
     # -- text (anchor: the text helper adds its entries below this line) --
     "Discretization": discretization,

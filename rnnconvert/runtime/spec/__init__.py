@@ -24,6 +24,7 @@ from ...errors import FormatError
 from .activations import activation_params, check_activation, explicit_activation
 from .attn import ATTN_SPECS
 from .conv import CONV_SPECS
+from .norm import NORM_SPECS
 from .ops import AXIS_ACTIVATIONS, OP_SPECS, activation_shape, activation_time, covers_time
 from .pool import POOL_SPECS
 from .recurrent import (
@@ -70,6 +71,7 @@ SPECS: dict[str, OpSpec] = {
         *ATTN_SPECS,
         # .
         # -- norm (anchor: the norm helper adds its entries below this line) --
+        *NORM_SPECS,
         # .
         # -- text (anchor: the text helper adds its entries below this line) --
         *TEXT_SPECS,
