@@ -1,5 +1,5 @@
 """EinsumDense and DotProductAttention without Keras: the equation grammar, the math
-against loops written from FORMAT.md 5.40-5.41, load-time refusals; and the Keras 3
+against loops written from FORMAT.md 5.38-5.39, load-time refusals; and the Keras 3
 refusal of a masked tensor shared between an attention and another layer."""
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ def test_einsum_dense_refuses_a_bias_that_does_not_broadcast_and_a_wrong_kernel(
 
 
 def _reference(q, k, v, keep, scale, masking, fill):
-    """Loops from FORMAT.md 5.41 over (B, T, N, H) inputs; keep: (B, T, S) or None."""
+    """Loops from FORMAT.md 5.39 over (B, T, N, H) inputs; keep: (B, T, S) or None."""
     b_, t_, n_, h_ = q.shape
     s_, m_ = k.shape[1], k.shape[2]
     y = np.zeros((b_, t_, n_, v.shape[3]))

@@ -1,4 +1,4 @@
-"""The norm helper's ops against their definitions (FORMAT.md 5.45-5.49) written as loops,
+"""The norm helper's ops against their definitions (FORMAT.md 5.41-5.45) written as loops,
 load-time refusals of bad nodes, and the conversions the zoo cannot hold (layers Keras 3.15
 cannot save to .h5; tf_keras's RandomCrop; layers refused by name)."""
 

@@ -1,5 +1,5 @@
 """The preprocessing ops without Keras (expected values worked out by hand from FORMAT.md
-5.50-5.53), their load-time refusals, string inputs, and -- with Keras -- vocabularies read
+5.46-5.49), their load-time refusals, string inputs, and -- with Keras -- vocabularies read
 from a .keras file's assets and the layers and options refused by name."""
 
 from __future__ import annotations

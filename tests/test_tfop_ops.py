@@ -1,4 +1,4 @@
-"""The inline tensor ops (FORMAT.md 5.60-5.68) against math written out as loops, their
+"""The inline tensor ops (FORMAT.md 5.51-5.59) against math written out as loops, their
 load-time refusals and time rules, and the converter's refusals: every operation outside the
 allow-list is named in the one error, nothing from the file is executed."""
 

@@ -1,4 +1,4 @@
-// Text inputs and the preprocessing ops (FORMAT.md 2.1, 5.52, 5.53): expected values worked by hand.
+// Text inputs and the preprocessing ops (FORMAT.md 2.1, 5.48, 5.49): expected values worked by hand.
 
 import assert from "node:assert/strict";
 import { test } from "node:test";

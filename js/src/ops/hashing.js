@@ -1,4 +1,4 @@
-// Hashing (rnnconvert/runtime/ops/hashing.py, FORMAT.md 5.54): FarmHash Fingerprint64
+// Hashing (rnnconvert/runtime/ops/hashing.py, FORMAT.md 5.50): FarmHash Fingerprint64
 // (tf.strings.to_hash_bucket_fast) and SipHash-2-4 (to_hash_bucket_strong), in BigInt
 // 64-bit arithmetic, on the UTF-8 bytes of each value's text.
 

@@ -73,41 +73,34 @@ export const OPS = {
   Attention: attention,
   MaskedMerge: maskedMerge,
   Transpose: transposeOp,
-  // -- conv (anchor: the conv helper adds its entries below this line) --
+  // format 1.3: convolutions (issue 14)
   Conv3D: conv,
   ConvTranspose: convTranspose,
-  // .
-  // -- pool (anchor: the pool helper adds its entries below this line) --
+  // format 1.3: 3-D pooling, adaptive pooling, padding, cropping (issue 14)
   Pool3D: poolNd,
   GlobalPool3D: globalPool3d,
   AdaptivePool: adaptivePool,
   ZeroPadding: zeroPadding,
   Cropping: cropping,
   UpSampling3D: upsample3d,
-  // .
-  // -- resize (anchor: the resize helper adds its entries below this line) --
+  // format 1.3: resizing and rescaling (issue 14)
   Resize2D: resize2d,
   CenterCrop: centerCrop,
   Rescaling: rescaling,
-  // .
-  // -- attn (anchor: the attn helper adds its entries below this line) --
+  // format 1.3: attention (issue 16)
   EinsumDense: einsumDense,
   DotProductAttention: dotProductAttention,
-  // .
-  // -- norm (anchor: the norm helper adds its entries below this line) --
+  // format 1.3: normalization and inference-time layers (issue 16)
   GroupNormalization: groupNorm,
   RMSNormalization: rmsNorm,
   UnitNormalization: unitNorm,
   Normalization: normalization,
   Threshold: threshold,
   AutoContrast: autoContrast,
-  // .
-  // -- text (anchor: the text helper adds its entries below this line) --
+  // format 1.3: preprocessing and text (issue 16)
   ...TEXT_OPS,
-  // .
-  // -- tfop (anchor: the tfop helper adds its entries below this line) --
+  // format 1.3: inline tensor operations (issue 16)
   ...TENSOR_OPS,
-  // .
 };
 
 /** Recurrent ops: how many states follow the output. */

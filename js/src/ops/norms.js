@@ -1,5 +1,5 @@
 // GroupNormalization, RMSNormalization, UnitNormalization, Normalization and Threshold
-// (ops/norms.py, FORMAT.md 5.45-5.49).
+// (ops/norms.py, FORMAT.md 5.41-5.45).
 
 import { FormatError } from "../errors.js";
 import { alongAxes, binary, map, normAxis, reshape } from "../tensor.js";

@@ -1,5 +1,5 @@
 // Inline tensor operations: Slice, Squeeze, Stack, Binary, Compare, Unary, Reduce, MatMul,
-// Cast (rnnconvert/runtime/ops/tensor_ops.py, FORMAT.md 5.60-5.68).
+// Cast (rnnconvert/runtime/ops/tensor_ops.py, FORMAT.md 5.51-5.59).
 
 import { InputError } from "../errors.js";
 import { Tensor, binary as bcast, broadcastShape, normAxis, reshape, scalar, size, strides, transpose, zeros } from "../tensor.js";

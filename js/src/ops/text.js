@@ -1,4 +1,4 @@
-// Preprocessing ops (rnnconvert/runtime/ops/text.py, FORMAT.md 5.50-5.52): Discretization,
+// Preprocessing ops (rnnconvert/runtime/ops/text.py, FORMAT.md 5.46-5.48): Discretization,
 // CategoryEncoding, Lookup (IntegerLookup / StringLookup). Ids are int32 tensors, encodings
 // float32; string tensors hold a plain Array of JS strings.
 
@@ -59,7 +59,7 @@ function asIds(x, what) {
   return out;
 }
 
-/** ids (Int32Array) of ``shape`` encoded as CategoryEncoding does (5.51). */
+/** ids (Int32Array) of ``shape`` encoded as CategoryEncoding does (5.47). */
 export function encodeIds(ids, shape, depth, mode) {
   return encode(ids, shape, depth, mode, null);
 }
@@ -79,7 +79,7 @@ function oovBucket(tok, k, method, salt) {
   return hashBucket(typeof tok === "string" ? tok : String(tok), k, salt);
 }
 
-/** Each token's index and whether it is the mask token (FORMAT.md 5.52). */
+/** Each token's index and whether it is the mask token (FORMAT.md 5.48). */
 export function tokenIds(toks, vocabulary, mask, nOov, oovStart, oovMethod = "farmhash", salt = null) {
   let t = tables.get(vocabulary);
   if (!t) {

@@ -1,4 +1,4 @@
-// TextVectorization (rnnconvert/runtime/ops/text_vectorization.py, FORMAT.md 5.53): TensorFlow's
+// TextVectorization (rnnconvert/runtime/ops/text_vectorization.py, FORMAT.md 5.49): TensorFlow's
 // tokenisation exactly -- ASCII-only lowercasing, the 32 ASCII punctuation characters stripped,
 // splitting on runs of the six ASCII whitespace characters, characters as Unicode code points.
 

@@ -132,31 +132,24 @@ LAYER_CONVERTERS: dict[str, ConverterFn] = {
     "GaussianDropout": convert_identity,
     "AlphaDropout": convert_identity,
     "ActivityRegularization": convert_identity,
-    # -- conv (anchor: the conv helper adds its entries below this line) --
+    # format 1.3: convolutions (issue 14)
     **CONV_CONVERTERS,
-    # .
-    # -- pool (anchor: the pool helper adds its entries below this line) --
+    # format 1.3: 3-D pooling, adaptive pooling, padding, cropping (issue 14)
     **POOL_CONVERTERS,
-    # .
-    # -- resize (anchor: the resize helper adds its entries below this line) --
+    # format 1.3: resizing and rescaling (issue 14)
     **RESIZE_CONVERTERS,
-    # .
-    # -- attn (anchor: the attn helper adds its entries below this line) --
+    # format 1.3: attention (issue 16)
     **ATTN_CONVERTERS,
     **MHA_CONVERTERS,
-    # .
-    # -- norm (anchor: the norm helper adds its entries below this line) --
+    # format 1.3: normalization and inference-time layers (issue 16)
     **NORM_CONVERTERS,
     **ACTIVATION_OP_CONVERTERS,
     **AUGMENT_CONVERTERS,
-    # .
-    # -- text (anchor: the text helper adds its entries below this line) --
+    # format 1.3: preprocessing and text (issue 16)
     **TEXT_CONVERTERS,
-    # .
-    # -- tfop (anchor: the tfop helper adds its entries below this line) --
+    # format 1.3: inline tensor operations (issue 16)
     **TFOP_TF_CONVERTERS,
     **TFOP_KERAS3_CONVERTERS,
-    # .
 }
 
 __all__ = ["LAYER_CONVERTERS"]

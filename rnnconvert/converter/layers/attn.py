@@ -4,7 +4,7 @@ MultiHeadAttention and GroupedQueryAttention become the nodes Keras computes wit
 EinsumDense projection each for query, key and value (and the sigmoid gate of
 ``use_gate``), one DotProductAttention node, and the EinsumDense output projection.
 Which softmax masking Keras applies depends on the era and, in Keras 3, on the code
-path the call takes (FORMAT.md 5.41): the converter records it in the node's config.
+path the call takes (FORMAT.md 5.39): the converter records it in the node's config.
 """
 
 from __future__ import annotations

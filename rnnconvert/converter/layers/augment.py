@@ -1,4 +1,4 @@
-"""The augmentation layers at inference (FORMAT.md 5.49).
+"""The augmentation layers at inference (FORMAT.md 5.45).
 
 Keras applies them only when ``training=True``; at inference (``predict``, or a call with
 ``training=False``) each returns its input unchanged, whatever its factors -- checked

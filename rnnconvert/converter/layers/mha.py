@@ -1,5 +1,5 @@
 """Converters for ``MultiHeadAttention`` and ``GroupedQueryAttention`` onto EinsumDense
-projections around one DotProductAttention node (FORMAT.md 5.41).
+projections around one DotProductAttention node (FORMAT.md 5.39).
 
 Masks, as both eras combine them: the query's own Keras mask (B, T, 1), the value's and
 the key's (B, 1, S), ``attention_mask`` (B, T, S), the causal mask (j <= i) and Keras 3's

@@ -1,5 +1,5 @@
 """Converters for GroupNormalization, RMSNormalization, UnitNormalization, Normalization
-and Identity (FORMAT.md 5.45-5.48)."""
+and Identity (FORMAT.md 5.41-5.44)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Converters for the preprocessing layers: Discretization, CategoryEncoding,
-IntegerLookup and StringLookup (FORMAT.md 5.50-5.52)."""
+IntegerLookup and StringLookup (FORMAT.md 5.46-5.48)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Inline tensor operations: tf_keras's ``TFOpLambda`` / ``SlicingOpLambda`` layers (a
 ``tf.*`` function or ``x[...]`` called on a Keras tensor) and Keras 3's recorded
 ``keras.ops`` operation nodes. An allow-list of pure tensor operations is converted, with
-the arguments read off the recorded call (FORMAT.md 5.60-5.68); any other operation is
+the arguments read off the recorded call (FORMAT.md 5.51-5.59); any other operation is
 refused by its own name. Nothing of the file is executed or imported: the function name is
 only a key into the tables below."""
 

@@ -1,6 +1,6 @@
 """Keras 3's recorded ``keras.ops`` operation nodes (keyed ``ops.<Class>`` by the walker):
 the allow-list of pure tensor operations, their parameters read from the operation's config
-and its tensors and literals from the recorded positional arguments (FORMAT.md 5.60-5.68).
+and its tensors and literals from the recorded positional arguments (FORMAT.md 5.51-5.59).
 The mask operations Keras records itself (NotEqual, Any, LogicalAnd, LogicalOr, ExpandDims,
 Concatenate, ...) stay in ``mask_ops.py``."""
 

@@ -87,43 +87,37 @@ OPS: dict[str, OpFn] = {
     "Attention": attention,
     "MaskedMerge": masked_merge,
     "Transpose": transpose,
-    # -- conv (anchor: the conv helper adds its entries below this line) --
+    # format 1.3: convolutions (issue 14)
     "Conv3D": conv,
     "ConvTranspose": conv_transpose,
-    # .
-    # -- pool (anchor: the pool helper adds its entries below this line) --
+    # format 1.3: 3-D pooling, adaptive pooling, padding, cropping (issue 14)
     "Pool3D": pool_nd,
     "GlobalPool3D": global_pool3d,
     "AdaptivePool": adaptive_pool,
     "ZeroPadding": zero_padding,
     "Cropping": cropping,
     "UpSampling3D": upsample3d,
-    # .
-    # -- resize (anchor: the resize helper adds its entries below this line) --
+    # format 1.3: resizing and rescaling (issue 14)
     "Resize2D": resize2d,
     "CenterCrop": center_crop,
     "Rescaling": rescaling,
-    # .
-    # -- attn (anchor: the attn helper adds its entries below this line) --
+    # format 1.3: attention (issue 16)
     "EinsumDense": einsum_dense,
     "DotProductAttention": dot_product_attention,
-    # .
-    # -- norm (anchor: the norm helper adds its entries below this line) --
+    # format 1.3: normalization and inference-time layers (issue 16)
     "GroupNormalization": group_norm,
     "RMSNormalization": rms_norm,
     "UnitNormalization": unit_norm,
     "Normalization": normalization,
     "Threshold": threshold,
     "AutoContrast": auto_contrast,
-    # .
-    # -- text (anchor: the text helper adds its entries below this line) --
+    # format 1.3: preprocessing and text (issue 16)
     "Discretization": discretization,
     "CategoryEncoding": category_encoding,
     "Lookup": lookup,
     "TextVectorization": text_vectorization,
     "Hashing": hashing,
-    # .
-    # -- tfop (anchor: the tfop helper adds its entries below this line) --
+    # format 1.3: inline tensor operations (issue 16)
     "Slice": slice_,
     "Squeeze": squeeze,
     "Stack": stack,
@@ -133,7 +127,6 @@ OPS: dict[str, OpFn] = {
     "Reduce": reduce,
     "MatMul": matmul,
     "Cast": cast,
-    # .
 }
 
 # Ops that carry state across timesteps: output count = 1 + number of states (declared in spec/recurrent.py).

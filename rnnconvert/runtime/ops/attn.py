@@ -1,6 +1,6 @@
 """EinsumDense (a kernel contracted with the input by a checked equation) and the
 multi-head scaled dot-product attention that Keras's MultiHeadAttention and
-GroupedQueryAttention compute between their projections (FORMAT.md 5.40-5.41)."""
+GroupedQueryAttention compute between their projections (FORMAT.md 5.38-5.39)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Hashing (FORMAT.md 5.54): TensorFlow's string hashes, written from their published
+"""Hashing (FORMAT.md 5.50): TensorFlow's string hashes, written from their published
 definitions in pure Python integers (64-bit arithmetic by masking):
 
 * ``fingerprint64`` -- FarmHash's Fingerprint64 (``farmhashna::Hash64``), which

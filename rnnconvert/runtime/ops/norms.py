@@ -1,5 +1,5 @@
 """GroupNormalization, RMSNormalization, UnitNormalization, Normalization (inference),
-Threshold and AutoContrast (FORMAT.md 5.45-5.49)."""
+Threshold and AutoContrast (FORMAT.md 5.41-5.45)."""
 
 from __future__ import annotations
 

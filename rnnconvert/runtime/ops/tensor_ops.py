@@ -1,6 +1,6 @@
 """Pure tensor operations recorded inline in a model (tf_keras TFOpLambda / SlicingOpLambda,
 Keras 3 ``keras.ops`` nodes): Slice, Squeeze, Stack, Binary, Compare, Unary, Reduce,
-MatMul, Cast (FORMAT.md 5.60-5.68). NumPy only; every function computes in the dtype
+MatMul, Cast (FORMAT.md 5.51-5.59). NumPy only; every function computes in the dtype
 of its inputs (float32 for numbers) and returns a list of arrays."""
 
 from __future__ import annotations
@@ -135,7 +135,7 @@ def _slice_key(
 def slice_(
     x: np.ndarray, *, starts: list[int], stops: list[int], steps: list[int], kinds: list[str]
 ) -> list[np.ndarray]:
-    """Python/NumPy basic indexing, one entry per input axis (FORMAT.md 5.60)."""
+    """Python/NumPy basic indexing, one entry per input axis (FORMAT.md 5.51)."""
     return [np.ascontiguousarray(x[_slice_key(x, starts, stops, steps, kinds)])]
 
 

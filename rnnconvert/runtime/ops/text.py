@@ -1,4 +1,4 @@
-"""Preprocessing ops (FORMAT.md 5.50-5.52): Discretization, CategoryEncoding, Lookup.
+"""Preprocessing ops (FORMAT.md 5.46-5.48): Discretization, CategoryEncoding, Lookup.
 
 Pure NumPy. Ids come out as int64, encodings as float32."""
 
@@ -80,7 +80,7 @@ def token_ids(
     oov_method: str = "farmhash",
     salt: list[str] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Each token's index, and which tokens are the mask token (FORMAT.md 5.52)."""
+    """Each token's index, and which tokens are the mask token (FORMAT.md 5.48)."""
     table = _table(vocabulary, oov_start + num_oov_indices)
     idx = np.empty(len(flat), np.int64)
     drop = np.zeros(len(flat), bool)

@@ -1,5 +1,5 @@
-"""TextVectorization (FORMAT.md 5.53): standardize, split, ngrams, then the lookup of
-5.52 with mask token "" and one OOV index, padded or encoded.
+"""TextVectorization (FORMAT.md 5.49): standardize, split, ngrams, then the lookup of
+5.48 with mask token "" and one OOV index, padded or encoded.
 
 The tokenisation is TensorFlow's exactly: ``tf.strings.lower`` without an encoding
 lowercases ASCII A-Z only; the punctuation stripped is the 32 ASCII characters of Keras's

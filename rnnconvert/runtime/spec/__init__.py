@@ -58,27 +58,20 @@ SPECS: dict[str, OpSpec] = {
     for s in [
         *OP_SPECS,
         *RECURRENT_SPECS,
-        # -- conv (anchor: the conv helper adds its entries below this line) --
+        # format 1.3: convolutions (issue 14)
         *CONV_SPECS,
-        # .
-        # -- pool (anchor: the pool helper adds its entries below this line) --
+        # format 1.3: 3-D pooling, adaptive pooling, padding, cropping (issue 14)
         *POOL_SPECS,
-        # .
-        # -- resize (anchor: the resize helper adds its entries below this line) --
+        # format 1.3: resizing and rescaling (issue 14)
         *RESIZE_SPECS,
-        # .
-        # -- attn (anchor: the attn helper adds its entries below this line) --
+        # format 1.3: attention (issue 16)
         *ATTN_SPECS,
-        # .
-        # -- norm (anchor: the norm helper adds its entries below this line) --
+        # format 1.3: normalization and inference-time layers (issue 16)
         *NORM_SPECS,
-        # .
-        # -- text (anchor: the text helper adds its entries below this line) --
+        # format 1.3: preprocessing and text (issue 16)
         *TEXT_SPECS,
-        # .
-        # -- tfop (anchor: the tfop helper adds its entries below this line) --
+        # format 1.3: inline tensor operations (issue 16)
         *TFOP_SPECS,
-        # .
     ]
 }
 

@@ -1,4 +1,4 @@
-"""Declarations of the attention ops (FORMAT.md 5.40-5.41): ``EinsumDense`` and
+"""Declarations of the attention ops (FORMAT.md 5.38-5.39): ``EinsumDense`` and
 ``DotProductAttention``, and the strict grammar of an EinsumDense equation.
 
 An equation is data, never code: it is matched against the three forms Keras's
@@ -113,7 +113,7 @@ ATTN_SPECS = [
         "EinsumDense",
         _1_3,
         {
-            "equation": Key({"type": "string", "maxLength": MAX_EQUATION}, doc="x,kernel->y (FORMAT.md 5.40)"),
+            "equation": Key({"type": "string", "maxLength": MAX_EQUATION}, doc="x,kernel->y (FORMAT.md 5.38)"),
             "activation": Key(ACTIVATION_REF),
         },
         {"kernel": Slot(), "bias": Slot(required=False, doc="broadcast against y's trailing axes")},

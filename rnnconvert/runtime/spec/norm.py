@@ -1,4 +1,4 @@
-"""Declarations of the norm helper's ops (FORMAT.md 5.45-5.49): GroupNormalization,
+"""Declarations of the norm helper's ops (FORMAT.md 5.41-5.45): GroupNormalization,
 RMSNormalization, UnitNormalization, Normalization, Threshold, AutoContrast."""
 
 from __future__ import annotations

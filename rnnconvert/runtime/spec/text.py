@@ -1,4 +1,4 @@
-"""Declarations of the preprocessing ops (FORMAT.md 5.50-5.52): ``Discretization``,
+"""Declarations of the preprocessing ops (FORMAT.md 5.46-5.48): ``Discretization``,
 ``CategoryEncoding`` and ``Lookup`` (Keras's IntegerLookup / StringLookup).
 
 The runtime imports numpy and the standard library only."""

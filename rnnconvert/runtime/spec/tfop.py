@@ -1,4 +1,4 @@
-"""Declarations of the tensor ops recorded inline in a model (FORMAT.md 5.60-5.68):
+"""Declarations of the tensor ops recorded inline in a model (FORMAT.md 5.51-5.59):
 Slice, Squeeze, Stack, Binary, Compare, Unary, Reduce, MatMul, Cast (format 1.3.0)."""
 
 from __future__ import annotations
