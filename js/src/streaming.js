@@ -57,6 +57,10 @@ const PER_STEP = {
   Rescaling: (cfg, rank) =>
     [cfg.scale_shape, cfg.offset_shape].every((shape) => !(rank >= 2 && shape.length >= rank - 1 && shape[shape.length - (rank - 1)] !== 1)),
   EinsumDense: (cfg, rank) => rank >= 3 && einsumKeepsAxis(cfg.equation, 0, rank) === 0 && einsumKeepsAxis(cfg.equation, 1, rank) === 1 && !axisActivationTouchesTime(cfg.activation, rank),
+  Threshold: always,
+  RMSNormalization: (cfg, rank) => axesOff(cfg.axis, rank),
+  UnitNormalization: (cfg, rank) => axesOff(cfg.axis, rank),
+  Normalization: (cfg, rank) => axesOff(cfg.axis, rank),
   Discretization: always,
   Lookup: (cfg, rank) => cfg.output_mode === "int" || rank >= 3,
   CategoryEncoding: (cfg, rank) => cfg.output_mode === "int" || rank >= 3,
