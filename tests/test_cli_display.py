@@ -111,8 +111,8 @@ def test_inspect_and_check_escape_names_and_keep_their_rows(capsys, hostile_bund
     assert code == 0, err
     assert _clean(out)
     lines = out.splitlines()
-    # Header (2) + rules (3) + column titles + 1 input + 8 nodes + total, outputs, test vectors.
-    assert len(lines) == 2 + 3 + 1 + 1 + 8 + 3
+    # Header (2) + rules (3) + column titles + 1 input + 8 nodes + total, outputs, test vectors, metadata.
+    assert len(lines) == 2 + 3 + 1 + 1 + 8 + 4
     gru_row = next(line for line in lines if line.startswith("gru\\n"))
     assert "(GRU)" in gru_row
     assert "Outputs: out\\nput (None, 2)" in out
