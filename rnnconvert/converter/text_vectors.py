@@ -70,6 +70,6 @@ def preprocessing_input(
         return rng.integers(0, top, shape).astype(np.int32)
     if "Discretization" in ops:
         b = [v for n in nodes if n["op"] == "Discretization" for v in n["config"]["bin_boundaries"]]
-        pool = np.array([*b, *(np.array(b) - 0.5), *(np.array(b) + 0.25), min(b) - 10, max(b) + 10], np.float32)
-        return pool[rng.integers(0, len(pool), shape)]
+        values = np.array([*b, *(np.array(b) - 0.5), *(np.array(b) + 0.25), min(b) - 10, max(b) + 10], np.float32)
+        return values[rng.integers(0, len(values), shape)]
     return None

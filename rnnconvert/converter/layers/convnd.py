@@ -219,8 +219,19 @@ def _depthwise(call: LayerCall, b: GraphBuilder, n: int, separable: bool) -> lis
     depthwise = arrays[0].reshape(*ksize, 1, c_in * mult)  # channel c, multiplier m -> group c, output c*M + m
     geometry = (strides, dilation, padding)
     if not separable:
-        node = dict(name=call.name, kernel=depthwise, bias=bias, act=activation(call))
-        return _conv_node(b, call, x, n, geometry=geometry, groups=c_in, fmt=fmt, **node)
+        return _conv_node(
+            b,
+            call,
+            x,
+            n,
+            name=call.name,
+            kernel=depthwise,
+            bias=bias,
+            act=activation(call),
+            geometry=geometry,
+            groups=c_in,
+            fmt=fmt,
+        )
     (h,) = _conv_node(
         b,
         call,

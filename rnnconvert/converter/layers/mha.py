@@ -15,7 +15,7 @@ import numpy as np
 
 from ..graph import GraphBuilder, LayerCall, Tensor, Unsupported
 from .attn import FILL, K3_FUSED_FILL, einsum_node, flag, proj_equation
-from .common import check_dtype_policy
+from .common import check_dtype_policy, dim
 
 _LINEAR = {"type": "linear"}
 _SIGMOID = {"type": "sigmoid"}
@@ -113,7 +113,7 @@ def _attention_axes(call: LayerCall, rank: int) -> list[int]:
 def _output_dims(call: LayerCall, q: Tensor) -> tuple[int, ...]:
     out = call.opt("output_shape")
     if out is None:
-        return (q.shape[-1],)
+        return (dim(q.shape[-1], "the query's feature size"),)
     out = [out] if isinstance(out, int) else out
     if not isinstance(out, (list, tuple)) or not out or not all(isinstance(d, int) and d > 0 for d in out):
         raise Unsupported(f"output_shape={out!r}")
@@ -145,7 +145,8 @@ def _convert(call: LayerCall, b: GraphBuilder, grouped: bool) -> list[Tensor]:
         if n_q % n_kv:
             raise Unsupported(f"num_query_heads {n_q} is not a multiple of num_key_value_heads {n_kv}")
         h_k = h_v = call.int_opt("head_dim", minimum=1)
-        axes, out_dims = [1], (q.shape[-1],)
+        axes = [1]
+        out_dims: tuple[int, ...] = (dim(q.shape[-1], "the query's feature size"),)
         parts = ["query", "key"] + (["gate"] if use_gate else []) + ["value", "attention_output"]
     else:
         n_q = n_kv = call.int_opt("num_heads", minimum=1)

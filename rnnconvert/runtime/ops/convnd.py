@@ -74,7 +74,8 @@ def conv_nd(
     kg = kernel.reshape(*ksize, cg, groups, og)
     for off in itertools.product(*(range(k) for k in ksize)):
         index = tuple(_cells(off[a] * dilation[a], out[a], strides[a]) for a in range(n))
-        v = x[(slice(None), *index)]
+        where = (slice(None), *index)
+        v = x[where]
         if groups == 1:
             y[..., 0, :] += v @ kernel[off]
         else:
@@ -140,8 +141,10 @@ def conv_transpose(
     buf = np.zeros((x.shape[0], *full, c_out), np.result_type(x.dtype, kernel.dtype))
     for off in itertools.product(*(range(k) for k in ksize)):
         index = tuple(_cells(off[a] * d[a], size[a], s[a]) for a in range(n))
-        buf[(slice(None), *index)] += x @ kernel[off]
-    y = buf[(slice(None), *(slice(before[a], before[a] + out[a]) for a in range(n)))]
+        where = (slice(None), *index)
+        buf[where] += x @ kernel[off]
+    crop = (slice(None), *(slice(before[a], before[a] + out[a]) for a in range(n)))
+    y = buf[crop]
     if bias is not None:
         y = y + bias
     return [_from_last(activation_fn(activation)(y), data_format)]

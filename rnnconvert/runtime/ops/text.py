@@ -29,7 +29,8 @@ def encode(ids: np.ndarray, depth: int, mode: str, *, drop: np.ndarray | None = 
         out = np.zeros((*ids.shape, depth), np.float32)
         keep = np.ones(ids.shape, bool) if drop is None else ~drop
         idx = np.nonzero(keep)
-        out[(*idx, ids[idx])] = 1.0
+        where = (*idx, ids[idx])
+        out[where] = 1.0
         return out
     if ids.ndim < 2:
         raise InputError(f"{mode} encodes the last axis of a rank >= 2 input, got shape {ids.shape}")
@@ -120,6 +121,7 @@ def lookup(
     i-th vocabulary entry oov_start + num_oov_indices + i; any other token an OOV index
     (oov_start, or oov_start + floormod(x, num_oov_indices) for integers)."""
     oov_start = 1 if mask_token is not None and output_mode == "int" else 0
+    flat: list[str] | list[int]
     if key_dtype == "string":
         flat = [str(t) for t in np.asarray(tokens).reshape(-1)]
     else:

@@ -65,7 +65,8 @@ def parse_equation(equation: Any) -> Equation:
     for pattern, form in _FORMS:
         m = pattern.fullmatch(equation)
         if m:
-            return _checked(equation, *m.groups(), form)
+            x, w, y = m.groups()
+            return _checked(equation, x, w, y, form)
     raise EquationError(f"equation {equation!r} is not of the form 'ab,bc->ac', '...b,bc->...c' or 'ab...,bc->ac...'")
 
 
