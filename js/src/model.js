@@ -4,7 +4,7 @@ import { dequantize, readBundle, toTensor } from "./bundle.js";
 import { FormatError, InputError, ResourceError, RnnConvertError } from "./errors.js";
 import { checkNode } from "./checks.js";
 import { OPS, OP_TYPES, RECURRENT_STATE_COUNT, loadOps } from "./ops/index.js";
-import { markConstant } from "./ops/linalg.js";
+import { beginCall, markConstant } from "./ops/linalg.js";
 import { TIMED, planStream } from "./streaming.js";
 import { StringArray, Tensor, asFloat, reshape, sliceAxis, zeros } from "./tensor.js";
 
@@ -240,6 +240,7 @@ export class Model {
     if (total > this.maxElements) {
       throw new ResourceError(`this call needs about ${total} array elements, over maxElements=${this.maxElements}; split the batch or the sequence`);
     }
+    beginCall(); // weights get their packed layouts from their second call on (linalg.js)
     const env = new Map(this.inputs.map((info, k) => [info.name, [arrays[k]]]));
     const finals = {};
     for (const node of this.nodes) {
