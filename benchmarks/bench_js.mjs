@@ -3,6 +3,9 @@
 // JavaScript like ours; tfjs-backend-wasm when it loads) running the same weights, and the
 // JavaScript floor: the models' own matrix products alone, as Float32Array loops (the same
 // kernel our ops use, with the weights' packed layouts cached as the runtime's), at their real shapes. Every row reports ms per call and GFLOP/s.
+// At batch 1 js/floor is measured a second way, by CPU time of calls made in alternation, and the
+// cold start reports each phase's CPU time beside its wall time: on a shared, loaded machine wall
+// times of separate windows differ by more than the effects measured.
 //
 //   node benchmarks/bench_js.mjs WORKDIR [--quick]     (WORKDIR: m1-float32/, m2-float32/ bundles;
 //   benchmarks/bench_js.py makes them, times the NumPy runtime and prints both)
