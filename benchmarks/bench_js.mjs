@@ -3,6 +3,9 @@
 // JavaScript like ours; tfjs-backend-wasm when it loads) running the same weights, and the
 // JavaScript floor: the models' own matrix products alone, as Float32Array loops (the same
 // kernel our ops use, with the weights' packed layouts cached as the runtime's), at their real shapes. Every row reports ms per call and GFLOP/s.
+// At batch 1 js/floor is measured a second way, by CPU time of calls made in alternation, and the
+// cold start reports each phase's CPU time beside its wall time: on a shared, loaded machine wall
+// times of separate windows differ by more than the effects measured.
 //
 //   node benchmarks/bench_js.mjs WORKDIR [--quick]     (WORKDIR: m1-float32/, m2-float32/ bundles;
 //   benchmarks/bench_js.py makes them, times the NumPy runtime and prints both)
@@ -13,7 +16,7 @@ import { createRequire } from "node:module";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { join } from "node:path";
 import { load } from "../js/index.js";
-import { gemm, markConstant } from "../js/src/ops/linalg.js";
+import { beginCall, gemm, markConstant } from "../js/src/ops/linalg.js";
 
 const [work, ...flags] = process.argv.slice(2);
 const QUICK = flags.includes("--quick");
@@ -32,6 +35,28 @@ function timeIt(fn) {
   }
   times.sort((a, b) => a - b);
   return times[Math.floor(times.length / 2)];
+}
+
+/** js / floor as the median of CPU-time ratios of calls made in alternation: other jobs on a
+ *  shared machine slow both sides of each pair alike, where separate timing windows see
+ *  different loads. */
+function interleavedCpuRatio(js, fl, pairs = QUICK ? 15 : 40) {
+  const cpu = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1e3;
+  };
+  const a = [];
+  const b = [];
+  for (let i = 0; i < pairs; i++) {
+    let c = cpu();
+    js();
+    a.push(cpu() - c);
+    c = cpu();
+    fl();
+    b.push(cpu() - c);
+  }
+  const med = (v) => v.slice().sort((p, q) => p - q)[v.length >> 1];
+  return { js_cpu_ms: med(a), floor_cpu_ms: med(b), ratio: med(a) / med(b) };
 }
 
 function randomInput(name, batch, seed = 1) {
@@ -61,7 +86,10 @@ function floor(prods) {
   };
   const ins = prods.map(([m, k]) => new Float32Array(m * k).fill(0.5));
   const outs = prods.map(([m, , n]) => new Float32Array(m * n));
-  return () => prods.forEach(([m, k, n], i) => gemm(ins[i], 0, get(k, n), outs[i], 0, m, k, n));
+  return () => {
+    beginCall(); // one model call: from the second on, the weights' packed layouts, as the runtime's
+    prods.forEach(([m, k, n], i) => gemm(ins[i], 0, get(k, n), outs[i], 0, m, k, n));
+  };
 }
 
 async function tfjsModels(tf, bundles) {
@@ -123,22 +151,26 @@ async function tfjsTimes(tf, backend, bundles, res) {
 }
 
 function coldStart(bundle, name) {
-  // a fresh Node process: import the runtime, load the bundle, answer one call
+  // a fresh Node process: import the runtime, load the bundle, answer one call. Wall times and
+  // the process's CPU time (user + system, V8's compiler threads included) per phase: on a
+  // shared, loaded machine the CPU time is the steadier measure. Node's own start is not counted.
   const script = `
-    const t0 = performance.now();
+    const cpu = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1e3; };
+    const c0 = cpu(), t0 = performance.now();
     const { load } = await import(${JSON.stringify(new URL("../js/index.js", import.meta.url).href)});
     const m = await load(${JSON.stringify(bundle)});
-    const t1 = performance.now();
+    const c1 = cpu(), t1 = performance.now();
     m.predict(${name === "m1" ? "{data: new Float32Array(100*32), shape: [1, 100, 32]}" : "{data: new Int32Array(100), shape: [1, 100]}"});
-    const t2 = performance.now();
-    console.log(JSON.stringify({ load_ms: t1 - t0, first_call_ms: t2 - t1, total_ms: t2 - t0, process_ms: t2 + 0 }));`;
+    const c2 = cpu(), t2 = performance.now();
+    console.log(JSON.stringify({ load_ms: t1 - t0, first_call_ms: t2 - t1, total_ms: t2 - t0, load_cpu_ms: c1 - c0, first_call_cpu_ms: c2 - c1, total_cpu_ms: c2 - c0 }));`;
   const runs = [];
-  for (let i = 0; i < (QUICK ? 2 : 5); i++) {
+  for (let i = 0; i < (QUICK ? 3 : 7); i++) {
     const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" });
     runs.push(JSON.parse(r.stdout.trim()));
   }
-  runs.sort((a, b) => a.total_ms - b.total_ms);
-  return runs[Math.floor(runs.length / 2)];
+  // the median of each field over the runs
+  const med = (k) => runs.map((r) => r[k]).sort((a, b) => a - b)[Math.floor(runs.length / 2)];
+  return Object.fromEntries(Object.keys(runs[0]).map((k) => [k, med(k)]));
 }
 
 // TensorFlow.js is a dependency of the benchmarks/js package only, never of js/
@@ -146,14 +178,16 @@ const benchRequire = createRequire(new URL("./js/package.json", import.meta.url)
 const benchImport = (name) => import(pathToFileURL(benchRequire.resolve(name)).href);
 
 const bundles = { m1: await load(join(work, "m1-float32")), m2: await load(join(work, "m2-float32")) };
-const res = { node: process.version, quick: QUICK, rows: {}, stream: {}, cold: {}, flops: {}, notes: [] };
+const res = { node: process.version, quick: QUICK, rows: {}, cpuRatio: {}, stream: {}, cold: {}, flops: {}, notes: [] };
 for (const name of ["m1", "m2"]) {
   for (const batch of [1, 64]) {
     const key = `${name}/${batch}`;
     const x = randomInput(name, batch);
     const prods = products(name, batch);
     res.flops[key] = flopsOf(prods);
-    res.rows[key] = { js: timeIt(() => bundles[name].predict(x)), floor: timeIt(floor(prods)) };
+    const fl = floor(prods);
+    res.rows[key] = { js: timeIt(() => bundles[name].predict(x)), floor: timeIt(fl) };
+    if (batch === 1) res.cpuRatio[key] = interleavedCpuRatio(() => bundles[name].predict(x), fl);
   }
   const m = bundles[name];
   const one = name === "m1" ? { data: new Float32Array(32).fill(0.1), shape: [1, 32] } : { data: Int32Array.of(7), shape: [1] };

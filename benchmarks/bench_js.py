@@ -112,6 +112,11 @@ def main() -> int:
             + f"{ratio:10.2f}"
             + (f"{vs / row['js']:13.2f}" if vs else f"{'n/a':>13}")
         )
+    for key, r in js.get("cpuRatio", {}).items():
+        print(
+            f"{key}: js / floor by CPU time, calls in alternation: {r['js_cpu_ms']:.2f} / {r['floor_cpu_ms']:.2f} ms "
+            f"= {r['ratio']:.2f}x (medians)"
+        )
     for name in ("m1", "m2"):
         print(
             f"{name} streaming step (B=1): js {js['stream'][name] * 1e3:.0f} us, numpy {py[name + '/stream'] * 1e3:.0f} us"
@@ -119,7 +124,8 @@ def main() -> int:
         c = js["cold"][name]
         print(
             f"{name} cold start in a fresh Node process: import+load {c['load_ms']:.1f} ms, "
-            f"first call {c['first_call_ms']:.1f} ms, total {c['total_ms']:.1f} ms"
+            f"first call {c['first_call_ms']:.1f} ms, total {c['total_ms']:.1f} ms; CPU time "
+            f"{c['load_cpu_ms']:.1f} + {c['first_call_cpu_ms']:.1f} = {c['total_cpu_ms']:.1f} ms (medians)"
         )
     for key, row in js["rows"].items():
         for k, v in row.items():

@@ -99,6 +99,10 @@ export interface LoadOptions {
 export declare function load(source: BundleSource, options?: LoadOptions): Promise<Model>;
 export declare function check(model: Model): VerifyReport | null;
 export declare const FORMAT_VERSION: string;
+/** Every op type this runtime runs. */
+export declare const OP_TYPES: readonly string[];
+/** Load the op modules of these op types (load() does it for a bundle's ops; op modules are imported on demand). */
+export declare function loadOps(ops: Iterable<string>): Promise<void>;
 
 export declare class RnnConvertError extends Error {}
 export declare class FormatError extends RnnConvertError {}

@@ -5,6 +5,7 @@ export { load, Model } from "./src/model.js";
 export { check } from "./src/verify.js";
 export { Tensor } from "./src/tensor.js";
 export { FORMAT_VERSION } from "./src/bundle.js";
+export { OP_TYPES, loadOps } from "./src/ops/index.js";
 export { FormatError, InputError, ResourceError, RnnConvertError, SecurityError, VersionError } from "./src/errors.js";
 
 import { Model } from "./src/model.js";

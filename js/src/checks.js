@@ -3,10 +3,7 @@
 
 import { FormatError } from "./errors.js";
 import { checkActivation } from "./ops/activations.js";
-import { POOL_OPS, checkPoolNode } from "./ops/pool.js";
-import { checkResizeOp } from "./ops/resize.js";
-import { checkTensorOp } from "./ops/tensor_ops.js";
-import { checkText } from "./ops/text.js";
+import { loadedModule } from "./ops/index.js";
 
 const GATES = { LSTM: 4, GRU: 3, SimpleRNN: 1 };
 const BOOL_KEYS = new Set(["use_bias", "return_sequences", "go_backwards", "stateful", "zero_output_for_mask", "reset_after", "keepdims", "causal", "query_mask", "value_mask"]);
@@ -19,7 +16,12 @@ const ARITY = { Merge: [1, Infinity], LogicalAnd: [2, 2], LogicalOr: [2, 2], Unf
 
 const eq = (a, b) => a.length === b.length && a.every((d, i) => d === b[i]);
 
+// The family checks below live in their op modules, loaded on demand (ops/index.js): a node's
+// own family is loaded before its model is built, so an op's check is there when the op is.
+const NO_POOL = { POOL_OPS: new Set(), checkPoolNode: () => {} };
+
 export function checkNode(op, config, weights, where, nInputs, hasMask) {
+  const { POOL_OPS, checkPoolNode } = loadedModule("pool") || NO_POOL;
   for (const [key, value] of Object.entries(config)) {
     if (key === "activation" || key === "recurrent_activation") checkActivation(value, `${where} ${key}`);
     else if (POOL_OPS.has(op)) continue; // checked as a whole by checkPoolNode below
@@ -112,10 +114,12 @@ export function checkNode(op, config, weights, where, nInputs, hasMask) {
   } else if (op === "Permute") {
     need(Array.isArray(config.dims) && config.dims.every(Number.isInteger), "Permute dims must be integers");
   } else if (op === "Resize2D" || op === "CenterCrop" || op === "Rescaling") {
-    checkResizeOp(op, config, need);
+    loadedModule("resize").checkResizeOp(op, config, need);
   }
-  checkTensorOp(op, config, need);
-  const textProblem = checkText(op, config, weights);
+  const tensorOps = loadedModule("tensor_ops");
+  if (tensorOps) tensorOps.checkTensorOp(op, config, need);
+  const text = loadedModule("text");
+  const textProblem = text && text.checkText(op, config, weights);
   if (textProblem) throw new FormatError(`${where}: ${textProblem}`);
   if (hasMask && !(op in GATES || op === "ConvLSTM" || op === "GlobalPool1D")) {
     throw new FormatError(`${where}: op ${op} takes no mask`);

@@ -3,8 +3,8 @@
 import { dequantize, readBundle, toTensor } from "./bundle.js";
 import { FormatError, InputError, ResourceError, RnnConvertError } from "./errors.js";
 import { checkNode } from "./checks.js";
-import { OPS, RECURRENT_STATE_COUNT } from "./ops/index.js";
-import { markConstant } from "./ops/linalg.js";
+import { OPS, OP_TYPES, RECURRENT_STATE_COUNT, loadOps } from "./ops/index.js";
+import { beginCall, markConstant } from "./ops/linalg.js";
 import { TIMED, planStream } from "./streaming.js";
 import { StringArray, Tensor, asFloat, reshape, sliceAxis, zeros } from "./tensor.js";
 
@@ -26,6 +26,8 @@ function shapeOf(v, where) {
   }
   return v.slice();
 }
+
+const KNOWN = new Set(OP_TYPES);
 
 const fmt = (s) => `(${s.map((d) => (d === null ? "None" : d)).join(", ")})`;
 
@@ -95,10 +97,12 @@ export class Model {
       return info;
     });
     if (!Array.isArray(doc.nodes)) throw new FormatError("model.json: 'nodes' must be a list");
-    const unknown = [...new Set(doc.nodes.filter((n) => !(n && typeof n.op === "string" && n.op in OPS)).map((n) => String(n && n.op)))].sort();
+    const unknown = [...new Set(doc.nodes.filter((n) => !(n && typeof n.op === "string" && KNOWN.has(n.op))).map((n) => String(n && n.op)))].sort();
     if (unknown.length) {
-      throw new FormatError(`model.json uses op(s) ${unknown.map((u) => `'${u}'`).join(", ")} unknown to this runtime (format ${this.formatVersion}); known ops: ${Object.keys(OPS).sort().join(", ")}`);
+      throw new FormatError(`model.json uses op(s) ${unknown.map((u) => `'${u}'`).join(", ")} unknown to this runtime (format ${this.formatVersion}); known ops: ${[...OP_TYPES].sort().join(", ")}`);
     }
+    const unloaded = [...new Set(doc.nodes.map((n) => n.op).filter((op) => !(op in OPS)))];
+    if (unloaded.length) throw new RnnConvertError(`the modules of op(s) ${unloaded.join(", ")} are not loaded: build models with await load(...), or await loadOps(ops) before new Model(...)`);
     const weights = {};
     for (const [k, v] of Object.entries(dequantize(doc, bundle.arrays))) weights[k] = v;
     this.nodes = doc.nodes.map((raw, k) => this._node(k, raw, produced, weights));
@@ -236,6 +240,7 @@ export class Model {
     if (total > this.maxElements) {
       throw new ResourceError(`this call needs about ${total} array elements, over maxElements=${this.maxElements}; split the batch or the sequence`);
     }
+    beginCall(); // weights get their packed layouts from their second call on (linalg.js)
     const env = new Map(this.inputs.map((info, k) => [info.name, [arrays[k]]]));
     const finals = {};
     for (const node of this.nodes) {
@@ -482,6 +487,7 @@ function zerosFor(node, batch) {
  */
 export async function load(source, { maxWeightBytes, maxElements, timeChunkElements, verify = false } = {}) {
   const bundle = await readBundle(source, maxWeightBytes === undefined ? {} : { maxWeightBytes });
+  if (Array.isArray(bundle.doc.nodes)) await loadOps(bundle.doc.nodes.map((n) => n && n.op)); // only the families used
   const options = {};
   if (maxElements !== undefined) options.maxElements = maxElements;
   if (timeChunkElements !== undefined) options.timeChunkElements = timeChunkElements;

@@ -2,8 +2,7 @@
 // timed (time at axis 1), running (no time axis, depends on the stream so far), folded
 // (TimeDistributed's batch*time) or static (depends on no streamed input).
 
-import { RECURRENT_STATE_COUNT } from "./ops/index.js";
-import { parseEquation } from "./ops/attn.js";
+import { RECURRENT_STATE_COUNT, loadedModule } from "./ops/index.js";
 
 export const TIMED = "timed";
 export const RUNNING = "running";
@@ -72,7 +71,7 @@ const PER_STEP = {
 function einsumKeepsAxis(equation, axis, rank) {
   let eq;
   try {
-    eq = parseEquation(equation);
+    eq = loadedModule("attn").parseEquation(equation); // loaded: the model has an EinsumDense
   } catch {
     return null;
   }

@@ -1,10 +1,10 @@
 // gemm's kernels (row streaming, 4 x 4 blocks over a transpose, 8-column panels) against a
 // plain product in doubles: every path, shapes with ragged tails, offsets, accumulate, and a
-// constant (weight) b on its first use and after (when its packed layouts are made and cached).
+// constant (weight) b in its first call and later ones (when its packed layouts are made and cached).
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { gemm, markConstant } from "../src/ops/linalg.js";
+import { beginCall, gemm, markConstant } from "../src/ops/linalg.js";
 
 const values = (n, f) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * f + 0.3));
 
@@ -29,7 +29,8 @@ test("gemm equals a plain product on every path, to float32 rounding", () => {
           const b = values(K * N, 0.7);
           if (constant) markConstant(b);
           for (const accumulate of [false, true]) {
-            for (let use = 0; use < 3; use++) {
+            for (let use = 0; use < 4; use++) {
+              if (use & 1) beginCall(); // use 0: b's first call (unpacked); 1-3: later calls (packed)
               const a = values(2 + M * K, 1.3 + use);
               const init = values(3 + M * N + 2, 0.11);
               const out = Float32Array.from(init);
@@ -50,6 +51,7 @@ test("a constant read as two shapes gets each shape's layout", () => {
   const b = markConstant(values(24, 0.5));
   for (const [M, K, N] of [[1, 4, 6], [1, 6, 4], [5, 4, 6], [5, 6, 4], [1, 4, 6], [5, 4, 6]]) {
     for (let use = 0; use < 2; use++) {
+      beginCall();
       const a = values(M * K, 0.9);
       const out = new Float32Array(M * N);
       gemm(a, 0, b, out, 0, M, K, N);

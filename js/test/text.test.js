@@ -4,6 +4,9 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { InputError } from "../index.js";
 import { Model } from "../src/model.js";
+import { loadOps } from "../src/ops/index.js";
+
+await loadOps(["TextVectorization", "Lookup"]); // new Model(...) needs its ops' modules loaded (load() does it)
 
 const OOV = { oov_method: "farmhash", salt: null };
 

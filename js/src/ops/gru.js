@@ -1,7 +1,7 @@
 // GRU (gate order z, r, h), both reset_after variants, as rnnconvert/runtime/ops/gru.py.
 
 import { isElementwise } from "./activations.js";
-import { gemm, markConstant } from "./linalg.js";
+import { constantArray, gemm, markConstant } from "./linalg.js";
 import { gateActivation, projectInput, runLayer, stepBuffers } from "./rnn.js";
 
 export function gru([x], w, cfg, extra) {
@@ -22,19 +22,7 @@ export function gru([x], w, cfg, extra) {
   const xs = projectInput(x, w.kernel, bias, 0); // reset_after: bias[0] is the first 3H values
   const U = w.recurrent_kernel.data;
   const recBias = bias && resetAfter ? bias.data.subarray(G, 2 * G) : null;
-  // recurrent_kernel split for reset_after=false: U_zr (H, 2H), U_h (H, H)
-  let Uzr = null;
-  let Uh = null;
-  if (!resetAfter) {
-    Uzr = new Float32Array(H * 2 * H);
-    Uh = new Float32Array(H * H);
-    for (let i = 0; i < H; i++) {
-      Uzr.set(U.subarray(i * G, i * G + 2 * H), i * 2 * H);
-      Uh.set(U.subarray(i * G + 2 * H, (i + 1) * G), i * H);
-    }
-  }
-  if (Uzr) markConstant(Uzr);
-  if (Uh) markConstant(Uh);
+  const [Uzr, Uh] = resetAfter ? [null, null] : splitKernel(U, H);
   // per-step buffers, reused: z (B, 3H) gates, inner (B, 3H) or zr (B, 2H) and rh (B, H), hh (B, H)
   const z = new Float32Array(B * G);
   const inner = new Float32Array(B * (resetAfter ? G : 2 * H));
@@ -70,4 +58,24 @@ export function gru([x], w, cfg, extra) {
     return [h2, [h2]];
   };
   return runLayer(step, cfg, extra, { B, T, H, nStates: 1 });
+}
+
+/** recurrent_kernel split for reset_after=false: U_zr (H, 2H), U_h (H, H); made once per weight
+ *  (constants: gemm caches their packed layouts across calls). */
+const splits = new WeakMap();
+
+function splitKernel(U, H) {
+  let got = splits.get(U);
+  if (got === undefined || got[1].length !== H * H) {
+    const G = 3 * H;
+    const Uzr = new Float32Array(H * 2 * H);
+    const Uh = new Float32Array(H * H);
+    for (let i = 0; i < H; i++) {
+      Uzr.set(U.subarray(i * G, i * G + 2 * H), i * 2 * H);
+      Uh.set(U.subarray(i * G + 2 * H, (i + 1) * G), i * H);
+    }
+    got = [markConstant(Uzr), markConstant(Uh)];
+    if (constantArray(U)) splits.set(U, got);
+  }
+  return got;
 }

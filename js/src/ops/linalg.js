@@ -13,6 +13,11 @@ export function markConstant(arr) {
   return arr;
 }
 
+/** Whether ``arr`` was marked constant. */
+export function constantArray(arr) {
+  return constants.has(arr);
+}
+
 export function transposeOf(b, K, N) {
   if (!(constants.has(b) && b.length === K * N)) return transpose(b, K, N);
   let c = transposed.get(b);
@@ -39,15 +44,28 @@ function panelsOf(b, K, N) {
   return c.p;
 }
 
-/** Whether constant b was used before (marking it used). A constant's packed layouts are made
- *  from its second use on: a product made once, as a first call's, is not worth the packing,
- *  and a cold process then compiles one kernel (gemmRows) rather than three. */
-const used = new WeakSet();
+/** Whether constant b was used in an earlier call (beginCall) than this one, marking it used.
+ *  A constant's packed layouts are made from the model's second call on: the first call runs
+ *  every product, its recurrent steps' too, through one kernel (gemmRows). A cold process runs
+ *  a function interpreted, ~50x slower, until V8 has seen it hot and compiled it (~10 ms of
+ *  interpreted work each, more under load): one kernel warming up, not three plus the packing,
+ *  is most of what makes the first call fast. Later calls pack and take the faster kernels. */
+const firstUse = new WeakMap(); // constant -> the call it was first used in
+let call = 0;
+
+/** A model call begins (the runtime's predict/step; a benchmark's loop): constants used in an
+ *  earlier call may now get their packed layouts. */
+export function beginCall() {
+  call++;
+}
 
 function usedBefore(b) {
-  if (used.has(b)) return true;
-  used.add(b);
-  return false;
+  const first = firstUse.get(b);
+  if (first === undefined) {
+    firstUse.set(b, call);
+    return false;
+  }
+  return first !== call;
 }
 
 function pack8(b, K, N) {
@@ -61,8 +79,8 @@ function pack8(b, K, N) {
 
 /** out[M, N] (+)= a[M, K] @ b[K, N]; all row-major. ``accumulate`` keeps out's values.
  *  Four or more rows: 4 x 4 blocks of dot products over b's transpose (16 sums in registers,
- *  each a and b value loaded once per block; the transpose is cached for a constant b used
- *  before, made per call for 16+ rows of any other). Fewer rows of a constant b used before
+ *  each a and b value loaded once per block; the transpose is cached for a constant b used in
+ *  an earlier call, made per call for 16+ rows of any other). Fewer rows of a constant b used before
  *  (a recurrent step at batch 1): 8 dot products at a time over b packed in panels of 8
  *  columns (one contiguous stream). Else the i-k-j order streaming b's rows, 4 k at a time. */
 export function gemm(a, aOff, b, out, outOff, M, K, N, accumulate = false) {
