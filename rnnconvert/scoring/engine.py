@@ -100,6 +100,10 @@ def score_file(bundle: str, input_path: str, output_path: str, opts: Options | N
     specs = input_specs(model)
     pad = Padding(opts.maxlen, opts.padding, opts.truncating, opts.value)
     verdict = analyse(model.doc, opts.value)
+    if opts.bucket and not verdict.ok and all(s.text and (not s.sequence or s.shape[1]) for s in specs):
+        raise InputError(
+            "--bucket: this model's inputs hold a fixed number of strings per row; there is no padding to save"
+        )
     if opts.bucket and not verdict.ok:
         raise InputError(f"--bucket needs a model whose outputs do not depend on padding: {verdict.reason}")
     in_fmt = detect_format(input_path, opts.input_format)
