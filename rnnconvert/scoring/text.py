@@ -59,6 +59,8 @@ def text_row(v: Any, spec: InputSpec, step: tuple[int | None, ...]) -> tuple[np.
         return None, f"not a string ({type(v).__name__})"
     if isinstance(v, (str, bytes)) or not isinstance(v, (list, tuple, np.ndarray)):
         return None, f"not a list of strings ({type(v).__name__}); the model takes {len(spec.shape) - 1}-d rows"
+    if one and len(v) != 1:
+        return None, f"a list of {len(v)} values; the model takes one string per row"
     if len(v) == 0:
         return np.zeros((0, *[d or 0 for d in step]), str), ""  # an empty sequence: all padding
     try:
