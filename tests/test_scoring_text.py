@@ -141,3 +141,24 @@ def test_dask_array_and_dataframe_of_strings(text_models):
         frame = dd.from_pandas(pd.DataFrame({"text": texts}), npartitions=3)
         got = predict(bundles["tv"], frame).compute()
     assert_parity(np.stack(got["score"].to_list()).astype(np.float32), expected, "dask DataFrame string column")
+
+
+def test_unmasked_text_vectorization_is_noted_and_batch_size_1_scores_rows_alone(text_models, tmp_path, capsys):
+    from rnnconvert.converter import convert
+
+    text_models  # noqa: B018 -- Keras is imported and seeded by the session fixture
+    L = keras.layers
+    tv = L.TextVectorization(max_tokens=60, output_mode="int")
+    tv.adapt(TEXTS)
+    text = keras.Input((1,), dtype="string", name="text")
+    x = L.SimpleRNN(4)(L.Embedding(60, 3)(tv(text)))  # no mask: the batch's token padding counts
+    model = keras.Model(text, L.Dense(1, name="y")(x))
+    model.save(tmp_path / "plain.keras")
+    convert(tmp_path / "plain.keras", tmp_path / "plain")
+    texts = [t for t in TEXTS if t]  # alone, an empty text has no tokens: Keras's RNN refuses it
+    np.save(tmp_path / "in.npy", np.array(texts))
+    assert main(["predict", str(tmp_path / "plain"), str(tmp_path / "in.npy"), str(tmp_path / "a.npy")]) == 0
+    assert "note: TextVectorization ['text_vectorization" in capsys.readouterr().err
+    assert _predict(tmp_path / "plain", tmp_path / "in.npy", tmp_path / "b.npy", "--batch-size", 1) == 0
+    alone = np.concatenate([eager(model, np.array([[t]])) for t in texts])  # Keras, one row per call
+    assert_parity(np.load(tmp_path / "b.npy"), alone, "unmasked TextVectorization, one row per call")

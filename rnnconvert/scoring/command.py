@@ -91,6 +91,8 @@ def run(args: argparse.Namespace) -> int:
     if not args.quiet:
         rate = report.written / report.seconds if report.seconds else 0.0
         print(f"wrote {args.output}: {report.written:,} rows ({rate:,.0f} rows/s)", file=sys.stderr)
+        if report.note:
+            print(f"note: {report.note}", file=sys.stderr)
         if report.rejected:
             print(f"rejected {report.rejected:,} bad row(s): see {report.rejects_path}", file=sys.stderr)
     return 0

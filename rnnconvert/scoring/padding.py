@@ -193,3 +193,34 @@ def _activation_per_step(act: Any, rank: int) -> bool:
         return True
     axes = act["axis"] if isinstance(act["axis"], list) else [act["axis"]]
     return all(_axis(a, rank) != 1 for a in axes)
+
+
+def batch_dependence(doc: dict[str, Any]) -> str:
+    """Why a row's outputs depend on the rows that share its batch, or "" when they do not.
+
+    A ``TextVectorization`` with ``int`` output and no ``output_sequence_length`` pads each
+    call's token rows with 0 to that call's longest text (FORMAT.md 5.49), in Keras as here.
+    That padding is harmless only when every path from it to an output is padding-invariant
+    (a ``mask_zero`` Embedding feeding masked recurrent layers): :func:`analyse` on the graph
+    with those nodes' outputs as post-padded inputs (padding value 0) tells.
+    """
+    free = [
+        n
+        for n in doc["nodes"]
+        if n.get("op") == "TextVectorization"
+        and n.get("config", {}).get("output_mode") == "int"
+        and n.get("config", {}).get("output_sequence_length") is None
+    ]
+    if not free:
+        return ""
+    names = {n["name"] for n in free}
+    inputs = [{"name": i["name"], "shape": [d if d is not None else 1 for d in i["shape"]]} for i in doc["inputs"]]
+    inputs += [{"name": n["name"], "shape": [None, None]} for n in free]
+    sub = {"inputs": inputs, "nodes": [n for n in doc["nodes"] if n["name"] not in names], "outputs": doc["outputs"]}
+    verdict = analyse(sub, 0.0)
+    if verdict.ok:
+        return ""
+    return (
+        f"TextVectorization {sorted(names)} pad(s) each batch to its longest text (no output_sequence_length) "
+        f"and {verdict.reason}: a row's outputs depend on the rows batched with it, as in Keras"
+    )
