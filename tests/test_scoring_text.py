@@ -162,3 +162,17 @@ def test_unmasked_text_vectorization_is_noted_and_batch_size_1_scores_rows_alone
     assert _predict(tmp_path / "plain", tmp_path / "in.npy", tmp_path / "b.npy", "--batch-size", 1) == 0
     alone = np.concatenate([eager(model, np.array([[t]])) for t in texts])  # Keras, one row per call
     assert_parity(np.load(tmp_path / "b.npy"), alone, "unmasked TextVectorization, one row per call")
+
+
+@pytest.mark.parametrize("padding", ["pre", "post"])
+def test_bucket_on_a_masked_lookup_gives_the_numbers_of_full_padding(text_models, tmp_path, padding):
+    models, bundles = text_models
+    rows = _word_rows(120, seed=5)
+    longest = max(len(r) for r in rows)
+    _write_jsonl(tmp_path / "in.jsonl", rows, "words")
+    full, bucketed = tmp_path / "full.npy", tmp_path / "bucketed.npy"
+    common = ("--padding", padding, "--batch-size", 8)
+    assert _predict(bundles["lookup"], tmp_path / "in.jsonl", full, "--maxlen", longest, *common) == 0
+    assert _predict(bundles["lookup"], tmp_path / "in.jsonl", bucketed, "--bucket", *common) == 0
+    np.testing.assert_array_equal(np.load(bucketed), np.load(full))
+    assert_parity(np.load(bucketed), eager(models["lookup"], _pad_words(rows, longest, padding)), "bucketed lookup")

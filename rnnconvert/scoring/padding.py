@@ -129,6 +129,8 @@ def _node_kinds(node: dict[str, Any], ins: list[Kind], mask: Kind | None, value:
         return [(ins[0][0], flip)]
     if op in _MASK_OPS:
         return _mask_kinds(op, config, ins, o, rank, value)
+    if op == "Lookup":
+        return [_lookup_kind(config, ins[0], o, value)]
     return [_step_kind(op, config, o, rank)] * n_out
 
 
@@ -151,6 +153,18 @@ def _mask_kinds(op: str, config: dict[str, Any], ins: list[Kind], o: int, rank: 
     cats = [c for c, _ in ins]
     is_mask = (MASK in cats) if op == "LogicalAnd" else all(c == MASK for c in cats)  # false AND x is false
     return [(MASK if is_mask else POS, o)]
+
+
+def _lookup_kind(config: dict[str, Any], kind: Kind, o: int, value: float) -> Kind:
+    """A ``Lookup`` (5.48) with ``int`` output works token by token. Text is padded with "" (the
+    scoring pads string sequences so), which a ``mask_token`` of "" maps to index 0: the ids are
+    then padded with 0, exactly what a mask with ``--value`` 0 expects downstream."""
+    if config.get("output_mode") != "int":
+        return (DIRTY, 0)  # the other modes sum over the last axis, the time axis of a (B, T) input
+    text_mask = config.get("key_dtype") == "string" and config.get("mask_token") == ""
+    if kind[0] == RAW and text_mask and float(value) == 0.0:
+        return (RAW, o)
+    return (POS, o)
 
 
 def _step_kind(op: str, config: dict[str, Any], o: int, rank: int) -> Kind:
