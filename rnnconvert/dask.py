@@ -2,7 +2,8 @@
 
 ``x`` is a Dask array chunked along the batch axis, a list of them (one per input), or a Dask
 DataFrame with a column per input (cells: numbers, or sequences, which are padded as
-``rnnconvert predict`` pads them). Each task receives the bundle's *path*: a worker process
+``rnnconvert predict`` pads them; for a string input, a str per cell or a list of str, and a
+Dask array of NumPy unicode dtype ``'<U..'``). Each task receives the bundle's *path*: a worker process
 loads the bundle on its first task and keeps it, so the weights are never pickled into the task
 graph. On a multi-machine cluster the path must therefore be readable by every worker (a shared
 file system, or the same path on each machine).
@@ -22,6 +23,7 @@ import os
 import shutil
 import tempfile
 import threading
+import warnings
 from typing import Any
 
 import numpy as np
@@ -29,7 +31,7 @@ import numpy as np
 from .errors import InputError
 from .runtime import Model, load
 from .scoring.extras import require
-from .scoring.padding import analyse
+from .scoring.padding import analyse, batch_dependence
 from .scoring.readers import Chunk
 from .scoring.rows import Padding, assemble, input_specs, plan_batches, prepare
 
@@ -73,6 +75,9 @@ def predict(bundle_path: str | os.PathLike[str], x: Any, *, pad: Padding | None 
     """
     require("dask", "rnnconvert.dask")
     path = os.fspath(bundle_path)
+    note = batch_dependence(_model(path).doc)
+    if note:
+        warnings.warn(note, stacklevel=2)
     import dask.dataframe as dd
 
     if isinstance(x, dd.DataFrame):

@@ -14,7 +14,7 @@ from .engine import Options, score_file
 
 DESCRIPTION = (
     "Score a file with a bundle: .npy (one input), .npz keyed by input names, Parquet (a column per input) "
-    "or JSON Lines (an object per row); OUTPUT in any of these formats, rows in input order. "
+    "or JSON Lines (an object per row; a string, or a list of strings, for a text input); OUTPUT in any of these formats, rows in input order. "
     "OUTPUT is written to a temporary file and renamed into place at the end."
 )
 
