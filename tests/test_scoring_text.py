@@ -123,6 +123,10 @@ def test_parquet_string_list_columns(text_models, tmp_path):
     with open(tmp_path / "t.parquet.out.jsonl", encoding="utf-8") as f:
         ours = np.array([json.loads(line)["score"] for line in f], np.float32)
     assert_parity(ours, eager(models["tv"], np.array(TEXTS)[:, None]), "parquet strings")
+    # A binary column of UTF-8 text reads the same.
+    pq.write_table(pa.table({"text": pa.array([t.encode() for t in TEXTS], pa.binary())}), tmp_path / "b.parquet")
+    assert _predict(bundles["tv"], tmp_path / "b.parquet", tmp_path / "b.npy") == 0
+    assert_parity(np.load(tmp_path / "b.npy"), ours, "parquet binary")
 
 
 def test_dask_array_and_dataframe_of_strings(text_models):
@@ -176,3 +180,13 @@ def test_bucket_on_a_masked_lookup_gives_the_numbers_of_full_padding(text_models
     assert _predict(bundles["lookup"], tmp_path / "in.jsonl", bucketed, "--bucket", *common) == 0
     np.testing.assert_array_equal(np.load(bucketed), np.load(full))
     assert_parity(np.load(bucketed), eager(models["lookup"], _pad_words(rows, longest, padding)), "bucketed lookup")
+
+
+def test_utf8_bytes_columns_are_read_as_text(text_models, tmp_path, capsys):
+    models, bundles = text_models
+    np.save(tmp_path / "in.npy", np.array([t.encode("utf-8") for t in TEXTS]))  # dtype S
+    assert _predict(bundles["tv"], tmp_path / "in.npy", tmp_path / "out.npy") == 0
+    assert_parity(np.load(tmp_path / "out.npy"), eager(models["tv"], np.array(TEXTS)[:, None]), "npy bytes")
+    np.save(tmp_path / "bad.npy", np.array([b"ok", b"\xff\xfe"]))
+    assert _predict(bundles["tv"], tmp_path / "bad.npy", tmp_path / "out.npy") == 1
+    assert "holds bytes that are not UTF-8" in capsys.readouterr().err

@@ -21,7 +21,13 @@ if TYPE_CHECKING:
 
 
 def dense_text(a: np.ndarray, spec: InputSpec, start: int) -> np.ndarray:
-    """A unicode column as the model's rows; a ``(n,)`` column feeds a ``(B, 1)`` input."""
+    """A unicode column as the model's rows; a ``(n,)`` column feeds a ``(B, 1)`` input. A bytes
+    column (dtype ``S``) is read as UTF-8, as the runtime reads bytes items."""
+    if a.dtype.kind == "S":
+        try:
+            a = np.char.decode(a, "utf-8")
+        except UnicodeDecodeError:
+            raise InputError(f"rows {start}..: column {spec.name!r} holds bytes that are not UTF-8") from None
     if a.dtype.kind != "U":
         raise InputError(
             f"rows {start}..: column {spec.name!r} has dtype {a.dtype}; this input takes strings "
@@ -53,6 +59,11 @@ def text_row(v: Any, spec: InputSpec, step: tuple[int | None, ...]) -> tuple[np.
     if v is None:
         return None, "missing (null)"
     one = not spec.sequence or spec.shape[1:] == (1,)  # a string per row
+    if isinstance(v, bytes):  # a Parquet binary cell
+        try:
+            v = v.decode("utf-8")
+        except UnicodeDecodeError:
+            return None, "bytes that are not UTF-8"
     if isinstance(v, str) and one:
         return (np.array(v) if not spec.sequence else np.array([v])), ""
     if not spec.sequence or (one and not isinstance(v, (list, tuple, np.ndarray))):
