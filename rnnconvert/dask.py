@@ -2,7 +2,8 @@
 
 ``x`` is a Dask array chunked along the batch axis, a list of them (one per input), or a Dask
 DataFrame with a column per input (cells: numbers, or sequences, which are padded as
-``rnnconvert predict`` pads them). Each task receives the bundle's *path*: a worker process
+``rnnconvert predict`` pads them; for a string input, a str per cell or a list of str, and a
+Dask array of NumPy unicode dtype ``'<U..'``). Each task receives the bundle's *path*: a worker process
 loads the bundle on its first task and keeps it, so the weights are never pickled into the task
 graph. On a multi-machine cluster the path must therefore be readable by every worker (a shared
 file system, or the same path on each machine).
@@ -22,6 +23,7 @@ import os
 import shutil
 import tempfile
 import threading
+import warnings
 from typing import Any
 
 import numpy as np
@@ -29,7 +31,7 @@ import numpy as np
 from .errors import InputError
 from .runtime import Model, load
 from .scoring.extras import require
-from .scoring.padding import analyse
+from .scoring.padding import analyse, batch_dependence
 from .scoring.readers import Chunk
 from .scoring.rows import Padding, assemble, input_specs, plan_batches, prepare
 
@@ -73,6 +75,9 @@ def predict(bundle_path: str | os.PathLike[str], x: Any, *, pad: Padding | None 
     """
     require("dask", "rnnconvert.dask")
     path = os.fspath(bundle_path)
+    note = batch_dependence(_model(path).doc)
+    if note:
+        warnings.warn(note, stacklevel=2)
     import dask.dataframe as dd
 
     if isinstance(x, dd.DataFrame):
@@ -90,7 +95,7 @@ def _predict_arrays(path: str, x: Any) -> Any:
         raise InputError(f"the model takes {len(model.inputs)} input(s), got {len(arrays)} Dask array(s)")
     chunks0 = arrays[0].chunks[0]
     arrays = [a.rechunk({0: chunks0, **{i: -1 for i in range(1, a.ndim)}}) for a in arrays]
-    probe = _block(path, *[np.zeros((1, *a.shape[1:]), a.dtype) for a in arrays])
+    probe = _block(path, *[_probe_row(a) for a in arrays])
     blocks = [a.to_delayed().reshape(-1) for a in arrays]
     call = dask.delayed(_block, pure=True, nout=len(probe))
     per_output: list[list[Any]] = [[] for _ in probe]
@@ -100,6 +105,16 @@ def _predict_arrays(path: str, x: Any) -> Any:
             per_output[k].append(da.from_delayed(outs[k], shape=(rows, *p.shape[1:]), dtype=p.dtype))
     result = [da.concatenate(parts, axis=0) for parts in per_output]
     return result[0] if len(result) == 1 else result
+
+
+def _probe_row(a: Any) -> np.ndarray:
+    """One made-up row shaped like ``a``'s: zeros, or a one-token string for text (an empty
+    string would give a text model no tokens at all)."""
+    if a.dtype.kind == "U":
+        return np.full((1, *a.shape[1:]), "a", a.dtype)
+    if a.dtype.kind == "O":
+        raise InputError("a Dask array of Python objects is not read: give strings as a NumPy unicode dtype ('<U..')")
+    return np.zeros((1, *a.shape[1:]), a.dtype)
 
 
 def _predict_frame(path: str, ddf: Any, pad: Padding, batch_size: int) -> Any:
@@ -120,13 +135,13 @@ def _partition(df: Any, path: str, pad: Padding, batch_size: int) -> Any:
     missing = [s.name for s in specs if s.name not in df.columns]
     if missing:
         raise InputError(f"no column for input(s) {missing}; the partition has {list(df.columns)}")
-    strings = [s.name for s in specs if isinstance(df[s.name].dtype, pd.StringDtype)]
+    strings = [s.name for s in specs if not s.text and isinstance(df[s.name].dtype, pd.StringDtype)]
     if strings:
         raise InputError(
             f"column(s) {strings} hold strings: Dask turns object columns (arrays per row) into strings "
             "unless dask.config.set({'dataframe.convert-string': False}) is set when the DataFrame is made"
         )
-    cols = {s.name: list(df[s.name]) if s.sequence else df[s.name].to_numpy() for s in specs}
+    cols = {s.name: _cells(df[s.name]) if s.sequence or s.text else df[s.name].to_numpy() for s in specs}
     prep = prepare(Chunk(0, len(df), cols), specs, pad, strict=True)
     trim = analyse(model.doc, pad.value).ok
     outs: list[list[np.ndarray]] = [[] for _ in model.outputs]
@@ -141,6 +156,11 @@ def _partition(df: Any, path: str, pad: Padding, batch_size: int) -> Any:
         y = np.concatenate(parts)[inverse] if parts else np.zeros((0, *[d or 0 for d in o.shape[1:]]), np.float32)
         data[o.name] = y if y.ndim == 1 else list(y) if y.ndim == 2 else [r.tolist() for r in y]
     return pd.DataFrame(data, index=df.index)
+
+
+def _cells(col: Any) -> list[Any]:
+    """A column's cells, a missing one (NaN, pd.NA) as None: a bad row named as null."""
+    return list(col.astype(object).where(col.notna(), None))
 
 
 def _arrow_schema(model: Model) -> Any:

@@ -8,12 +8,13 @@ import os
 import numpy as np
 import pytest
 from scoring_models import VOCAB
+from scoring_text_models import TEXTS
 
 from rnnconvert.cli import main
 from rnnconvert.runtime import load, pad_sequences
 from rnnconvert.scoring import Options, score_file
 
-pytest_plugins = ["scoring_models"]  # the session fixture `models`
+pytest_plugins = ["scoring_models", "scoring_text_models"]  # the session fixtures `models`, `text_models`
 da = pytest.importorskip("dask.array")
 dd = pytest.importorskip("dask.dataframe")
 distributed = pytest.importorskip("distributed")
@@ -85,3 +86,22 @@ def test_cli_dask_scheduler_writes_parquet_partitions(models, client, tmp_path):
     ours = np.array(table.column("probs").to_pylist(), np.float32)
     np.testing.assert_array_equal(ours, load(bundles["text"]).predict(pad_sequences(rows)))
     assert not [p for p in os.listdir(tmp_path) if "rnnconvert-tmp" in p]
+
+
+def test_strings_on_the_cluster_array_dataframe_and_cli(text_models, client, tmp_path):
+    """Text bundles: a Dask array of NumPy unicode strings, a DataFrame string column, and
+    --dask-scheduler on a Parquet string column, each equal to a single-process predict."""
+    from rnnconvert.dask import predict
+
+    _, bundles = text_models
+    texts = np.array(TEXTS * 5)
+    reference = load(bundles["tv"]).predict(texts[:, None])  # masked: the batching does not matter
+    y = predict(bundles["tv"], da.from_array(texts[:, None], chunks=(12, 1)))
+    np.testing.assert_allclose(y.compute(), reference, rtol=1e-6, atol=1e-6)
+    pq.write_table(pa.table({"text": pa.array(texts, pa.string())}), tmp_path / "t.parquet", row_group_size=15)
+    out = predict(bundles["tv"], dd.read_parquet(tmp_path / "t.parquet", split_row_groups=True)).compute()
+    np.testing.assert_allclose(np.stack(out["score"].to_list()), reference, rtol=1e-6, atol=1e-6)
+    argv = ["predict", bundles["tv"], str(tmp_path / "t.parquet"), str(tmp_path / "scored")]
+    assert main([*argv, "--dask-scheduler", client.scheduler.address, "--quiet"]) == 0
+    scored = np.array(pq.read_table(tmp_path / "scored").column("score").to_pylist(), np.float32)
+    np.testing.assert_allclose(scored, reference, rtol=1e-6, atol=1e-6)

@@ -14,7 +14,7 @@ from .engine import Options, score_file
 
 DESCRIPTION = (
     "Score a file with a bundle: .npy (one input), .npz keyed by input names, Parquet (a column per input) "
-    "or JSON Lines (an object per row); OUTPUT in any of these formats, rows in input order. "
+    "or JSON Lines (an object per row; a string, or a list of strings, for a text input); OUTPUT in any of these formats, rows in input order. "
     "OUTPUT is written to a temporary file and renamed into place at the end."
 )
 
@@ -91,6 +91,8 @@ def run(args: argparse.Namespace) -> int:
     if not args.quiet:
         rate = report.written / report.seconds if report.seconds else 0.0
         print(f"wrote {args.output}: {report.written:,} rows ({rate:,.0f} rows/s)", file=sys.stderr)
+        if report.note:
+            print(f"note: {report.note}", file=sys.stderr)
         if report.rejected:
             print(f"rejected {report.rejected:,} bad row(s): see {report.rejects_path}", file=sys.stderr)
     return 0

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..runtime import load
-from .padding import analyse
+from .padding import analyse, batch_dependence
 from .readers import detect_format, open_reader
 from .rows import Padding, Prepared, assemble, input_specs, plan_batches, prepare
 from .workers import LocalExecutor, PoolExecutor
@@ -48,6 +48,7 @@ class Report:
     rejected: int
     rejects_path: str | None
     seconds: float
+    note: str = ""  # a caveat about the numbers (batch-dependent outputs), for the CLI to print
 
 
 @dataclass
@@ -100,6 +101,10 @@ def score_file(bundle: str, input_path: str, output_path: str, opts: Options | N
     specs = input_specs(model)
     pad = Padding(opts.maxlen, opts.padding, opts.truncating, opts.value)
     verdict = analyse(model.doc, opts.value)
+    if opts.bucket and not verdict.ok and all(s.text and (not s.sequence or s.shape[1]) for s in specs):
+        raise InputError(
+            "--bucket: this model's inputs hold a fixed number of strings per row; there is no padding to save"
+        )
     if opts.bucket and not verdict.ok:
         raise InputError(f"--bucket needs a model whose outputs do not depend on padding: {verdict.reason}")
     in_fmt = detect_format(input_path, opts.input_format)
@@ -151,7 +156,10 @@ def score_file(bundle: str, input_path: str, output_path: str, opts: Options | N
             executor.close()
         reader.close()
     path = rejects.path if rejects.count else None
-    return Report(counts["rows"], counts["written"], rejects.count, path, time.perf_counter() - t0)
+    note = batch_dependence(model.doc) if opts.batch_size > 1 else ""
+    if note:
+        note += "; --batch-size 1 scores each row alone"
+    return Report(counts["rows"], counts["written"], rejects.count, path, time.perf_counter() - t0, note)
 
 
 def _in_order(done: list[tuple[np.ndarray, list[np.ndarray]]], n: int) -> list[np.ndarray]:

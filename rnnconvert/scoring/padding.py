@@ -129,6 +129,8 @@ def _node_kinds(node: dict[str, Any], ins: list[Kind], mask: Kind | None, value:
         return [(ins[0][0], flip)]
     if op in _MASK_OPS:
         return _mask_kinds(op, config, ins, o, rank, value)
+    if op == "Lookup":
+        return [_lookup_kind(config, ins[0], o, value)]
     return [_step_kind(op, config, o, rank)] * n_out
 
 
@@ -151,6 +153,18 @@ def _mask_kinds(op: str, config: dict[str, Any], ins: list[Kind], o: int, rank: 
     cats = [c for c, _ in ins]
     is_mask = (MASK in cats) if op == "LogicalAnd" else all(c == MASK for c in cats)  # false AND x is false
     return [(MASK if is_mask else POS, o)]
+
+
+def _lookup_kind(config: dict[str, Any], kind: Kind, o: int, value: float) -> Kind:
+    """A ``Lookup`` (5.48) with ``int`` output works token by token. Text is padded with "" (the
+    scoring pads string sequences so), which a ``mask_token`` of "" maps to index 0: the ids are
+    then padded with 0, exactly what a mask with ``--value`` 0 expects downstream."""
+    if config.get("output_mode") != "int":
+        return (DIRTY, 0)  # the other modes sum over the last axis, the time axis of a (B, T) input
+    text_mask = config.get("key_dtype") == "string" and config.get("mask_token") == ""
+    if kind[0] == RAW and text_mask and float(value) == 0.0:
+        return (RAW, o)
+    return (POS, o)
 
 
 def _step_kind(op: str, config: dict[str, Any], o: int, rank: int) -> Kind:
@@ -193,3 +207,34 @@ def _activation_per_step(act: Any, rank: int) -> bool:
         return True
     axes = act["axis"] if isinstance(act["axis"], list) else [act["axis"]]
     return all(_axis(a, rank) != 1 for a in axes)
+
+
+def batch_dependence(doc: dict[str, Any]) -> str:
+    """Why a row's outputs depend on the rows that share its batch, or "" when they do not.
+
+    A ``TextVectorization`` with ``int`` output and no ``output_sequence_length`` pads each
+    call's token rows with 0 to that call's longest text (FORMAT.md 5.49), in Keras as here.
+    That padding is harmless only when every path from it to an output is padding-invariant
+    (a ``mask_zero`` Embedding feeding masked recurrent layers): :func:`analyse` on the graph
+    with those nodes' outputs as post-padded inputs (padding value 0) tells.
+    """
+    free = [
+        n
+        for n in doc["nodes"]
+        if n.get("op") == "TextVectorization"
+        and n.get("config", {}).get("output_mode") == "int"
+        and n.get("config", {}).get("output_sequence_length") is None
+    ]
+    if not free:
+        return ""
+    names = {n["name"] for n in free}
+    inputs = [{"name": i["name"], "shape": [d if d is not None else 1 for d in i["shape"]]} for i in doc["inputs"]]
+    inputs += [{"name": n["name"], "shape": [None, None]} for n in free]
+    sub = {"inputs": inputs, "nodes": [n for n in doc["nodes"] if n["name"] not in names], "outputs": doc["outputs"]}
+    verdict = analyse(sub, 0.0)
+    if verdict.ok:
+        return ""
+    return (
+        f"TextVectorization {sorted(names)} pad(s) each batch to its longest text (no output_sequence_length) "
+        f"and {verdict.reason}: a row's outputs depend on the rows batched with it, as in Keras"
+    )

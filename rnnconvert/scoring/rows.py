@@ -15,6 +15,7 @@ import numpy as np
 from ..errors import InputError
 from ..runtime import Model
 from .readers import Chunk
+from .text import dense_text, pad_text, text_lengths, text_row
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,7 @@ class InputSpec:
     shape: tuple[int | None, ...]  # with the batch axis
     ids: bool  # integer token ids (an int input), else float features
     id_limit: int | None = None  # ids must be < this (the smallest Embedding input_dim reading them)
+    text: bool = False  # a string input (FORMAT.md 2.1): rows hold str; sequences are padded with ""
 
     @property
     def sequence(self) -> bool:
@@ -31,7 +33,11 @@ class InputSpec:
 
     @property
     def dtype(self) -> type:
-        return np.int64 if self.ids else np.float32
+        return np.str_ if self.text else np.int64 if self.ids else np.float32
+
+    def fill(self, pad: Padding) -> Any:
+        """What padding steps hold: ``--value``, or the empty string for text."""
+        return "" if self.text else pad.value
 
 
 @dataclass(frozen=True)
@@ -53,12 +59,6 @@ class Prepared:
 
 
 def input_specs(model: Model) -> list[InputSpec]:
-    text = [i.name for i in model.inputs if i.dtype == "string"]
-    if text:
-        raise InputError(
-            f"input(s) {text} take text, which rnnconvert predict does not read yet; "
-            "call Model.predict with arrays of str instead"
-        )
     limits: dict[str, int] = {}
     for node in model.doc["nodes"]:
         if node.get("op") == "Embedding" and node.get("inputs"):
@@ -66,7 +66,10 @@ def input_specs(model: Model) -> list[InputSpec]:
             dim = int(node.get("config", {}).get("input_dim", 0)) or None
             if dim is not None:
                 limits[src] = min(dim, limits.get(src, dim))
-    return [InputSpec(i.name, i.shape, i.dtype.startswith("int"), limits.get(i.name)) for i in model.inputs]
+    return [
+        InputSpec(i.name, i.shape, i.dtype.startswith("int"), limits.get(i.name), i.dtype == "string")
+        for i in model.inputs
+    ]
 
 
 def _target_length(spec: InputSpec, pad: Padding) -> int | None:
@@ -102,6 +105,8 @@ def prepare(chunk: Chunk, specs: list[InputSpec], pad: Padding, *, strict: bool)
 def _dense(a: np.ndarray, spec: InputSpec, pad: Padding, bad: dict, start: int) -> tuple[np.ndarray, np.ndarray]:
     """A dense column: its shape is checked once; ids row by row. Lengths: the steps left once
     the padding steps (every value equal to ``--value``) on the padding side are stripped."""
+    if spec.text:
+        return _dense_text(a, spec, pad, start)
     if a.dtype.kind not in "biuf":
         raise InputError(f"rows {start}..: column {spec.name!r} has dtype {a.dtype}, not numbers")
     want = spec.shape[1:]
@@ -115,7 +120,7 @@ def _dense(a: np.ndarray, spec: InputSpec, pad: Padding, bad: dict, start: int) 
     else:
         target = _target_length(spec, pad)
         if target is not None and a.shape[1] != target:
-            a = _refit(a, target, pad)
+            a = _refit(a, target, pad, pad.value)
         steps = a.reshape(len(a), a.shape[1], -1)
         real = ~np.all(steps == pad.value, axis=2)  # (B, T): a step not entirely padding
         first = real[:, ::-1] if pad.padding == "post" else real
@@ -125,11 +130,21 @@ def _dense(a: np.ndarray, spec: InputSpec, pad: Padding, bad: dict, start: int) 
     return a, lengths
 
 
-def _refit(a: np.ndarray, target: int, pad: Padding) -> np.ndarray:
+def _dense_text(a: np.ndarray, spec: InputSpec, pad: Padding, start: int) -> tuple[np.ndarray, np.ndarray]:
+    a = dense_text(a, spec, start)
+    if not spec.sequence:
+        return a, np.zeros(len(a), np.int64)
+    target = _target_length(spec, pad)
+    if target is not None and a.shape[1] != target:
+        a = _refit(a, target, pad, "")
+    return a, text_lengths(a, pad.padding)
+
+
+def _refit(a: np.ndarray, target: int, pad: Padding, fill: Any) -> np.ndarray:
     """Truncate or pad every row of a dense column to ``target`` steps, as pad_sequences would."""
     if a.shape[1] > target:
         return a[:, -target:] if pad.truncating == "pre" and target else a[:, :target]
-    out = np.full((len(a), target, *a.shape[2:]), pad.value, a.dtype)
+    out = np.full((len(a), target, *a.shape[2:]), fill, a.dtype)
     if pad.padding == "post":
         out[:, : a.shape[1]] = a
     else:
@@ -165,7 +180,7 @@ def _ragged(values: list[Any], spec: InputSpec, pad: Padding, bad: dict) -> tupl
         if k in bad:
             rows.append(None)
             continue
-        a, why = _one_row(v, spec, step)
+        a, why = text_row(v, spec, step) if spec.text else _one_row(v, spec, step)
         if a is None:  # exactly when there is a reason
             bad[k] = (spec.name, why)
             rows.append(None)
@@ -229,7 +244,10 @@ def assemble(prep: Prepared, idx: np.ndarray, specs: list[InputSpec], pad: Paddi
             length = longest if (trim or target is None) else target
             if spec.shape[1] is not None:
                 length = spec.shape[1]
-            arrays.append(_pad_rows([col[k] for k in idx], spec, length, pad))
+            rows = [col[k] for k in idx]
+            arrays.append(
+                pad_text(rows, spec, length, pad.padding) if spec.text else _pad_rows(rows, spec, length, pad)
+            )
     return arrays
 
 
