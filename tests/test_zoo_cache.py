@@ -111,3 +111,12 @@ def test_a_damaged_entry_is_rebuilt(tmp_path, monkeypatch):
     zoo = keras_zoo.Zoo(tmp_path / "b", cache)
     built = zoo.get("cache_probe", "tf_keras")
     assert zoo.keras_builds == 1 and len(built.expected) == 1
+
+
+def test_xdist_groups_keep_a_zoo_case_in_one_worker_and_other_tests_by_module():
+    from conftest import xdist_group
+
+    assert xdist_group("tests/test_parity.py::test_file_parity[crnn_text_line-tf_keras-h5]") == "zoo-crnn_text_line"
+    assert xdist_group("tests/test_stream_rules.py::test_every[keras3-crnn_text_line]") == "zoo-crnn_text_line"
+    assert xdist_group("tests/test_cli.py::test_convert_check_inspect_and_graph") == "tests/test_cli.py"
+    assert xdist_group("tests/test_x.py::test_y[not_a_case-keras3]") == "tests/test_x.py"
