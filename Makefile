@@ -32,9 +32,12 @@ lint: $(VENV)/.stamp-test
 
 # `make test` (what .ci/run runs): lint (ruff with the complexity cap, ruff format, mypy), the
 # whole Python suite, then the JavaScript runtime's tests (node --test and a headless browser).
+# pytest runs on PYTEST_WORKERS processes (pytest-xdist); tests/conftest.py's scheduler keeps each
+# zoo case's tests in one worker, and the workers of a run share the zoo they build (keras_zoo.py).
+PYTEST_WORKERS ?= 2
 test: $(VENV)/.stamp-test
 	$(MAKE) --no-print-directory lint
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -q -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadgroup
 	$(MAKE) --no-print-directory test-js
 
 # The tests that need no TensorFlow (tests/conftest.py marks the others `keras`): well under a minute.

@@ -19,6 +19,11 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # One TensorFlow thread pool thread per worker: `make test` runs as many workers as cores, and
+    # the zoo's models are small (measured: ~7% less CPU than TF's default of one thread per core).
+    os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
+    os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
 
 import numpy as np
 import pytest
@@ -37,7 +42,7 @@ KERAS_NAMES = {
     "reset_states",
     "reset_layer_states",
 }
-KERAS_FIXTURES = {"zoo"}
+KERAS_FIXTURES = {"zoo", "zoo_bundle", "zoo_in_memory", "zoo_keras_vectors"}
 
 
 def tolerance(expected: np.ndarray) -> float:
@@ -63,11 +68,24 @@ def assert_parity(ours, theirs, what: str = "") -> None:
         assert err <= tol, f"{what} output {k}: max |ours - keras| = {err:.3g} > {tol:.3g}"
 
 
+def _run_dir(tmp_path_factory) -> Path:
+    """A directory shared by every process of this run: pytest-xdist's workers each get
+    ``<basetemp>/popen-gwN`` and share its parent; a run without xdist has its own basetemp."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
 @pytest.fixture(scope="session")
 def zoo(tmp_path_factory):
+    """The zoo, cached on disk (``keras_zoo.cache_dir``). With the cache off (``CI=true``),
+    the processes of one xdist run still share what they build, in a directory of this run
+    that starts empty: every case is built fresh, once per run rather than once per worker."""
     from keras_zoo import Zoo, cache_dir
 
-    return Zoo(tmp_path_factory.mktemp("zoo"), cache_dir())
+    cache = cache_dir()
+    if cache is None and os.environ.get("PYTEST_XDIST_WORKER"):
+        cache = _run_dir(tmp_path_factory) / "zoo-cache"
+    return Zoo(tmp_path_factory.mktemp("zoo"), cache)
 
 
 @pytest.fixture(scope="session")
@@ -114,6 +132,81 @@ def zoo_in_memory(zoo, tmp_path_factory):
         return done[key]
 
     return get
+
+
+@pytest.fixture(scope="session")
+def zoo_keras_vectors(zoo, tmp_path_factory):
+    """``zoo_keras_vectors(case, era)``: the case's live Keras model converted from memory, with
+    test vectors whose expected outputs are Keras's eager ``model(x, training=False)`` (states
+    reset first, calls in order) instead of ``predict_on_batch``, which retraces a graph per
+    model (~10 CPU s for some tf_keras models; the eager call agrees to ~3e-7 relative). For
+    tests whose subject is not the in-memory conversion (the JS runtime checks every case
+    against these vectors); ``zoo_in_memory`` keeps the converter's own path. Once per session;
+    a conversion error is raised again to every test that asks. Read-only by agreement."""
+    from unittest import mock
+
+    from helpers import reset_states
+    from keras_zoo import keras_call
+
+    from rnnconvert.converter import convert
+
+    root = tmp_path_factory.mktemp("zoo-keras-vectors")
+    done: dict = {}
+
+    def eager_predictor(model):
+        def run(calls):
+            reset_states(model)
+            return [keras_call(model, ins) for ins in calls]
+
+        return run
+
+    def get(case: str, era: str):
+        key = (case, era)
+        if key not in done:
+            try:
+                with mock.patch("rnnconvert.converter.model_predictor", eager_predictor):
+                    done[key] = convert(zoo.get(case, era).model, root / f"{case}-{era}")
+            except Exception as exc:
+                done[key] = exc
+        if isinstance(done[key], Exception):
+            raise done[key]
+        return done[key]
+
+    return get
+
+
+# ---------------------------------------------------------------------------------------------
+# pytest-xdist (`make test` runs `-n 2 --dist loadgroup`): every test of one zoo case runs in the
+# worker that builds its Keras models, and the other tests of a module stay together (its
+# module-scoped fixtures are built once). The groups come from the node ids, in the controller:
+# xdist's own `xdist_group` marks do not reach the scheduler under pytest 9.2 (it rewrites
+# `item._nodeid`, which pytest no longer reads).
+
+
+def xdist_group(nodeid: str) -> str:
+    """The scheduling group of a test: ``zoo-<case>`` when a parameter is a zoo case's name,
+    else its module."""
+    from keras_zoo import CASES
+
+    path, _, rest = nodeid.partition("::")
+    if rest.endswith("]") and "[" in rest:
+        for token in rest[rest.index("[") + 1 : -1].split("-"):
+            if token in CASES:
+                return f"zoo-{token}"
+    return path
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ZooScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return xdist_group(nodeid)
+
+    return ZooScheduling(config, log)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ then rebuilt on first use, from the same seed.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import importlib.metadata
 import inspect
@@ -188,6 +189,14 @@ class Zoo:
         if self.cache is None:
             return self._build(name, era, self.root / f"{name}-{era}")
         d = self.cache / f"{name}-{era}-{cache_key(name, era)}"
+        self.cache.mkdir(parents=True, exist_ok=True)
+        # One process builds a case at a time (pytest-xdist workers share the cache): the
+        # others wait on the lock, then load what it wrote.
+        with open(self.cache / f".{name}-{era}.lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            return self._get_locked(name, era, d)
+
+    def _get_locked(self, name: str, era: str, d: Path) -> Built:
         if (d / "meta.json").is_file():
             try:
                 return self._load(name, era, d)

@@ -46,41 +46,40 @@ def _node(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
 
 
 class JsBatch:
-    """Every selected zoo case converted once (in memory: Keras's own test vectors), then all
-    the bundles checked by ONE Node process (``stream_check.mjs`` takes them all and prints one
-    JSON line per bundle); each parametrized test reads its case's line. Starting Node once
-    instead of once per case is what this saves; every case is still converted and checked."""
+    """Every selected zoo case converted once (from memory, with Keras's own test vectors),
+    then checked by Node (``stream_check.mjs`` takes several bundles and prints one JSON line
+    per bundle); each parametrized test reads its case's line. One Node process checks both
+    eras of a case: a case's tests run in one pytest-xdist worker (conftest groups them), so
+    the batch never converts a case another worker builds."""
 
-    def __init__(self, in_memory, wanted: list[tuple[str, str]]):
-        self.in_memory = in_memory  # conftest's zoo_in_memory: one conversion per case per session
+    def __init__(self, keras_vectors, wanted: list[tuple[str, str]]):
+        self.keras_vectors = keras_vectors  # conftest's zoo_keras_vectors: one conversion per case per session
         self.wanted = wanted
-        self._results: dict[str, dict] | None = None
+        self._results: dict[str, dict] = {}
         self._stderr = ""
 
     def bundle(self, case: str, era: str) -> Path:
-        """The case converted from the live Keras model (shared with the other tests that
-        convert it from memory); a conversion error is raised again to each test that asks."""
-        return self.in_memory(case, era).out_dir
+        """The case converted from the live Keras model with Keras's eager outputs as its
+        vectors; a conversion error is raised again to each test that asks."""
+        return self.keras_vectors(case, era).out_dir
 
     def result(self, case: str, era: str) -> dict:
-        """The Node driver's line for this case (all selected cases run on the first ask)."""
+        """The Node driver's line for this case (the selected eras of the case run on the first ask)."""
         out = self.bundle(case, era)
-        if self._results is None:
-            self._run_all()
-        assert self._results is not None
+        if str(out) not in self._results:
+            self._run([k for k in self.wanted if k[0] == case] or [(case, era)])
         assert str(out) in self._results, f"node gave no result for {out.name}: {self._stderr[-2000:]}"
         return self._results[str(out)]
 
-    def _run_all(self) -> None:
+    def _run(self, keys: list[tuple[str, str]]) -> None:
         dirs = []
-        for case, era in self.wanted:
+        for case, era in keys:
             try:
                 dirs.append(str(self.bundle(case, era)))
             except (Exception, pytest.skip.Exception):
                 continue  # that case's own test xfails, skips or fails on it
         run = _node(str(DRIVER), *dirs, timeout=300 + 30 * len(dirs))
         self._stderr = run.stderr
-        self._results = {}
         for line in run.stdout.splitlines():
             if line.startswith("{"):
                 doc = json.loads(line)
@@ -102,8 +101,8 @@ def _selected_cases(session: pytest.Session) -> list[tuple[str, str]]:
 
 
 @pytest.fixture(scope="module")
-def js_batch(request, zoo_in_memory) -> JsBatch:
-    return JsBatch(zoo_in_memory, _selected_cases(request.session))
+def js_batch(request, zoo_keras_vectors) -> JsBatch:
+    return JsBatch(zoo_keras_vectors, _selected_cases(request.session))
 
 
 @pytest.mark.keras

@@ -37,6 +37,11 @@ def _register(tmp_path: Path, monkeypatch, module: str, units: int):
     return keras_zoo.CASES["cache_probe"]
 
 
+def _entries(cache: Path) -> list[Path]:
+    """The cached cases (the per-case lock files are dot files beside them)."""
+    return [p for p in cache.iterdir() if not p.name.startswith(".")]
+
+
 @pytest.mark.parametrize(
     "env,expected",
     [
@@ -75,7 +80,7 @@ def test_second_zoo_loads_from_cache_and_an_edited_case_rebuilds(tmp_path, monke
     _register(tmp_path, monkeypatch, "zoo_probe_build", units=3)
     first = keras_zoo.Zoo(tmp_path / "a", cache)
     built = first.get("cache_probe", "keras3")
-    assert first.keras_builds == 1 and len(list(cache.iterdir())) == 1
+    assert first.keras_builds == 1 and len(_entries(cache)) == 1
 
     second = keras_zoo.Zoo(tmp_path / "b", cache)
     again = second.get("cache_probe", "keras3")
@@ -91,7 +96,7 @@ def test_second_zoo_loads_from_cache_and_an_edited_case_rebuilds(tmp_path, monke
     _register(tmp_path, monkeypatch, "zoo_probe_build", units=5)
     third = keras_zoo.Zoo(tmp_path / "c", cache)
     edited = third.get("cache_probe", "keras3")
-    assert third.keras_builds == 1 and len(list(cache.iterdir())) == 1  # the stale entry is gone
+    assert third.keras_builds == 1 and len(_entries(cache)) == 1  # the stale entry is gone
     assert edited.model.layers[0].units == 5
 
 
@@ -100,9 +105,18 @@ def test_a_damaged_entry_is_rebuilt(tmp_path, monkeypatch):
     cache = tmp_path / "cache"
     _register(tmp_path, monkeypatch, "zoo_probe_damage", units=2)
     keras_zoo.Zoo(tmp_path / "a", cache).get("cache_probe", "tf_keras")
-    (entry,) = cache.iterdir()
+    (entry,) = _entries(cache)
     (entry / "reference.npz").chmod(0o644)  # cached files are read-only
     (entry / "reference.npz").write_bytes(b"not a zip")
     zoo = keras_zoo.Zoo(tmp_path / "b", cache)
     built = zoo.get("cache_probe", "tf_keras")
     assert zoo.keras_builds == 1 and len(built.expected) == 1
+
+
+def test_xdist_groups_keep_a_zoo_case_in_one_worker_and_other_tests_by_module():
+    from conftest import xdist_group
+
+    assert xdist_group("tests/test_parity.py::test_file_parity[crnn_text_line-tf_keras-h5]") == "zoo-crnn_text_line"
+    assert xdist_group("tests/test_stream_rules.py::test_every[keras3-crnn_text_line]") == "zoo-crnn_text_line"
+    assert xdist_group("tests/test_cli.py::test_convert_check_inspect_and_graph") == "tests/test_cli.py"
+    assert xdist_group("tests/test_x.py::test_y[not_a_case-keras3]") == "tests/test_x.py"
