@@ -48,6 +48,13 @@ F, I, S = "float32", "int32", "string"
 _ENC = {"mask_token": None, "salt": None}
 _LOOKUP = {"key_dtype": "string", "vocabulary": ["a"], "num_oov_indices": 1, "oov_method": "farmhash", **_ENC}
 _TV = {"standardize": None, "split": "whitespace", "ngrams": None, "vocabulary": ["a"], "depth": 3}
+_RESIZE = {
+    "interpolation": "bilinear",
+    "antialias": False,
+    "aspect": "stretch",
+    "fill_value": 0.0,
+    "data_format": "channels_last",
+}
 _ATT = {"scale": 1.0, "scale_query": False, "masking": "add", "fill": -1e9, "causal": False, "attention_axes": [1]}
 
 CASES = {
@@ -131,6 +138,35 @@ CASES = {
         "DotProductAttention",
         _ATT,
         [[None, 3000, 1, 1], [None, 1, None, None]],
+        None,
+    ),
+    # (B, 4, 4, 1) images resized to 4000 x 4000, declared free or as a lower rank
+    "Resize2D": (
+        [("a", [None, 4, 4, 1], F)],
+        "Resize2D",
+        {**_RESIZE, "output_size": [4000, 4000]},
+        [[None, None, None, 1]],
+        None,
+    ),
+    "Resize2D-lower-rank": (
+        [("a", [None, 4, 4, 1], F)],
+        "Resize2D",
+        {**_RESIZE, "factor": [1000, 1000]},
+        [[None, 4]],
+        None,
+    ),
+    "CenterCrop": (
+        [("a", [None, 4, 4, 1], F)],
+        "CenterCrop",
+        {"height": 4000, "width": 4000, "data_format": "channels_last"},
+        [[None, None, None, 1]],
+        None,
+    ),
+    "AdaptivePool-lower-rank": (
+        [("a", [None, 4, 4, 1], F)],
+        "AdaptivePool",
+        {"mode": "average", "output_size": [3000, 3000], "data_format": "channels_last"},
+        [[None]],
         None,
     ),
 }

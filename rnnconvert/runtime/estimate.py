@@ -112,6 +112,9 @@ def _fill(declared: Sequence[int | None], ins: Sequence[Shape], known: dict[int,
         else:
             size = max((s[axis] for s in ins if axis < len(s)), default=1)
         n *= max(int(size), 0)
+    for axis in known:  # axes the op gives beyond a (lying) declared rank
+        if axis >= len(declared):
+            n *= max(int(known[axis]), 0)
     return max(n, whole)  # a rule giving the whole shape holds even if the declared rank is lower
 
 
