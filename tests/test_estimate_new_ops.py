@@ -155,6 +155,14 @@ CASES = {
         [[None, 4]],
         None,
     ),
+    # a (B, 1, 256, 1) row padded to a 4096 x 1 aspect before its resize: a (B, ~1M, 256, 1) temporary
+    "Resize2D-pad-aspect": (
+        [("a", [None, 1, 256, 1], F)],
+        "Resize2D",
+        {**_RESIZE, "output_size": [4096, 1], "aspect": "pad"},
+        [[None, 4096, 1, 1]],
+        None,
+    ),
     "CenterCrop": (
         [("a", [None, 4, 4, 1], F)],
         "CenterCrop",

@@ -20,6 +20,7 @@ from ..errors import FormatError
 from .ops.convnd import transpose_length
 from .spec.attn import ATTN_MORE_OUTPUTS, ATTN_SIZE_RULES, ATTN_WORKSPACE, READS_WEIGHTS
 from .spec.pool import POOL_SIZE_RULES
+from .spec.resize import RESIZE_WORKSPACE
 from .spec.text import TEXT_SIZE_RULES
 from .spec.tfop import TFOP_SIZE_RULES
 
@@ -92,7 +93,7 @@ RULES: dict[str, Rule] = {
 #: op -> output index -> rule, for outputs after the first
 MORE_OUTPUTS: dict[str, dict[int, Rule]] = {**ATTN_MORE_OUTPUTS}
 #: op -> rule of a temporary it holds while it runs, beyond its outputs
-WORKSPACE: dict[str, Rule] = {**ATTN_WORKSPACE}
+WORKSPACE: dict[str, Rule] = {**ATTN_WORKSPACE, **RESIZE_WORKSPACE}
 #: Ops whose output holds exactly their input's elements, rearranged.
 SAME_SIZE = frozenset({"Flatten", "Reshape", "Permute", "Transpose"})
 

@@ -132,7 +132,12 @@ ATTN_SPECS = [
             "causal": Key(_BOOL),
             "window": Key({"type": "integer", "minimum": 1}, required=False, doc="keep |i - j| < window"),
             "attention_axes": Key(
-                {"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": 64}, "minItems": 1}
+                {
+                    "type": "array",
+                    "items": {"type": "integer", "minimum": 1, "maximum": 64},
+                    "minItems": 1,
+                    "maxItems": 64,
+                }
             ),
         },
         inputs=("query", "key", "value"),
