@@ -6,12 +6,17 @@ refused with a ResourceError BEFORE it runs -- nothing large is allocated
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
 import tracemalloc
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
+from rnnconvert.converter.writer import write_bundle
 from rnnconvert.errors import ResourceError
 from rnnconvert.runtime.model import Model
 
@@ -20,6 +25,10 @@ PEAK = 8 << 20  # bytes allocated while refusing (the real outputs are >= 16 MiB
 
 
 def _model(inputs: list[tuple[str, list, str]], op: str, config: dict, outs: list[list], weights=None) -> Model:
+    return Model.from_arrays(*_doc(inputs, op, config, outs, weights), max_elements=LIMIT)
+
+
+def _doc(inputs: list[tuple[str, list, str]], op: str, config: dict, outs: list[list], weights=None) -> tuple:
     arrays = {f"n/{k}": v for k, v in (weights or {}).items()}
     doc: dict[str, Any] = {
         "format": "rnnconvert.bundle",
@@ -41,7 +50,7 @@ def _model(inputs: list[tuple[str, list, str]], op: str, config: dict, outs: lis
         ],
         "weights": {"file": "weights.npz", "sha256": "", "arrays": {}},
     }
-    return Model.from_arrays(doc, arrays, max_elements=LIMIT)
+    return doc, arrays
 
 
 F, I, S = "float32", "int32", "string"
@@ -228,3 +237,49 @@ def test_the_rules_let_an_honest_small_node_run():
         [np.ones((1, 5, 2, 3), np.float32), np.ones((1, 7, 2, 3), np.float32), np.ones((1, 7, 2, 4), np.float32)]
     )
     assert y.shape == (1, 5, 2, 4) and s.shape == (1, 2, 5, 7)
+
+
+JS = Path(__file__).resolve().parent.parent / "js"
+NODE = shutil.which("node")
+GOLDEN = Path(__file__).parent / "data" / "golden" / "1.2.0" / "bundle"
+
+
+@pytest.mark.skipif(NODE is None, reason="the JavaScript runtime needs Node.js on PATH")
+def test_the_js_runtime_refuses_the_same_nodes_before_they_run(tmp_path):
+    """js/src/estimate.js: the same bundles give a ResourceError from the pre-run check
+    ("would hold"), not a RangeError or an allocation of hundreds of MB."""
+    runs = []
+    for case, spec in sorted(CASES.items()):
+        doc, arrays = _doc(*spec)
+        doc["producer"] = {"name": "rnnconvert", "version": "0.1.0"}
+        doc["source"] = json.loads((GOLDEN / "model.json").read_text())["source"]
+        out = write_bundle(doc, arrays, tmp_path / case, force=False)
+        batch = 2 if case != "DotProductAttention" else 1
+        xs = []
+        for name, shape, dtype in spec[0]:
+            full = [batch, *shape[1:]]
+            n = int(np.prod(full))
+            xs.append({"shape": full, "dtype": dtype, "n": n, "name": name})
+        runs.append({"case": case, "dir": str(out), "inputs": xs})
+    script = (
+        "import { load } from './index.js';"
+        f"const runs = {json.dumps(runs)}; const got = {{}};"
+        "for (const r of runs) {"
+        f"  const m = await load(r.dir, {{ maxElements: {LIMIT} }});"
+        "  const xs = r.inputs.map((i) => ({ shape: i.shape, data: i.dtype === 'string' ? Array(i.n).fill('a') :"
+        "    i.dtype === 'int32' ? new Int32Array(i.n).fill(1) : new Float32Array(i.n).fill(1) }));"
+        "  try { m.predict(xs.length > 1 ? xs : xs[0]); got[r.case] = 'ran'; }"
+        "  catch (e) { got[r.case] = `${e.constructor.name}: ${e.message}`; }"
+        "}"
+        "console.log(JSON.stringify({ got, mb: process.memoryUsage().arrayBuffers / 2 ** 20 }));"
+    )
+    run = subprocess.run([NODE, "--input-type=module", "-e", script], capture_output=True, text=True, cwd=JS)
+    assert run.returncode == 0, run.stderr[-2000:]
+    result = json.loads(run.stdout.strip().splitlines()[-1])
+    wrong = {
+        c: g
+        for c, g in result["got"].items()
+        if not g.startswith(f"ResourceError: node 'n' ({CASES[c][1]}) would hold")
+    }
+    assert not wrong, wrong
+    assert result["mb"] < 64, result

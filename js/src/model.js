@@ -3,6 +3,7 @@
 import { dequantize, readBundle, toTensor } from "./bundle.js";
 import { FormatError, InputError, ResourceError, RnnConvertError } from "./errors.js";
 import { checkNode } from "./checks.js";
+import { aheadElements } from "./estimate.js";
 import { OPS, RECURRENT_STATE_COUNT } from "./ops/index.js";
 import { markConstant } from "./ops/linalg.js";
 import { TIMED, planStream } from "./streaming.js";
@@ -250,6 +251,10 @@ export class Model {
           extra.initialState = carried.slice(0, node.nStates);
           if (carryOutputs) extra.initialOutput = carried[node.nStates];
         }
+      }
+      const ahead = aheadElements(node, args.map((a) => a.shape));
+      if (ahead > this.maxElements) {
+        throw new ResourceError(`node '${node.name}' (${node.op}) would hold ${ahead} array elements on these inputs, over maxElements=${this.maxElements}; split the batch or the sequence`);
       }
       let outs;
       try {
