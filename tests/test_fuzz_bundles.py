@@ -77,6 +77,9 @@ def _small_inputs(model: Any, batch: int) -> list[np.ndarray]:
     xs = []
     for info in model.inputs:
         shape = [batch] + [d if isinstance(d, int) and 0 < d <= 8 else 3 for d in info.shape[1:]]
+        if str(info.dtype) == "string":
+            xs.append(np.full(shape, "a b", dtype=object))
+            continue
         dtype = np.int32 if str(info.dtype).startswith("int") else np.float32
         xs.append(
             np.ones(shape, dtype) if dtype == np.int32 else np.random.default_rng(0).normal(size=shape).astype(dtype)
@@ -127,7 +130,10 @@ SOURCES = [(b, None) for b in BUNDLES] + [(GOLDEN / "1.2.0" / "bundle", "streama
 )
 def test_mutated_bundles_give_project_errors_only(bundle, variant, tmp_path):
     base = _streamable() if variant else json.loads((bundle / "model.json").read_text())
-    rng = random.Random(f"{bundle.relative_to(GOLDEN)}{variant}")
+    _mutants(bundle, base, random.Random(f"{bundle.relative_to(GOLDEN)}{variant}"), tmp_path)
+
+
+def _mutants(bundle: Path, base: dict[str, Any], rng: random.Random, tmp_path: Path) -> None:
     escaped = []
     for k in range(MUTANTS):
         doc = _mutate(base, rng)
@@ -166,6 +172,10 @@ def test_every_integer_in_every_config_at_every_hostile_value(bundle, variant, t
     sizes, axes, units, padding -- and each declared size, set to zero, negative, >= 2**63,
     a float or huge."""
     base = _streamable() if variant else json.loads((bundle / "model.json").read_text())
+    _systematic(bundle, base, tmp_path)
+
+
+def _systematic(bundle: Path, base: dict[str, Any], tmp_path: Path) -> None:
     targets = []
     for i, node in enumerate(base["nodes"]):
         for key, value in (node.get("config") or {}).items():
@@ -190,3 +200,41 @@ def test_every_integer_in_every_config_at_every_hostile_value(bundle, variant, t
                 escaped.append(f"{path}={value}: {type(exc).__name__}: {exc} at {_where(exc)}"[:400])
             shutil.rmtree(d)
     assert not escaped, "\n".join(escaped)
+
+
+#: A zoo case of each format 1.3.0 topic (conv, pool, resize, attn, norm, text, tfop): their
+#: bundles, converted from the Keras 3 files, mutated as the golden ones above.
+NEW_OP_CASES = [
+    "conv3d_options",
+    "conv_transpose_options",
+    "pool3d_padding_cropping_upsampling",
+    "adaptive_pooling_1d_2d_3d",
+    "resizing_every_interpolation",
+    "upsampling2d_centercrop_rescaling",
+    "attn_einsum_dense",
+    "attn_gqa",
+    "norm_layers",
+    "ops_activations",
+    "text_lookups",
+    "text_vectorization",
+    "text_hashing",
+    "tfop_tensor_ops",
+]
+
+
+@pytest.mark.keras
+@pytest.mark.parametrize("case", NEW_OP_CASES)
+def test_new_op_bundles_mutated_give_project_errors_only(case, zoo_bundle, tmp_path):
+    bundle = zoo_bundle(case, "keras3", "keras").out_dir
+    base = json.loads((bundle / "model.json").read_text())
+    base.pop("test_vectors", None)
+    _mutants(bundle, base, random.Random(case), tmp_path)
+
+
+@pytest.mark.keras
+@pytest.mark.parametrize("case", NEW_OP_CASES)
+def test_new_op_bundles_every_integer_at_every_hostile_value(case, zoo_bundle, tmp_path):
+    bundle = zoo_bundle(case, "keras3", "keras").out_dir
+    base = json.loads((bundle / "model.json").read_text())
+    base.pop("test_vectors", None)
+    _systematic(bundle, base, tmp_path)
