@@ -12,6 +12,7 @@ import json
 import os
 import random
 import shutil
+import subprocess
 import warnings
 from pathlib import Path
 from typing import Any
@@ -175,19 +176,28 @@ def test_every_integer_in_every_config_at_every_hostile_value(bundle, variant, t
     _systematic(bundle, base, tmp_path)
 
 
-def _systematic(bundle: Path, base: dict[str, Any], tmp_path: Path) -> None:
-    targets = []
+def _targets(base: dict[str, Any]) -> list[tuple]:
+    """Each integer of each node's config (the first of a list of them, or of a list of
+    pairs) and the last declared size of each output."""
+    targets: list[tuple] = []
     for i, node in enumerate(base["nodes"]):
         for key, value in (node.get("config") or {}).items():
             if isinstance(value, int) and not isinstance(value, bool):
                 targets.append(("nodes", i, "config", key))
             elif isinstance(value, list) and value and all(isinstance(v, int) for v in value):
                 targets.append(("nodes", i, "config", key, 0))
+            elif isinstance(value, list) and value and isinstance(value[0], list) and value[0]:
+                if all(isinstance(v, int) for v in value[0]):
+                    targets.append(("nodes", i, "config", key, 0, 0))  # [[before, after], ...]
         for k, out in enumerate(node.get("outputs") or []):
             if isinstance(out, dict) and isinstance(out.get("shape"), list) and len(out["shape"]) > 1:
                 targets.append(("nodes", i, "outputs", k, "shape", len(out["shape"]) - 1))
+    return targets
+
+
+def _systematic(bundle: Path, base: dict[str, Any], tmp_path: Path) -> None:
     escaped = []
-    for t, path in enumerate(targets):
+    for t, path in enumerate(_targets(base)):
         for v, value in enumerate(SYSTEMATIC):
             doc = copy.deepcopy(base)
             _get(doc, path[:-1])[path[-1]] = value
@@ -238,3 +248,63 @@ def test_new_op_bundles_every_integer_at_every_hostile_value(case, zoo_bundle, t
     base = json.loads((bundle / "model.json").read_text())
     base.pop("test_vectors", None)
     _systematic(bundle, base, tmp_path)
+
+
+JS = Path(__file__).resolve().parent.parent / "js"
+NODE = shutil.which("node")
+#: Loads each bundle directory given and predicts small inputs; prints what escaped that is
+#: not one of the runtime's own errors.
+JS_EXERCISE = """
+import { load, RnnConvertError } from './index.js';
+const escaped = [];
+let ran = 0;
+for (const dir of JSON.parse(process.argv[1])) {
+  try {
+    const m = await load(dir, { maxElements: 1 << 22 });
+    const batch = Number.isInteger(m.batchSize) && m.batchSize > 0 && m.batchSize <= 8 ? m.batchSize : 2;
+    const xs = m.inputs.map((info) => {
+      const shape = [batch, ...info.shape.slice(1).map((d) => (Number.isInteger(d) && d > 0 && d <= 8 ? d : 3))];
+      const n = shape.reduce((a, b) => a * b, 1);
+      if (info.dtype === 'string') return { shape, data: Array(n).fill('a b') };
+      return { shape, data: info.dtype.startsWith('int') ? new Int32Array(n).fill(1) : new Float32Array(n).fill(0.5) };
+    });
+    m.predict(xs);
+    ran += 1;
+  } catch (e) {
+    if (!(e instanceof RnnConvertError)) escaped.push(`${dir}: ${e && e.constructor && e.constructor.name}: ${e && e.message}`.slice(0, 400));
+  }
+}
+console.log(JSON.stringify({ escaped, ran }));
+"""
+
+
+@pytest.mark.keras
+@pytest.mark.skipif(NODE is None, reason="the JavaScript runtime needs Node.js on PATH")
+@pytest.mark.parametrize("case", NEW_OP_CASES)
+def test_js_refuses_the_same_mutants_with_its_own_errors(case, zoo_bundle, tmp_path):
+    """The JS runtime (js/src/checks.js and the ops) on the systematic sweep and the random
+    mutants of each new-op bundle: only its own error types (FormatError, InputError,
+    ResourceError, ...), never a TypeError or RangeError."""
+    bundle = zoo_bundle(case, "keras3", "keras").out_dir
+    base = json.loads((bundle / "model.json").read_text())
+    base.pop("test_vectors", None)
+    dirs, rng = [], random.Random(case)
+    for t, path in enumerate(_targets(base)):
+        for v, value in enumerate(SYSTEMATIC):
+            doc = copy.deepcopy(base)
+            _get(doc, path[:-1])[path[-1]] = value
+            dirs.append(str(_write(bundle, tmp_path / f"t{t}-{v}", doc)))
+    for k in range(MUTANTS):
+        dirs.append(str(_write(bundle, tmp_path / f"m{k}", _mutate(base, rng))))
+    run = subprocess.run(
+        [NODE, "--input-type=module", "-e", JS_EXERCISE, json.dumps(dirs)],
+        capture_output=True,
+        text=True,
+        cwd=JS,
+        timeout=1200,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    got = json.loads(run.stdout.strip().splitlines()[-1])
+    assert not got["escaped"], "\n".join(got["escaped"][:20])
+    assert got["ran"] > 0  # the harmless mutants run
