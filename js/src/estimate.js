@@ -69,7 +69,14 @@ function scores([q, k], c) {
   return [...batch.map((i) => q[i]), q[q.length - 2], ...axes.map((a) => q[a]), ...axes.map((a) => k[a])];
 }
 
-const attention = (ins, c) => [ins[2] ? [...ins[0].slice(0, -1), ins[2][ins[2].length - 1]] : null, scores(ins, c), scores(ins, c)];
+function attention(ins, c) {
+  const [q, k, v] = ins;
+  const s = scores(ins, c);
+  // the scores before their softmax; grouped heads: the keys and values the NumPy runtime repeats
+  // to N heads (counted here too, so both runtimes refuse the same calls)
+  const repeated = q[q.length - 2] !== k[k.length - 2] ? [prod(k.slice(0, -2)) * q[q.length - 2] * (k[k.length - 1] + v[v.length - 1])] : null;
+  return [[...q.slice(0, -1), v[v.length - 1]], s, s, repeated];
+}
 
 // 2-D and N-D spatial ops: the spatial axes after the batch (channels_last) or the channels.
 const spatial = (c, n) => Array.from({ length: n }, (_, i) => i + (c.data_format === "channels_first" ? 2 : 1));

@@ -190,8 +190,21 @@ def _attention_scores(c: dict[str, Any], ins: _Shapes, rank: int) -> dict[int, i
 ATTN_SIZE_RULES = {"EinsumDense": _einsum_size, "DotProductAttention": _attention_y}
 #: op -> output index -> rule, for outputs after the first
 ATTN_MORE_OUTPUTS = {"DotProductAttention": {1: _attention_scores}}
-#: op -> rule of a temporary as large as an output (the scores before their softmax)
-ATTN_WORKSPACE = {"DotProductAttention": _attention_scores}
+
+
+def _attention_work(c: dict[str, Any], ins: _Shapes, rank: int) -> dict[int, int]:
+    """The scores before their softmax, and with grouped heads (N query heads over M key
+    heads) the keys and values repeated to N heads: {0: their elements}."""
+    scores = _attention_scores(c, ins, rank)
+    total = int(np.prod(list(scores.values()), dtype=object))
+    q, k, v = ins[0], ins[1], ins[2]
+    if q[-2] != k[-2]:
+        total += int(np.prod(k[:-2], dtype=object)) * q[-2] * (k[-1] + v[-1])  # (B, S dims) x N x (H + Hv)
+    return {0: total}
+
+
+#: op -> rule of its temporaries ({0: elements}): the scores before their softmax, repeated heads
+ATTN_WORKSPACE = {"DotProductAttention": _attention_work}
 #: ops whose rule reads its weights' shapes (config["weight_shapes"])
 READS_WEIGHTS = frozenset({"EinsumDense"})
 
