@@ -2,10 +2,30 @@
 // largest temporary) will hold, from its real input shapes and config -- so a bundle whose
 // node declares less than its config makes (a null, a lower rank) is refused with a
 // ResourceError before it allocates, never a RangeError or an out-of-memory crash.
-// Only the format 1.3 ops whose output can outgrow their inputs have a rule here.
+// Only the format 1.3 ops whose output can outgrow their inputs have a rule here. It imports no
+// op module (those load by family, on demand): the equation forms and the transposed length
+// are restated here, and an equation they do not match is left to the op to name.
 
-import { parseEquation } from "./ops/attn.js";
-import { transposeLength } from "./ops/convnd.js";
+// EinsumDense's three forms (ops/attn.js checks the letters): [x, w, y, ellipsis]
+const FORMS = [
+  [/^([a-zA-Z]+),([a-zA-Z]+)->([a-zA-Z]+)$/, null],
+  [/^\.\.\.([a-zA-Z]+),([a-zA-Z]+)->\.\.\.([a-zA-Z]+)$/, "left"],
+  [/^([a-zA-Z]{2,})\.\.\.,([a-zA-Z]+)->([a-zA-Z]+)\.\.\.$/, "right"],
+];
+
+function parseEquation(eq) {
+  for (const [re, ellipsis] of FORMS) {
+    const m = typeof eq === "string" && eq.length <= 128 ? re.exec(eq) : null;
+    if (m) return { x: m[1], w: m[2], y: m[3], ellipsis };
+  }
+  throw new Error("not an equation"); // caught below: the op names it
+}
+
+// ops/convnd.js transposeLength
+function transposeLength(n, k, s, d, padding, outputPadding) {
+  const span = (k - 1) * d + 1;
+  return (n - 1) * s + (padding === "valid" ? span : span % 2) + outputPadding;
+}
 
 const prod = (s) => s.reduce((a, b) => a * Math.max(b, 0), 1);
 

@@ -3,11 +3,11 @@
 import { dequantize, readBundle, toTensor } from "./bundle.js";
 import { FormatError, InputError, ResourceError, RnnConvertError } from "./errors.js";
 import { checkNode } from "./checks.js";
-import { aheadElements } from "./estimate.js";
 import { OPS, RECURRENT_STATE_COUNT } from "./ops/index.js";
 import { markConstant } from "./ops/linalg.js";
 import { TIMED, planStream } from "./streaming.js";
 import { StringArray, Tensor, asFloat, reshape, sliceAxis, zeros } from "./tensor.js";
+import { aheadElements } from "./estimate.js";
 
 export const DEFAULT_MAX_ELEMENTS = 2 ** 30;
 /** A model that streams and whose call would hold more than this many values runs through
