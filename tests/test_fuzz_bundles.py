@@ -12,6 +12,7 @@ import json
 import os
 import random
 import shutil
+import subprocess
 import warnings
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,9 @@ def _small_inputs(model: Any, batch: int) -> list[np.ndarray]:
     xs = []
     for info in model.inputs:
         shape = [batch] + [d if isinstance(d, int) and 0 < d <= 8 else 3 for d in info.shape[1:]]
+        if str(info.dtype) == "string":
+            xs.append(np.full(shape, "a b", dtype=object))
+            continue
         dtype = np.int32 if str(info.dtype).startswith("int") else np.float32
         xs.append(
             np.ones(shape, dtype) if dtype == np.int32 else np.random.default_rng(0).normal(size=shape).astype(dtype)
@@ -127,7 +131,10 @@ SOURCES = [(b, None) for b in BUNDLES] + [(GOLDEN / "1.2.0" / "bundle", "streama
 )
 def test_mutated_bundles_give_project_errors_only(bundle, variant, tmp_path):
     base = _streamable() if variant else json.loads((bundle / "model.json").read_text())
-    rng = random.Random(f"{bundle.relative_to(GOLDEN)}{variant}")
+    _mutants(bundle, base, random.Random(f"{bundle.relative_to(GOLDEN)}{variant}"), tmp_path)
+
+
+def _mutants(bundle: Path, base: dict[str, Any], rng: random.Random, tmp_path: Path) -> None:
     escaped = []
     for k in range(MUTANTS):
         doc = _mutate(base, rng)
@@ -166,18 +173,31 @@ def test_every_integer_in_every_config_at_every_hostile_value(bundle, variant, t
     sizes, axes, units, padding -- and each declared size, set to zero, negative, >= 2**63,
     a float or huge."""
     base = _streamable() if variant else json.loads((bundle / "model.json").read_text())
-    targets = []
+    _systematic(bundle, base, tmp_path)
+
+
+def _targets(base: dict[str, Any]) -> list[tuple]:
+    """Each integer of each node's config (the first of a list of them, or of a list of
+    pairs) and the last declared size of each output."""
+    targets: list[tuple] = []
     for i, node in enumerate(base["nodes"]):
         for key, value in (node.get("config") or {}).items():
             if isinstance(value, int) and not isinstance(value, bool):
                 targets.append(("nodes", i, "config", key))
             elif isinstance(value, list) and value and all(isinstance(v, int) for v in value):
                 targets.append(("nodes", i, "config", key, 0))
+            elif isinstance(value, list) and value and isinstance(value[0], list) and value[0]:
+                if all(isinstance(v, int) for v in value[0]):
+                    targets.append(("nodes", i, "config", key, 0, 0))  # [[before, after], ...]
         for k, out in enumerate(node.get("outputs") or []):
             if isinstance(out, dict) and isinstance(out.get("shape"), list) and len(out["shape"]) > 1:
                 targets.append(("nodes", i, "outputs", k, "shape", len(out["shape"]) - 1))
+    return targets
+
+
+def _systematic(bundle: Path, base: dict[str, Any], tmp_path: Path) -> None:
     escaped = []
-    for t, path in enumerate(targets):
+    for t, path in enumerate(_targets(base)):
         for v, value in enumerate(SYSTEMATIC):
             doc = copy.deepcopy(base)
             _get(doc, path[:-1])[path[-1]] = value
@@ -190,3 +210,101 @@ def test_every_integer_in_every_config_at_every_hostile_value(bundle, variant, t
                 escaped.append(f"{path}={value}: {type(exc).__name__}: {exc} at {_where(exc)}"[:400])
             shutil.rmtree(d)
     assert not escaped, "\n".join(escaped)
+
+
+#: A zoo case of each format 1.3.0 topic (conv, pool, resize, attn, norm, text, tfop): their
+#: bundles, converted from the Keras 3 files, mutated as the golden ones above.
+NEW_OP_CASES = [
+    "conv3d_options",
+    "conv_transpose_options",
+    "pool3d_padding_cropping_upsampling",
+    "adaptive_pooling_1d_2d_3d",
+    "resizing_every_interpolation",
+    "upsampling2d_centercrop_rescaling",
+    "attn_einsum_dense",
+    "attn_gqa",
+    "norm_layers",
+    "ops_activations",
+    "text_lookups",
+    "text_vectorization",
+    "text_hashing",
+    "tfop_tensor_ops",
+]
+
+
+@pytest.mark.keras
+@pytest.mark.parametrize("case", NEW_OP_CASES)
+def test_new_op_bundles_mutated_give_project_errors_only(case, zoo_bundle, tmp_path):
+    bundle = zoo_bundle(case, "keras3", "keras").out_dir
+    base = json.loads((bundle / "model.json").read_text())
+    base.pop("test_vectors", None)
+    _mutants(bundle, base, random.Random(case), tmp_path)
+
+
+@pytest.mark.keras
+@pytest.mark.parametrize("case", NEW_OP_CASES)
+def test_new_op_bundles_every_integer_at_every_hostile_value(case, zoo_bundle, tmp_path):
+    bundle = zoo_bundle(case, "keras3", "keras").out_dir
+    base = json.loads((bundle / "model.json").read_text())
+    base.pop("test_vectors", None)
+    _systematic(bundle, base, tmp_path)
+
+
+JS = Path(__file__).resolve().parent.parent / "js"
+NODE = shutil.which("node")
+#: Loads each bundle directory given and predicts small inputs; prints what escaped that is
+#: not one of the runtime's own errors.
+JS_EXERCISE = """
+import { load, RnnConvertError } from './index.js';
+const escaped = [];
+let ran = 0;
+for (const dir of JSON.parse(process.argv[1])) {
+  try {
+    const m = await load(dir, { maxElements: 1 << 22 });
+    const batch = Number.isInteger(m.batchSize) && m.batchSize > 0 && m.batchSize <= 8 ? m.batchSize : 2;
+    const xs = m.inputs.map((info) => {
+      const shape = [batch, ...info.shape.slice(1).map((d) => (Number.isInteger(d) && d > 0 && d <= 8 ? d : 3))];
+      const n = shape.reduce((a, b) => a * b, 1);
+      if (info.dtype === 'string') return { shape, data: Array(n).fill('a b') };
+      return { shape, data: info.dtype.startsWith('int') ? new Int32Array(n).fill(1) : new Float32Array(n).fill(0.5) };
+    });
+    m.predict(xs);
+    ran += 1;
+  } catch (e) {
+    if (!(e instanceof RnnConvertError)) escaped.push(`${dir}: ${e && e.constructor && e.constructor.name}: ${e && e.message}`.slice(0, 400));
+  }
+}
+console.log(JSON.stringify({ escaped, ran }));
+"""
+
+
+@pytest.mark.keras
+@pytest.mark.skipif(NODE is None, reason="the JavaScript runtime needs Node.js on PATH")
+@pytest.mark.parametrize("case", NEW_OP_CASES)
+def test_js_refuses_the_same_mutants_with_its_own_errors(case, zoo_bundle, tmp_path):
+    """The JS runtime (js/src/checks.js and the ops) on the systematic sweep and the random
+    mutants of each new-op bundle: only its own error types (FormatError, InputError,
+    ResourceError, ...), never a TypeError or RangeError."""
+    bundle = zoo_bundle(case, "keras3", "keras").out_dir
+    base = json.loads((bundle / "model.json").read_text())
+    base.pop("test_vectors", None)
+    dirs, rng = [], random.Random(case)
+    for t, path in enumerate(_targets(base)):
+        for v, value in enumerate(SYSTEMATIC):
+            doc = copy.deepcopy(base)
+            _get(doc, path[:-1])[path[-1]] = value
+            dirs.append(str(_write(bundle, tmp_path / f"t{t}-{v}", doc)))
+    for k in range(MUTANTS):
+        dirs.append(str(_write(bundle, tmp_path / f"m{k}", _mutate(base, rng))))
+    run = subprocess.run(
+        [NODE, "--input-type=module", "-e", JS_EXERCISE, json.dumps(dirs)],
+        capture_output=True,
+        text=True,
+        cwd=JS,
+        timeout=1200,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    got = json.loads(run.stdout.strip().splitlines()[-1])
+    assert not got["escaped"], "\n".join(got["escaped"][:20])
+    assert got["ran"] > 0  # the harmless mutants run

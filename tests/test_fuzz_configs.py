@@ -149,6 +149,23 @@ def test_fuzz_legacy_file_configs(name):
         ("nested_models_deep_and_masked", "keras3"),
         ("masks_through_merges", "tf_keras"),
         ("bidirectional_initial_state_and_backward_layer", "tf_keras"),
+        # a case of each format 1.3.0 topic (tests/cases_{conv,pool,resize,attn,norm,text,tfop}.py)
+        ("conv_transpose_options", "keras3"),
+        ("conv3d_options", "tf_keras"),
+        ("adaptive_pooling_1d_2d_3d", "keras3"),
+        ("pool3d_padding_cropping_upsampling", "tf_keras"),
+        ("resizing_every_interpolation", "keras3"),
+        ("upsampling2d_centercrop_rescaling", "tf_keras"),
+        ("attn_einsum_dense", "keras3"),
+        ("attn_gqa", "keras3"),
+        ("attn_mha_padding", "tf_keras"),
+        ("norm_layers", "keras3"),
+        ("ops_activations", "keras3"),
+        ("text_lookups", "keras3"),
+        ("text_vectorization", "tf_keras"),
+        ("text_hashing", "keras3"),
+        ("tfop_tensor_ops", "keras3"),
+        ("tfop_tensor_ops", "tf_keras"),
     ],
 )
 def test_fuzz_live_model_configs(case, era, zoo):

@@ -7,6 +7,7 @@ import { OPS, OP_TYPES, RECURRENT_STATE_COUNT, loadOps } from "./ops/index.js";
 import { beginCall, markConstant } from "./ops/linalg.js";
 import { TIMED, planStream } from "./streaming.js";
 import { StringArray, Tensor, asFloat, reshape, sliceAxis, zeros } from "./tensor.js";
+import { aheadElements } from "./estimate.js";
 
 export const DEFAULT_MAX_ELEMENTS = 2 ** 30;
 /** A model that streams and whose call would hold more than this many values runs through
@@ -255,6 +256,10 @@ export class Model {
           extra.initialState = carried.slice(0, node.nStates);
           if (carryOutputs) extra.initialOutput = carried[node.nStates];
         }
+      }
+      const ahead = aheadElements(node, args.map((a) => a.shape));
+      if (ahead > this.maxElements) {
+        throw new ResourceError(`node '${node.name}' (${node.op}) would hold ${ahead} array elements on these inputs, over maxElements=${this.maxElements}; split the batch or the sequence`);
       }
       let outs;
       try {

@@ -14,9 +14,15 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
+
 from ..errors import FormatError
 from .ops.convnd import transpose_length
+from .spec.attn import ATTN_MORE_OUTPUTS, ATTN_SIZE_RULES, ATTN_WORKSPACE, READS_WEIGHTS
 from .spec.pool import POOL_SIZE_RULES
+from .spec.resize import RESIZE_WORKSPACE
+from .spec.text import TEXT_SIZE_RULES
+from .spec.tfop import TFOP_SIZE_RULES
 
 Shape = tuple[int, ...]
 #: op -> (config, input shapes, output rank) -> {axis: size} for output 0
@@ -80,13 +86,21 @@ RULES: dict[str, Rule] = {
     "Resize2D": _resize,
     "CenterCrop": _resize,
     "ConvTranspose": _conv_transpose,
+    **TFOP_SIZE_RULES,  # Binary / Compare broadcasting, MatMul, Stack
+    **TEXT_SIZE_RULES,  # CategoryEncoding, Hashing, Lookup, TextVectorization widths
+    **ATTN_SIZE_RULES,  # EinsumDense (kernel letters), DotProductAttention
 }
+#: op -> output index -> rule, for outputs after the first
+MORE_OUTPUTS: dict[str, dict[int, Rule]] = {**ATTN_MORE_OUTPUTS}
+#: op -> rule of a temporary it holds while it runs, beyond its outputs
+WORKSPACE: dict[str, Rule] = {**ATTN_WORKSPACE, **RESIZE_WORKSPACE}
 #: Ops whose output holds exactly their input's elements, rearranged.
 SAME_SIZE = frozenset({"Flatten", "Reshape", "Permute", "Transpose"})
 
 
 def _fill(declared: Sequence[int | None], ins: Sequence[Shape], known: dict[int, int], where: str) -> int:
     n = 1
+    whole = _product(known.values()) if sorted(known) == list(range(len(known))) else 0
     for axis, d in enumerate(declared):
         if axis in known:
             size = known[axis]
@@ -99,7 +113,26 @@ def _fill(declared: Sequence[int | None], ins: Sequence[Shape], known: dict[int,
         else:
             size = max((s[axis] for s in ins if axis < len(s)), default=1)
         n *= max(int(size), 0)
+    for axis in known:  # axes the op gives beyond a (lying) declared rank
+        if axis >= len(declared):
+            n *= max(int(known[axis]), 0)
+    return max(n, whole)  # a rule giving the whole shape holds even if the declared rank is lower
+
+
+def _product(sizes: Any) -> int:
+    n = 1
+    for d in sizes:
+        n *= max(int(d), 0)
     return n
+
+
+def _rule_sizes(rule: Rule | None, config: dict[str, Any], ins: Sequence[Shape], rank: int) -> dict[int, int]:
+    if rule is None or not ins:
+        return {}
+    try:
+        return rule(config, ins, rank)
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError):
+        return {}  # the op itself will name what is wrong
 
 
 def output_elements(node: Any, in_shapes: Sequence[Shape]) -> int:
@@ -110,17 +143,16 @@ def output_elements(node: Any, in_shapes: Sequence[Shape]) -> int:
         for d in in_shapes[0]:
             n *= int(d)
         return n * max(len(node.out_shapes), 1)
-    rule = RULES.get(node.op)
+    config = node.op_config or node.config
+    if node.op in READS_WEIGHTS:
+        config = {**config, "weight_shapes": {k: np.shape(w) for k, w in node.weights.items()}}
+    rules = {0: RULES.get(node.op), **MORE_OUTPUTS.get(node.op, {})}
     total = 0
     for k, declared in enumerate(node.out_shapes):
-        known: dict[int, int] = {}
-        if rule is not None and k == 0 and in_shapes:
-            try:
-                known = rule(node.op_config or node.config, in_shapes, len(declared))
-            except (KeyError, TypeError, ValueError, IndexError):
-                known = {}  # the op itself will name what is wrong
+        known = _rule_sizes(rules.get(k), config, in_shapes, len(declared))
         total += _fill(declared, in_shapes, known, where)
-    return total
+    work = _rule_sizes(WORKSPACE.get(node.op), config, in_shapes, 0)
+    return total + (_product(work.values()) if work else 0)
 
 
 __all__ = ["RULES", "SAME_SIZE", "output_elements"]

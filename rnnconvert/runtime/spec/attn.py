@@ -8,6 +8,7 @@ An equation is data, never code: it is matched against the three forms Keras's
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -132,7 +133,12 @@ ATTN_SPECS = [
             "causal": Key(_BOOL),
             "window": Key({"type": "integer", "minimum": 1}, required=False, doc="keep |i - j| < window"),
             "attention_axes": Key(
-                {"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": 64}, "minItems": 1}
+                {
+                    "type": "array",
+                    "items": {"type": "integer", "minimum": 1, "maximum": 64},
+                    "minItems": 1,
+                    "maxItems": 64,
+                }
             ),
         },
         inputs=("query", "key", "value"),
@@ -145,5 +151,62 @@ ATTN_SPECS = [
         outputs=("y", "scores"),
     ),
 ]
+
+
+# -- output sizes before a node runs (runtime/estimate.py, issue 12 item 9) ------------------
+# An EinsumDense output takes letters from the kernel (a small kernel can multiply a small
+# input into a huge output); attention holds (B, N, T, S) scores however small its inputs.
+_Shapes = Sequence[tuple[int, ...]]
+
+
+def _einsum_size(c: dict[str, Any], ins: _Shapes, rank: int) -> dict[int, int]:
+    eq, x = parse_equation(c["equation"]), ins[0]
+    n_ell = len(x) - len(eq.x)
+    if n_ell < 0 or (eq.ellipsis is None and n_ell):
+        return {}
+    off = n_ell if eq.ellipsis == "left" else 0
+    sizes = dict(zip(eq.w, c["weight_shapes"]["kernel"]))
+    sizes.update({ch: x[off + i] for i, ch in enumerate(eq.x)})
+    y = [sizes[ch] for ch in eq.y]
+    if eq.ellipsis == "left":
+        y = [*x[:n_ell], *y]
+    elif eq.ellipsis == "right":
+        y = [*y, *x[len(eq.x) :]]
+    return dict(enumerate(y))
+
+
+def _attention_y(c: dict[str, Any], ins: _Shapes, rank: int) -> dict[int, int]:
+    q, v = ins[0], ins[2]
+    return dict(enumerate((*q[:-1], v[-1])))
+
+
+def _attention_scores(c: dict[str, Any], ins: _Shapes, rank: int) -> dict[int, int]:
+    """(batch dims, N, T dims, S dims): query and key axes per attention axis."""
+    q, k, axes = ins[0], ins[1], [int(a) for a in c["attention_axes"]]
+    batch = [0] + [i for i in range(1, len(q) - 2) if i not in axes]
+    return dict(enumerate((*(q[i] for i in batch), q[-2], *(q[a] for a in axes), *(k[a] for a in axes))))
+
+
+#: op -> (config, input shapes, output rank) -> {axis: size} of output 0
+ATTN_SIZE_RULES = {"EinsumDense": _einsum_size, "DotProductAttention": _attention_y}
+#: op -> output index -> rule, for outputs after the first
+ATTN_MORE_OUTPUTS = {"DotProductAttention": {1: _attention_scores}}
+
+
+def _attention_work(c: dict[str, Any], ins: _Shapes, rank: int) -> dict[int, int]:
+    """The scores before their softmax, and with grouped heads (N query heads over M key
+    heads) the keys and values repeated to N heads: {0: their elements}."""
+    scores = _attention_scores(c, ins, rank)
+    total = int(np.prod(list(scores.values()), dtype=object))
+    q, k, v = ins[0], ins[1], ins[2]
+    if q[-2] != k[-2]:
+        total += int(np.prod(k[:-2], dtype=object)) * q[-2] * (k[-1] + v[-1])  # (B, S dims) x N x (H + Hv)
+    return {0: total}
+
+
+#: op -> rule of its temporaries ({0: elements}): the scores before their softmax, repeated heads
+ATTN_WORKSPACE = {"DotProductAttention": _attention_work}
+#: ops whose rule reads its weights' shapes (config["weight_shapes"])
+READS_WEIGHTS = frozenset({"EinsumDense"})
 
 __all__ = ["ATTN_SPECS", "Equation", "EquationError", "parse_equation"]

@@ -14,7 +14,7 @@ _BOOL = {"type": "boolean"}
 _NUM = {"type": "number"}
 _EPS = {"type": "number", "minimum": 0}
 _INT = {"type": "integer", "minimum": -64, "maximum": 64}
-_AXES = {"type": "array", "items": _INT}
+_AXES = {"type": "array", "items": _INT, "maxItems": 64}
 _POS = {"type": "integer", "minimum": 1}
 
 

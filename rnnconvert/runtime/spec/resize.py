@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -72,3 +73,19 @@ RESIZE_SPECS = [
         shapes=_rescaling_config,
     ),
 ]
+
+
+def _padded_to_aspect(c: dict[str, Any], ins: Sequence[tuple[int, ...]], rank: int) -> dict[int, int]:
+    """The image Resize2D(aspect="pad") pads before it resizes (runtime/ops/resize.py): it can
+    be far larger than the input and the output (a 1 x W image to a tall target)."""
+    if c.get("aspect") != "pad" or "output_size" not in c:
+        return {}
+    x, (th, tw) = ins[0], c["output_size"]
+    (ah, aw), ac = ((2, 3), 1) if c.get("data_format") == "channels_first" else ((1, 2), 3)
+    h, w = x[ah], x[aw]
+    top, left = (max(h, (w * th) // tw) - h) // 2, (max(w, (h * tw) // th) - w) // 2
+    return {0: x[0], 1: h + 2 * top, 2: w + 2 * left, 3: x[ac]}
+
+
+#: op -> rule of a temporary it holds while it runs (runtime/estimate.py)
+RESIZE_WORKSPACE = {"Resize2D": _padded_to_aspect}

@@ -5,6 +5,7 @@ The runtime imports numpy and the standard library only."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -183,3 +184,41 @@ TEXT_SPECS = [
         doc="each value's hash bin (strings, or integers as decimal text), optionally encoded",
     ),
 ]
+
+
+# -- output sizes before a node runs (runtime/estimate.py, issue 12 item 9) ------------------
+# An encoded output is as wide as its config says (num_tokens, num_bins, depth), whatever
+# its input: each sizes its whole output, so a lying declaration is refused before it allocates.
+
+
+def encoded_shape(shape: tuple[int, ...], depth: int, mode: str) -> tuple[int, ...]:
+    """The shape ``encode`` (runtime/ops/text.py) gives ids of ``shape``."""
+    if mode == "one_hot":
+        return (*(shape[:-1] if len(shape) > 1 and shape[-1] == 1 else shape), depth)
+    return (*shape[:-1], depth)
+
+
+def _encoded(key: str) -> Any:
+    def rule(c: dict[str, Any], ins: Sequence[tuple[int, ...]], rank: int) -> dict[int, int]:
+        mode = c["output_mode"]
+        if mode == "int":
+            return {}  # one index per value: the input's shape
+        return dict(enumerate(encoded_shape(ins[0], int(c[key]), "count" if mode == "tf_idf" else mode)))
+
+    return rule
+
+
+def _vectorized(c: dict[str, Any], ins: Sequence[tuple[int, ...]], rank: int) -> dict[int, int]:
+    if c["output_mode"] != "int":
+        return {0: ins[0][0], 1: int(c["depth"])}
+    width = c["output_sequence_length"]
+    return {} if width is None else {0: ins[0][0], 1: int(width)}  # else as long as the longest text
+
+
+#: op -> (config, input shapes, output rank) -> {axis: size} of output 0
+TEXT_SIZE_RULES = {
+    "CategoryEncoding": _encoded("num_tokens"),
+    "Hashing": _encoded("num_bins"),
+    "Lookup": _encoded("depth"),
+    "TextVectorization": _vectorized,
+}

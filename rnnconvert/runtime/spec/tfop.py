@@ -3,6 +3,7 @@ Slice, Squeeze, Stack, Binary, Compare, Unary, Reduce, MatMul, Cast (format 1.3.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -102,3 +103,34 @@ TFOP_SPECS = [
     ),
     OpSpec("Cast", _1_3, {"dtype": Key({"enum": list(CAST_DTYPES)})}, time=constant(PER_STEP)),
 ]
+
+
+# -- output sizes before a node runs (runtime/estimate.py, issue 12 item 9) ------------------
+# Broadcasting, a matrix product and a stack can grow their output past their inputs: each
+# gives its whole output shape from the real inputs, so a node declaring a smaller one (or a
+# lower rank) is still refused before it allocates.
+
+_Shapes = Sequence[tuple[int, ...]]
+
+
+def _broadcast_size(c: dict[str, Any], ins: _Shapes, rank: int) -> dict[int, int]:
+    return dict(enumerate(np.broadcast_shapes(*ins)))  # ValueError: the op names the shapes
+
+
+def _matmul_size(c: dict[str, Any], ins: _Shapes, rank: int) -> dict[int, int]:
+    a, b = ins[0], ins[1]
+    if len(a) < 2 or len(b) < 2:
+        return {}
+    rows = a[-1] if c.get("transpose_a") else a[-2]
+    cols = b[-2] if c.get("transpose_b") else b[-1]
+    return dict(enumerate((*np.broadcast_shapes(a[:-2], b[:-2]), rows, cols)))
+
+
+def _stack_size(c: dict[str, Any], ins: _Shapes, rank: int) -> dict[int, int]:
+    shape = list(ins[0])
+    shape.insert(int(c["axis"]) % (len(shape) + 1), len(ins))
+    return dict(enumerate(shape))
+
+
+#: op -> (config, input shapes, output rank) -> {axis: size} of output 0
+TFOP_SIZE_RULES = {"Binary": _broadcast_size, "Compare": _broadcast_size, "MatMul": _matmul_size, "Stack": _stack_size}
