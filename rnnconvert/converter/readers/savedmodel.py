@@ -28,7 +28,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from ...errors import FormatError, InputError, ResourceError
+from ...errors import FormatError, InputError, ResourceError, SecurityError
 from . import MAX_CONFIG_BYTES, KerasSource, parse_config_json
 from .protowire import fields, many, one, text
 from .tensorbundle import Bundle, BundleArray, regular
@@ -231,6 +231,11 @@ def read_saved_model(folder: Path) -> KerasSource:
     """A tf.keras SavedModel folder -> :class:`KerasSource` (weights lazy; nothing to close)."""
     if not (folder / "keras_metadata.pb").exists() and not (folder / "keras_metadata.pb").is_symlink():
         refuse_export(folder)
+    variables = folder / "variables"
+    if variables.is_symlink():
+        raise SecurityError(f"{folder}: 'variables' is a symbolic link; links are not followed in a SavedModel folder")
+    if not variables.is_dir():
+        raise FormatError(f"{folder}: no 'variables' directory (a SavedModel saved without its variables?)")
     root, by_path = read_keras_metadata(folder)
     cfg = _model_config(root, f"{folder}/keras_metadata.pb")
     weights, bundle = read_weights(folder, by_path)

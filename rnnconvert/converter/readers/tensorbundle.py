@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from ...errors import FormatError, ResourceError
+from ...errors import FormatError, ResourceError, SecurityError
 from .crc32c import crc32c, unmask
 from .protowire import fields, many, one, signed, varint
 
@@ -50,8 +50,6 @@ def regular(path: Path, where: str) -> int:
     except OSError as exc:
         raise FormatError(f"{where}: cannot read {path.name} ({exc.strerror or exc})") from None
     if stat.S_ISLNK(st.st_mode):
-        from ...errors import SecurityError
-
         raise SecurityError(f"{where}: {path.name} is a symbolic link; links are not followed in a SavedModel folder")
     if not stat.S_ISREG(st.st_mode):
         raise FormatError(f"{where}: {path.name} is not a regular file")
