@@ -285,3 +285,11 @@ def test_fuzz_folder_bytes(tmp_path_factory, part, edits):
         read(d)
     except RnnConvertError:
         pass
+
+
+def test_pre_2_5_tf_keras_folder_is_told_to_resave_as_h5(tmp_path):
+    d = folder(tmp_path)
+    (d / "keras_metadata.pb").unlink()
+    (d / "saved_model.pb").write_bytes(b"\x08\x01\x12\x10_tf_keras_network")  # identifiers tf.keras 2.4 wrote there
+    with pytest.raises(InputError, match=r"before TensorFlow 2\.5.*model\.save\('model\.h5'\)"):
+        read(d)

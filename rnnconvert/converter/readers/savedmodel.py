@@ -218,8 +218,31 @@ def _digest(files: list[Path]) -> str:
     return h.hexdigest()
 
 
+OLD_TF_KERAS = b"_tf_keras_"  # identifiers tf.keras gives its objects in saved_model.pb
+MAX_SCAN = 64 << 20
+
+
+def _old_tf_keras(folder: Path) -> bool:
+    """Whether saved_model.pb names tf.keras objects (TensorFlow < 2.5 kept the Keras metadata there)."""
+    path = folder / "saved_model.pb"
+    try:
+        if path.is_symlink() or not path.is_file():
+            return False
+        with open(path, "rb") as f:
+            return OLD_TF_KERAS in f.read(MAX_SCAN)
+    except OSError:
+        return False
+
+
 def refuse_export(folder: Path) -> None:
-    """A SavedModel without keras_metadata.pb (Keras 3's ``model.export()``, plain TensorFlow)."""
+    """A SavedModel without keras_metadata.pb (Keras 3's ``model.export()``, plain TensorFlow,
+    or tf.keras before TensorFlow 2.5)."""
+    if _old_tf_keras(folder):
+        raise InputError(
+            f"{folder}: a tf.keras SavedModel written before TensorFlow 2.5 (no keras_metadata.pb; its Keras config "
+            "lives inside saved_model.pb, which is not read); load it with that tf.keras and save it as .h5: "
+            "model.save('model.h5'); then: rnnconvert model.h5 OUT_DIR"
+        )
     raise InputError(
         f"{folder}: a TensorFlow SavedModel folder without a Keras config (Keras 3's model.export() or plain "
         f"TensorFlow); it holds graphs, not layers. Re-save the original Keras model as .keras and convert that: "
