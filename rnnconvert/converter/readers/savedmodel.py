@@ -153,13 +153,36 @@ class ObjectGraph:
         return node
 
 
+def _tracked_variables(graph: ObjectGraph, node: int) -> list[int]:
+    """A layer's variables without its ``variables`` list (a ``save_traces=False`` folder): its
+    attribute children depth first, in the order the layer tracked them (the order it created its
+    weights: ``kernel``, ``bias``; an RNN's ``cell``; a Bidirectional's ``forward_layer`` then
+    ``backward_layer``), each object once; private children (``_random_generator``) skipped."""
+    out: list[int] = []
+    seen = {node}
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if graph.values[current] is not None:
+            out.append(current)
+            continue
+        kids = [k for name, k in graph.children[current].items() if not name.startswith("_") and k not in seen]
+        seen.update(kids)
+        stack.extend(reversed(kids))
+    return out
+
+
 def _layer_weights(graph: ObjectGraph, bundle: Bundle, node: int, name: str) -> list[tuple[str, BundleArray]]:
+    """The layer's variables in ``layer.weights`` order: its ``variables`` list when the folder
+    has one (a default save), else its tracked attributes."""
     var_list = graph.child(node, "variables")
     if var_list is None:
-        return []
-    items = sorted(((int(k), v) for k, v in graph.children[var_list].items() if k.isdigit()), key=lambda t: t[0])
+        variables = _tracked_variables(graph, node)
+    else:
+        items = graph.children[var_list].items()
+        variables = [v for _, v in sorted(((int(k), v) for k, v in items if k.isdigit()), key=lambda t: t[0])]
     out = []
-    for _, var in items:
+    for var in variables:
         value = graph.values[var]
         if value is None:
             raise FormatError(f"{graph.where}: layer {name!r}: a variable has no saved value in the checkpoint")
