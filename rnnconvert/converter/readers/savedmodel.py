@@ -37,6 +37,7 @@ from .weights import MAX_TOTAL_WEIGHT_BYTES, WeightStore
 MAX_METADATA_BYTES = 4 * MAX_CONFIG_BYTES  # every layer's JSON, each also holding its config
 MAX_NODES = 1 << 20
 _LAYER = re.compile(r"layer-(\d+)")
+NOT_WEIGHTS = {"_random_generator", "_generator", "keras_api", "signatures"}
 RESAVE = "model.save('model.keras')  # with the Keras that made it\nrnnconvert model.keras OUT_DIR"
 
 
@@ -157,7 +158,8 @@ def _tracked_variables(graph: ObjectGraph, node: int) -> list[int]:
     """A layer's variables without its ``variables`` list (a ``save_traces=False`` folder): its
     attribute children depth first, in the order the layer tracked them (the order it created its
     weights: ``kernel``, ``bias``; an RNN's ``cell``; a Bidirectional's ``forward_layer`` then
-    ``backward_layer``), each object once; private children (``_random_generator``) skipped."""
+    ``backward_layer``; MultiHeadAttention's ``_query_dense``...), each object once; the random
+    generator's state is not a weight and is skipped."""
     out: list[int] = []
     seen = {node}
     stack = [node]
@@ -166,7 +168,7 @@ def _tracked_variables(graph: ObjectGraph, node: int) -> list[int]:
         if graph.values[current] is not None:
             out.append(current)
             continue
-        kids = [k for name, k in graph.children[current].items() if not name.startswith("_") and k not in seen]
+        kids = [k for name, k in graph.children[current].items() if name not in NOT_WEIGHTS and k not in seen]
         seen.update(kids)
         stack.extend(reversed(kids))
     return out
