@@ -23,7 +23,7 @@ from rnnconvert.converter import build_document, convert
 from rnnconvert.converter.readers import read_source
 from rnnconvert.converter.readers.crc32c import crc32c
 from rnnconvert.converter.readers.tensorbundle import parse_entry, read_table
-from rnnconvert.errors import FormatError, InputError, ResourceError, RnnConvertError, SecurityError
+from rnnconvert.errors import FormatError, InputError, OutputError, ResourceError, RnnConvertError, SecurityError
 from rnnconvert.runtime import load
 
 TINY = Path(__file__).parent / "data" / "savedmodel" / "tiny"
@@ -293,3 +293,12 @@ def test_pre_2_5_tf_keras_folder_is_told_to_resave_as_h5(tmp_path):
     (d / "saved_model.pb").write_bytes(b"\x08\x01\x12\x10_tf_keras_network")  # identifiers tf.keras 2.4 wrote there
     with pytest.raises(InputError, match=r"before TensorFlow 2\.5.*model\.save\('model\.h5'\)"):
         read(d)
+
+
+def test_force_never_replaces_the_folder_or_a_part_of_it(tmp_path):
+    d = folder(tmp_path)
+    before = sorted(p.name for p in d.rglob("*"))
+    for out in (d, d / "variables"):
+        with pytest.raises(OutputError, match="holds the input"):
+            convert(d, out, force=True)
+    assert sorted(p.name for p in d.rglob("*")) == before
