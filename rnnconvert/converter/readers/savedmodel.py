@@ -228,7 +228,7 @@ def read_weights(folder: Path, by_path: dict[str, dict[str, Any]]) -> tuple[Weig
         total += sum(a.nbytes for _, a in layers[name])
         if total > MAX_TOTAL_WEIGHT_BYTES:
             raise ResourceError(f"{where}: weights exceed the {MAX_TOTAL_WEIGHT_BYTES}-byte bound")
-    return WeightStore(layers, "legacy"), bundle  # type: ignore[arg-type]
+    return WeightStore(layers, "legacy"), bundle
 
 
 def _digest(files: list[Path]) -> str:
