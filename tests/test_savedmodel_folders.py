@@ -77,7 +77,7 @@ def block(items: list[tuple[bytes, bytes]]) -> bytes:
     return body + (0).to_bytes(4, "little") + (1).to_bytes(4, "little")
 
 
-def write_table(path: Path, table: dict[str, bytes], kind: int = 0) -> None:
+def write_table(path: Path, table: dict[str, bytes], kind: int = 0, index_repeats: int = 1) -> None:
     raw = bytearray()
 
     def put(contents: bytes) -> bytes:
@@ -86,7 +86,7 @@ def write_table(path: Path, table: dict[str, bytes], kind: int = 0) -> None:
         return varint(offset) + varint(len(contents))
 
     data = put(block([(k.encode(), v) for k, v in sorted(table.items())]))
-    index = put(block([(b"\xff", data)]))
+    index = put(block([(b"\xff" * (i + 1), data) for i in range(index_repeats)]))
     meta = put(block([]))
     raw.extend((meta + index).ljust(40, b"\0") + MAGIC.to_bytes(8, "little"))
     path.write_bytes(bytes(raw))
@@ -192,6 +192,17 @@ def test_index_damage(tmp_path):
         read(d)
     (d / INDEX).write_bytes(b"")
     with pytest.raises(FormatError, match="too short"):
+        read(d)
+
+
+def test_blocks_parsed_once_and_keys_bounded(tmp_path):
+    d = folder(tmp_path)
+    table = read_table(d / INDEX, "t")
+    write_table(d / INDEX, table, index_repeats=2)  # the index lists one data block twice
+    with pytest.raises(FormatError, match="overlap"):
+        read(d)
+    write_table(d / INDEX, {**table, "k" * 5000: b""})
+    with pytest.raises(FormatError, match="key of 5000 bytes"):
         read(d)
 
 

@@ -31,10 +31,10 @@ from typing import Any
 from ...errors import FormatError, InputError, ResourceError, SecurityError
 from . import MAX_CONFIG_BYTES, KerasSource, parse_config_json
 from .protowire import fields, many, one, text
-from .tensorbundle import Bundle, BundleArray, regular
+from .tensorbundle import Bundle, BundleArray, read_at, regular
 from .weights import MAX_TOTAL_WEIGHT_BYTES, WeightStore
 
-MAX_METADATA_BYTES = 4 * MAX_CONFIG_BYTES  # every layer's JSON, each also holding its config
+MAX_METADATA_BYTES = MAX_CONFIG_BYTES  # every layer's JSON, each also holding its config
 MAX_NODES = 1 << 20
 _LAYER = re.compile(r"layer-(\d+)")
 NOT_WEIGHTS = {"_random_generator", "_generator", "keras_api", "signatures"}
@@ -63,8 +63,7 @@ def read_keras_metadata(folder: Path) -> tuple[dict[str, Any], dict[str, dict[st
     size = regular(path, str(folder))
     if size > MAX_METADATA_BYTES:
         raise ResourceError(f"{where}: {size} bytes, over the {MAX_METADATA_BYTES}-byte bound")
-    with open(path, "rb") as f:
-        raw = f.read(MAX_METADATA_BYTES + 1)
+    raw = read_at(path, 0, size)
     nodes = many(fields(raw, where), 1, where)
     if len(nodes) > MAX_NODES:
         raise ResourceError(f"{where}: {len(nodes)} nodes")

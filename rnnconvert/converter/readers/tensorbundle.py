@@ -30,7 +30,8 @@ from .protowire import fields, many, one, signed, varint
 MAGIC = 0xDB4775248B80FB57
 FOOTER = 48
 MAX_INDEX_BYTES = 64 << 20
-MAX_ENTRIES = 1 << 20
+MAX_ENTRIES = 1 << 18
+MAX_KEY = 4096
 MAX_STRING_BYTES = 64 << 20
 MAX_SHARDS = 1024
 # TensorFlow's DataType enum -> NumPy (little-endian); strings only for the object graph.
@@ -56,13 +57,25 @@ def regular(path: Path, where: str) -> int:
     return st.st_size
 
 
-def _block(raw: bytes, handle: bytes, where: str) -> bytes:
-    """The contents of the block a BlockHandle points at, its trailer checked."""
-    offset, pos = varint(handle, 0, where)
-    size, _ = varint(handle, pos, where)
+def read_at(path: Path, offset: int, size: int) -> bytes:
+    """``size`` bytes at ``offset``, the file opened without following a symlink (one swapped in
+    after :func:`regular` looked is refused by the OS)."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0))
+    with os.fdopen(fd, "rb") as f:
+        f.seek(offset)
+        return f.read(size)
+
+
+def _handle(raw: bytes, where: str) -> tuple[int, int]:
+    offset, pos = varint(raw, 0, where)
+    size, _ = varint(raw, pos, where)
+    return offset, size
+
+
+def _block(raw: bytes, offset: int, size: int, where: str) -> bytes:
+    """The contents of the block at ``offset``, its trailer (compression type, CRC) checked."""
     if offset + size + 5 > len(raw):
         raise FormatError(f"{where}: a table block ({offset}+{size}) lies past the end of the index file")
-    contents = raw[offset : offset + size]
     kind = raw[offset + size]
     if kind != 0:
         raise FormatError(
@@ -72,11 +85,12 @@ def _block(raw: bytes, handle: bytes, where: str) -> bytes:
     stored = int.from_bytes(raw[offset + size + 1 : offset + size + 5], "little")
     if crc32c(raw[offset : offset + size + 1]) != unmask(stored):
         raise FormatError(f"{where}: a table block fails its CRC-32C (corrupt index)")
-    return contents
+    return raw[offset : offset + size]
 
 
-def _entries(block: bytes, where: str) -> list[tuple[bytes, bytes]]:
-    """The (key, value) pairs of one block (keys prefix-compressed against the previous one)."""
+def _entries(block: bytes, where: str, limit: int) -> list[tuple[bytes, bytes]]:
+    """The (key, value) pairs of one block (keys prefix-compressed against the previous one),
+    at most ``limit`` of them, keys at most MAX_KEY bytes (so rebuilding them costs little)."""
     if len(block) < 4:
         raise FormatError(f"{where}: a table block is shorter than its restart count")
     restarts = int.from_bytes(block[-4:], "little")
@@ -91,30 +105,40 @@ def _entries(block: bytes, where: str) -> list[tuple[bytes, bytes]]:
         vlen, pos = varint(block, pos, where)
         if shared > len(key) or pos + unshared + vlen > end:
             raise FormatError(f"{where}: a table entry overruns its block")
+        if shared + unshared > MAX_KEY:
+            raise FormatError(f"{where}: a checkpoint key of {shared + unshared} bytes (bound {MAX_KEY})")
         key = key[:shared] + block[pos : pos + unshared]
         pos += unshared
         out.append((key, block[pos : pos + vlen]))
         pos += vlen
+        if len(out) > limit:
+            raise ResourceError(f"{where}: more than {MAX_ENTRIES} checkpoint entries")
     return out
 
 
 def read_table(path: Path, where: str) -> dict[str, bytes]:
-    """Every key -> value of an SSTable file, bounded."""
+    """Every key -> value of an SSTable file, bounded: its data blocks must follow each other
+    without overlapping, so no byte is parsed twice."""
     size = regular(path, where)
     if size > MAX_INDEX_BYTES:
         raise ResourceError(f"{where}: {path.name} is {size} bytes, over the {MAX_INDEX_BYTES}-byte bound")
     if size < FOOTER:
         raise FormatError(f"{where}: {path.name} is too short to be a checkpoint index")
-    raw = path.read_bytes()[:size]
-    if int.from_bytes(raw[-8:], "little") != MAGIC:
+    raw = read_at(path, 0, size)
+    if len(raw) != size or int.from_bytes(raw[-8:], "little") != MAGIC:
         raise FormatError(f"{where}: {path.name} is not a TensorFlow checkpoint index (no table magic)")
     footer = raw[-FOOTER:]
     _, pos = varint(footer, 0, where)  # the metaindex handle: offset,
     _, pos = varint(footer, pos, where)  # size; TensorFlow leaves the metaindex empty
-    index = _block(raw, footer[pos:], where)
+    index = _block(raw, *_handle(footer[pos:], where), where)
     table: dict[str, bytes] = {}
-    for _, handle in _entries(index, where):
-        for key, value in _entries(_block(raw, handle, where), where):
+    done = 0
+    for _, handle in _entries(index, where, MAX_ENTRIES):
+        offset, length = _handle(handle, where)
+        if offset < done:
+            raise FormatError(f"{where}: table blocks overlap or are out of order")
+        done = offset + length + 5
+        for key, value in _entries(_block(raw, offset, length, where), where, MAX_ENTRIES - len(table)):
             try:
                 name = key.decode("utf-8")
             except UnicodeDecodeError:
@@ -122,8 +146,6 @@ def read_table(path: Path, where: str) -> dict[str, bytes]:
             if name in table:
                 raise FormatError(f"{where}: checkpoint key {name!r} appears twice")
             table[name] = value
-            if len(table) > MAX_ENTRIES:
-                raise ResourceError(f"{where}: more than {MAX_ENTRIES} checkpoint entries")
     return table
 
 
@@ -209,9 +231,7 @@ class Bundle:
             raise FormatError(
                 f"{at}: bytes {entry.offset}..{entry.offset + entry.size} lie past the end of {path.name}"
             )
-        with open(path, "rb") as f:
-            f.seek(entry.offset)
-            data = f.read(entry.size)
+        data = read_at(path, entry.offset, entry.size)
         if len(data) != entry.size:
             raise FormatError(f"{at}: {path.name} changed while it was read")
         if check and entry.crc is not None and crc32c(data) != entry.crc:
