@@ -38,7 +38,7 @@ MAX_METADATA_BYTES = MAX_CONFIG_BYTES  # every layer's JSON, each also holding i
 MAX_NODES = 1 << 20
 _LAYER = re.compile(r"layer-(\d+)")
 NOT_WEIGHTS = {"_random_generator", "_generator", "keras_api", "signatures"}
-RESAVE = "model.save('model.keras')  # with the Keras that made it\nrnnconvert model.keras OUT_DIR"
+RESAVE = "model.save('model.keras')\nrnnconvert model.keras OUT_DIR"  # the two lines that convert it instead
 
 
 def is_saved_model(path: Path) -> bool:
@@ -269,7 +269,8 @@ def refuse_export(folder: Path) -> None:
         )
     raise InputError(
         f"{folder}: a TensorFlow SavedModel folder without a Keras config (Keras 3's model.export() or plain "
-        f"TensorFlow); it holds graphs, not layers. Re-save the original Keras model as .keras and convert that: "
+        f"TensorFlow); it holds graphs, not layers. Re-save the original Keras model as .keras (with the Keras that made it) "
+        f"and convert that: "
         f"{RESAVE.splitlines()[0]}; then: {RESAVE.splitlines()[1]}"
     )
 
