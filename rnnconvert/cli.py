@@ -73,7 +73,9 @@ class Command:
 
 def _convert_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
-        "model", metavar="MODEL", help="Keras model file: .keras, .h5, or an architecture .json (with --weights)"
+        "model",
+        metavar="MODEL",
+        help="Keras model: a .keras or .h5 file, an architecture .json (with --weights), or a tf.keras SavedModel folder",
     )
     p.add_argument("out_dir", metavar="OUT_DIR", help="bundle directory to write")
     p.add_argument("--weights", metavar="WEIGHTS_H5", help="weights HDF5 for an architecture JSON")
@@ -186,10 +188,11 @@ def _run_inspect(args: argparse.Namespace) -> int:
 
 COMMANDS: dict[str, Command] = {
     "convert": Command(
-        help="convert a Keras model file (.keras, .h5, or architecture .json + --weights) into a bundle",
+        help="convert a Keras model (.keras, .h5, architecture .json + --weights, SavedModel folder) into a bundle",
         add_arguments=_convert_arguments,
         run=_run_convert,
-        description="Convert a Keras model (.keras, .h5, or architecture .json + --weights) into an rnnconvert "
+        description="Convert a Keras model (.keras, .h5, architecture .json + --weights, or a tf.keras SavedModel "
+        "folder) into an rnnconvert "
         "bundle: OUT_DIR/model.json + OUT_DIR/weights.npz. 'rnnconvert MODEL OUT_DIR' is the same command.",
     ),
     "check": Command(

@@ -67,16 +67,21 @@ def _saved_model(folder: Path, keras: bool) -> Path:
 
 def test_savedmodel_folders_say_how_to_convert(tmp_path, capsys):
     tfk = _saved_model(tmp_path / "tfk_model", keras=True)
-    with pytest.raises(FormatError, match=r"tf\.keras SavedModel.*tf_keras\.models\.load_model.*convert\(model"):
+    with pytest.raises(FormatError, match=r"tf\.keras SavedModel folder, not an rnnconvert bundle.*rnnconvert convert"):
         load(tfk)
     export = _saved_model(tmp_path / "exported", keras=False)
     with pytest.raises(FormatError, match=r"without a Keras config.*model\.save\('model\.keras'\)"):
         load(export)
     from rnnconvert.converter import convert
 
-    with pytest.raises(InputError, match="tf.keras SavedModel"):
+    with pytest.raises(FormatError, match="keras_metadata.pb"):  # a stub: read, and found not to be one
         convert(tfk, tmp_path / "out")
-    for argv in (["check", str(tfk)], ["inspect", str(tfk)], ["convert", str(tfk), str(tmp_path / "out")]):
+    with pytest.raises(InputError, match=r"without a Keras config.*model\.save\('model\.keras'\)"):
+        convert(export, tmp_path / "out")
+    for argv in (["check", str(tfk)], ["inspect", str(tfk)]):
         assert cli.main(argv) == 1
         out, err = capsys.readouterr()
-        assert err.count("\n") == 1 and "tf_keras.models.load_model" in err, argv
+        assert err.count("\n") == 1 and "rnnconvert convert" in err, argv
+    assert cli.main(["convert", str(export), str(tmp_path / "out")]) == 1
+    out, err = capsys.readouterr()
+    assert err.count("\n") == 1 and "model.save('model.keras')" in err

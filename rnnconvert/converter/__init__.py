@@ -34,7 +34,6 @@ from ..errors import FormatError, InputError  # noqa: E402
 from ..runtime.common import VECTOR_PREFIX  # noqa: E402
 from ..runtime.metadata import check_metadata, read_metadata_file  # noqa: E402
 from ..runtime.quantize import SCALE_PREFIX  # noqa: E402
-from ..runtime.sniff import saved_model_hint  # noqa: E402
 from ..schema import FORMAT_NAME, FORMAT_VERSION  # noqa: E402
 from .dialects import check_config, check_text  # noqa: E402
 from .keras_era import era_of  # noqa: E402
@@ -151,8 +150,8 @@ def convert(
     """Convert a Keras model to a bundle directory.
 
     Args:
-        source: path to a ``.keras``, ``.h5`` or architecture ``.json`` file, or an
-            in-memory ``keras.Model`` (Keras 3 or tf_keras).
+        source: path to a ``.keras``, ``.h5`` or architecture ``.json`` file, a tf.keras
+            SavedModel folder, or an in-memory ``keras.Model`` (Keras 3 or tf_keras).
         out_dir: the bundle directory to write (``model.json`` + ``weights.npz``).
         weights: the weights HDF5 that goes with an architecture JSON.
         force: replace an existing non-empty ``out_dir`` (atomically).
@@ -182,9 +181,6 @@ def convert(
     meta = _metadata(metadata)
     predictor, kversion = None, None
     if isinstance(source, (str, os.PathLike)):
-        hint = saved_model_hint(Path(source))
-        if hint:
-            raise InputError(hint)
         with read_source(source, weights) as ksrc:  # weights are read lazily, then the files closed
             doc, arrays, notes = build_document(ksrc)
         if verify:

@@ -51,7 +51,7 @@ def check_target(out_dir: str | os.PathLike[str], force: bool, keep: Iterable[An
                 raise OutputError(f"{out}: directory exists and is not empty (use --force to replace it)")
             target = out.resolve()
             for k in keep:
-                if k is not None and isinstance(k, (str, os.PathLike)) and target in Path(k).resolve().parents:
+                if k is not None and isinstance(k, (str, os.PathLike)) and _overlaps(target, Path(k).resolve()):
                     raise OutputError(f"{out}: holds the input {k}; refusing to replace it")
         parent = out.absolute().parent
         if parent.exists() and not parent.is_dir():
@@ -59,6 +59,12 @@ def check_target(out_dir: str | os.PathLike[str], force: bool, keep: Iterable[An
     except OSError as exc:
         raise _os_error(out, exc) from None
     return out
+
+
+def _overlaps(target: Path, source: Path) -> bool:
+    """Replacing ``target`` would destroy ``source``: it is the input (a SavedModel folder), holds
+    it, or lies inside an input folder."""
+    return target == source or target in source.parents or (source.is_dir() and source in target.parents)
 
 
 def _os_error(out: Path, exc: OSError) -> OutputError:

@@ -98,17 +98,11 @@ def saved_model_hint(path: Path) -> str | None:
     """For a TensorFlow SavedModel folder, how to convert it (``None`` for anything else)."""
     if not ((path / "saved_model.pb").is_file() or (path / "saved_model.pbtxt").is_file()):
         return None
-    arg = repr(str(path))
     if (path / "keras_metadata.pb").is_file():
-        return (
-            f"{path}: a tf.keras SavedModel folder; rnnconvert reads Keras files: "
-            f"load it with the Keras that saved it and convert the model in memory "
-            f"(model = tf_keras.models.load_model({arg}); rnnconvert.converter.convert(model, 'OUT_DIR')), "
-            f"or save it as .h5 (model.save('model.h5')) and run: rnnconvert convert model.h5 OUT_DIR"
-        )
+        return _convert_hint(path, "a tf.keras SavedModel folder")
     return (
         f"{path}: a TensorFlow SavedModel folder without a Keras config (Keras 3's model.export() or plain "
-        "TensorFlow); rnnconvert reads Keras files: save the original Keras model "
+        "TensorFlow), not an rnnconvert bundle; it holds graphs, not layers: re-save the original Keras model "
         "with model.save('model.keras') and run: rnnconvert convert model.keras OUT_DIR"
     )
 

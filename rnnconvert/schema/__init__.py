@@ -26,6 +26,8 @@ QUANTIZATION_SINCE = "1.1.0"
 #: config key ``initial_state_rule`` (F2), explicit activation parameters (F3), node
 #: ``named_inputs`` (F4) and binding declared shapes (F5). FORMAT.md 6.1.
 V1_2 = "1.2.0"
+# source.container "savedmodel" (a tf.keras SavedModel folder): older schemas' enum lacks it.
+SAVEDMODEL_SINCE = "1.3.0"
 #: Format 1.3.0 only adds ops (the spatial, attention, normalization, preprocessing and
 #: tensor-operation layers; FORMAT.md 6.1): each declares ``since="1.3.0"``.
 V1_3 = "1.3.0"
@@ -218,6 +220,9 @@ def required_version(doc: dict[str, Any], *, stamping: bool = True) -> str:
         needed = max(needed, V1_2, key=parse_version)
     if "metadata" in doc:
         needed = max(needed, METADATA_SINCE, key=parse_version)
+    source = doc.get("source")
+    if isinstance(source, dict) and source.get("container") == "savedmodel":
+        needed = max(needed, SAVEDMODEL_SINCE, key=parse_version)
     return needed
 
 

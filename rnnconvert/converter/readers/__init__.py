@@ -6,7 +6,9 @@ Supported containers:
 * full-model HDF5 ``.h5`` from Keras 1, Keras 2 / tf.keras / tf_keras, and Keras 3's
   legacy writer (JSON in the root attribute ``model_config``);
 * an architecture JSON (``model.to_json()``) with a weights HDF5 (``save_weights``),
-  in either the legacy layout or Keras 3's.
+  in either the legacy layout or Keras 3's;
+* a tf.keras / tf_keras SavedModel folder (``model.save("dir")``), read without TensorFlow
+  (:mod:`.savedmodel`).
 
 Files are recognised by their bytes, not their names: a ``.keras`` that is
 really HDF5 reads as HDF5. Only regular files are opened (a FIFO or device given as a
@@ -40,7 +42,7 @@ class KerasSource:
     config: dict[str, Any]  # {"class_name": "Sequential"|"Functional"|..., "config": {...}}
     keras_version: str | None
     backend: str | None
-    container: str  # keras-zip | hdf5 | json+hdf5 | in-memory
+    container: str  # keras-zip | hdf5 | json+hdf5 | savedmodel | in-memory
     weights: WeightStore
     file: str | None = None
     sha256: str | None = None
@@ -135,9 +137,13 @@ def read_source(
     child-process probe of its HDF5 structure is skipped (forking a process that runs
     TensorFlow's threads is best avoided).
     """
-    from . import hdf5, keras_zip
+    from . import hdf5, keras_zip, savedmodel
 
     p = Path(path)
+    if p.is_dir() and savedmodel.is_saved_model(p):
+        if weights is not None:
+            raise InputError(f"{p}: --weights goes with an architecture JSON file, not a SavedModel folder")
+        return savedmodel.read_saved_model(p)
     size = regular_file(p, "MODEL")
     kind = sniff(p)
     if weights is not None and kind != "json":
