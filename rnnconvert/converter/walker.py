@@ -15,6 +15,7 @@ from typing import Any
 from ..errors import FormatError, RnnConvertError, SecurityError, UnsupportedError
 from . import dialects as d
 from .graph import BadConfig, CodeInModel, ConverterFn, GraphBuilder, LayerCall, Tensor, Unsupported
+from .inbound import io_list, named_outputs, parse_inbound
 from .keras1 import normalize, theano_kernels
 from .keras_era import Era
 from .masks import explicit_masks, runtime_masks
@@ -261,7 +262,7 @@ def _calls(w: _Walker, layers: list[dict[str, Any]]) -> list[_Call]:
         if not isinstance(nodes, list):
             raise FormatError(f"layer {d.layer_name(lc)!r}: inbound_nodes must be a list")
         for k, node in enumerate(nodes):
-            args, kwargs = d.parse_inbound(node, tf_op=d.class_of(lc) in d.TF_OP_CLASSES)
+            args, kwargs = parse_inbound(node, tf_op=d.class_of(lc) in d.TF_OP_CLASSES)
             deps = [(n, i) for n, i, _ in args]
             deps += d.tensor_refs(kwargs)
             name = d.layer_name(lc)
@@ -335,7 +336,7 @@ def _schedule(calls: list[_Call], available: set[tuple[str, int]]) -> list[_Call
 
 def _model_inputs(w: _Walker, cfg: dict[str, Any], by_name: dict[str, dict[str, Any]], bound: list[Tensor] | None):
     produced: dict[tuple[str, int], list[Tensor]] = {}
-    model_inputs = d.io_list(cfg.get("input_layers"))
+    model_inputs = io_list(cfg.get("input_layers"))
     if bound is not None and len(bound) != len(model_inputs):
         raise Unsupported(f"a nested model with {len(model_inputs)} inputs is called on {len(bound)} tensors")
     for k, (name, _node, _tensor) in enumerate(model_inputs):
@@ -383,7 +384,7 @@ def walk_functional(w: _Walker, cfg: dict[str, Any], bound: list[Tensor] | None 
         as_output[c.out_key] = result
     as_output.update({key: v for key, v in produced.items() if key not in as_output})  # the inputs
     outs = []
-    for name, node, tensor in d.io_list(cfg.get("output_layers")):
+    for name, node, tensor in io_list(cfg.get("output_layers")):
         if (name, node) not in as_output:
             raise FormatError(f"model output {name!r} is never computed")
         outs.append(_pick(as_output[(name, node)], tensor, f"model output {name}[{node}][{tensor}]"))
@@ -413,7 +414,7 @@ def build(
     elif cls in d.MODEL_CLASSES:
         if not isinstance(cfg, dict):
             raise FormatError("Functional model config must be an object")
-        named = d.named_outputs(cfg, walk_functional(w, cfg))
+        named = named_outputs(cfg, walk_functional(w, cfg))
         w.finish()
     else:
         name = str(cfg.get("name", "?")) if isinstance(cfg, dict) else "?"

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..dialects import TF_OP_ARGS
 from ..graph import GraphBuilder, LayerCall, Tensor, Unsupported
+from ..inbound import TF_OP_ARGS
 from . import tfop_build as tb
 
 Handler = Callable[[LayerCall, GraphBuilder, dict[str, Any]], list[Tensor]]
