@@ -206,7 +206,7 @@ def test_statistics_are_not_quantized(tmp_path):
     mean, var = RNG.normal(0, 1, (4, 5)), RNG.uniform(0.5, 2, (4, 5))
     y = keras.layers.Normalization(axis=(1, 2), mean=mean, variance=var)(x)
     y = keras.layers.RMSNormalization(axis=[1, 2])(y)
-    y = keras.layers.Dense(3)(y)
+    y = keras.layers.Dense(3, name="dense")(y)
     result = convert(keras.Model(x, y), tmp_path / "b", dtype="int8")
     arrays = result.doc["weights"]["arrays"]
     quantized = sorted(k for k, a in arrays.items() if "quantization" in a)

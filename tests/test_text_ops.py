@@ -250,10 +250,3 @@ def test_js_hashes_agree_with_python(tmp_path):
     bins = 2**52 + 7
     assert fast == [hash_bucket(t, bins, None) for t in texts]
     assert strong == [hash_bucket(t, bins, ["7", str(2**64 - 3)]) for t in texts]
-
-
-def test_batch_scoring_refuses_text_inputs_clearly():
-    from rnnconvert.scoring.rows import input_specs
-
-    with pytest.raises(InputError, match="take text, which rnnconvert predict does not read yet"):
-        input_specs(_string_model())
