@@ -24,9 +24,19 @@ from keras_zoo import CASES
 
 from rnnconvert.converter import convert
 from rnnconvert.converter.readers import read_source
+from rnnconvert.errors import UnsupportedError
 from rnnconvert.runtime import load
 
 TRACED = ["gru_reset_after_False_bias_True", "nested_models"]
+#: Cases whose folders hold state the SavedModel reader does not map yet, refused by layer name:
+#: an adapted lookup's vocabulary lives in a hash-table resource of the checkpoint (not read), and
+#: an untraced folder lists a Normalization's two derived mean/variance variables beside its three
+#: weights. Checked here so the refusal stays clear (and noticed when it starts converting).
+REFUSED = {
+    "norm_layers": r"\(Normalization\): expected 3 weight array",
+    "text_lookups": r"\(StringLookup\): vocabulary: the file holds none",
+    "text_vectorization": r"\(TextVectorization\): vocabulary: the file holds none",
+}
 PARAMS = [(c, True) for c in TRACED] + [(c, False) for c in CASES]
 
 
@@ -51,6 +61,11 @@ def test_savedmodel_folder_parity(zoo, tmp_path, case, traces):
         warnings.simplefilter("ignore")
         built.model.save(folder, save_traces=traces)
     assert (folder / "keras_metadata.pb").is_file()
+    if case in REFUSED and not traces:
+        with pytest.raises(UnsupportedError, match=REFUSED[case]):
+            convert(folder, tmp_path / "out")
+        assert not (tmp_path / "out").exists()
+        return
     _same_weights(folder, built.model)
     result = convert(folder, tmp_path / "out")
     assert result.doc["source"]["container"] == "savedmodel"
