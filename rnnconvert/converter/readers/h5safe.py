@@ -32,6 +32,7 @@ import h5py
 import numpy as np
 
 from ...errors import FormatError, ResourceError, SecurityError
+from .lazy import LazyArray
 
 ALLOWED_FILTERS = {
     h5py.h5z.FILTER_DEFLATE: "deflate",
@@ -120,10 +121,8 @@ def _filters(dcpl: Any, label: str, where: str) -> list[int]:
     return codes
 
 
-class H5Array:
+class H5Array(LazyArray):
     """A checked, not yet read dataset: ``shape`` and ``dtype`` now, values on ``np.asarray``."""
-
-    __array_priority__ = 10.0
 
     def __init__(self, dset: Any, label: str, where: str, budget: Any = None):
         self.label, self.where, self._budget = label, where, budget
@@ -148,26 +147,6 @@ class H5Array:
             self._chunk = tuple(int(c) for c in dset.chunks)
             if int(np.prod(self._chunk, dtype=np.float64)) * dt.itemsize > MAX_CHUNK_BYTES:
                 raise ResourceError(f"{where}: weight {label!r} declares HDF5 chunks {self._chunk}, over the bound")
-
-    @property
-    def ndim(self) -> int:
-        return len(self.shape)
-
-    @property
-    def size(self) -> int:
-        return int(np.prod(self.shape, dtype=np.int64))
-
-    @property
-    def nbytes(self) -> int:
-        return self.size * self.dtype.itemsize
-
-    def __len__(self) -> int:
-        if not self.shape:
-            raise TypeError("len() of a 0-d weight")
-        return self.shape[0]
-
-    def __repr__(self) -> str:
-        return f"H5Array({self.label!r}, shape={self.shape}, dtype={self.dtype})"
 
     def read(self) -> np.ndarray:
         """The values; the first call reads them (within the budget), later calls reuse them."""
@@ -210,18 +189,6 @@ class H5Array:
             dst = tuple(slice(o, min(o + c, s)) for o, c, s in zip(start, chunk, self.shape))
             out[dst] = block[tuple(slice(0, t.stop - t.start) for t in dst)]
         return out
-
-    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        a = self.read()
-        return a if dtype is None else a.astype(dtype, copy=False)
-
-    def __getitem__(self, key: Any) -> Any:
-        return self.read()[key]
-
-    def __getattr__(self, name: str) -> Any:  # .T, .astype, .reshape ... act on the values
-        if name.startswith("_"):
-            raise AttributeError(name)
-        return getattr(self.read(), name)
 
 
 def _decode(raw: bytes, codes: list[int], mask: int, size: int, itemsize: int, label: str, where: str) -> bytes:

@@ -19,12 +19,12 @@ import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from ...errors import FormatError, ResourceError, SecurityError
 from .crc32c import crc32c, unmask
+from .lazy import LazyArray
 from .protowire import fields, many, one, signed, varint
 
 MAGIC = 0xDB4775248B80FB57
@@ -263,11 +263,9 @@ class Bundle:
         return BundleArray(self, entry, label)
 
 
-class BundleArray:
+class BundleArray(LazyArray):
     """A checked, not yet read tensor: ``shape`` and ``dtype`` now, values on ``np.asarray``
     (the interface of :class:`.h5safe.H5Array`)."""
-
-    __array_priority__ = 10.0
 
     def __init__(self, bundle: Bundle, entry: Entry, label: str):
         self.label, self.where, self._bundle, self._entry = label, bundle.where, bundle, entry
@@ -284,43 +282,11 @@ class BundleArray:
             )
         self._value: np.ndarray | None = None
 
-    @property
-    def ndim(self) -> int:
-        return len(self.shape)
-
-    @property
-    def size(self) -> int:
-        return int(np.prod(self.shape, dtype=np.int64))
-
-    @property
-    def nbytes(self) -> int:
-        return self.size * self.dtype.itemsize
-
-    def __len__(self) -> int:
-        if not self.shape:
-            raise TypeError("len() of a 0-d weight")
-        return self.shape[0]
-
-    def __repr__(self) -> str:
-        return f"BundleArray({self.label!r}, shape={self.shape}, dtype={self.dtype})"
-
     def read(self) -> np.ndarray:
         if self._value is None:
             data = self._bundle.raw(self._entry, self.nbytes)
             self._value = np.frombuffer(data, self.dtype).reshape(self.shape).astype(self.dtype.newbyteorder("="))
         return self._value
-
-    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        a = self.read()
-        return a if dtype is None else a.astype(dtype, copy=False)
-
-    def __getitem__(self, key: Any) -> Any:
-        return self.read()[key]
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        return getattr(self.read(), name)
 
 
 __all__ = ["Bundle", "BundleArray", "read_table", "regular"]
