@@ -10,11 +10,17 @@ file system, or the same path on each machine).
 
 Needs the ``dask`` extra: ``pip install 'rnnconvert[dask]'``. The runtime itself stays NumPy only.
 
+For a ``.npy`` file, :func:`from_npy` makes a Dask array whose blocks the workers read from
+the file themselves; ``da.from_array(np.load(path, mmap_mode="r"))`` would instead put the
+whole memory map into the task graph, and every byte of it would travel from the client
+through the scheduler (measured: Dask 1.67x slower than ``rnnconvert predict --workers 2``
+that way on 1.28 GB, against ~1.0x reading by path).
+
 Example:
     >>> import dask.array as da
-    >>> from rnnconvert.dask import predict
-    >>> x = da.from_array(big, chunks=(10_000, -1, -1))          # doctest: +SKIP
-    >>> y = predict("bundle/", x).compute()                      # doctest: +SKIP
+    >>> from rnnconvert.dask import from_npy, predict
+    >>> y = predict("bundle/", from_npy("big.npy")).compute()           # doctest: +SKIP
+    >>> y = predict("bundle/", da.from_array(x, chunks=(10_000, -1, -1)))  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ from .errors import InputError
 from .runtime import Model, load
 from .scoring.extras import require
 from .scoring.padding import analyse, batch_dependence
-from .scoring.readers import Chunk
+from .scoring.readers import Chunk, npy_layout, read_npy_rows
 from .scoring.rows import Padding, assemble, input_specs, plan_batches, prepare
 
 _MODELS: dict[str, Model] = {}
@@ -55,6 +61,29 @@ def _block(path: str, *blocks: np.ndarray) -> list[np.ndarray]:
     model = _model(path)
     y = model.predict(list(blocks) if len(blocks) > 1 else blocks[0])
     return list(y) if isinstance(y, list) else [y]
+
+
+def from_npy(path: str | os.PathLike[str], chunk_rows: int = 10_000) -> Any:
+    """A Dask array of a C-order ``.npy`` file, chunked by ``chunk_rows`` rows, whose blocks
+    are read by the workers from ``path`` (one plain read each: no memory map, nothing of
+    the data in the task graph). On a multi-machine cluster ``path`` must be readable by every
+    worker under the same name, as the bundle's is."""
+    require("dask", "rnnconvert.dask")
+    import dask
+    import dask.array as da
+
+    if not (isinstance(chunk_rows, int) and chunk_rows > 0):
+        raise InputError(f"chunk_rows must be a positive integer, not {chunk_rows!r}")
+    name = os.path.abspath(os.fspath(path))
+    shape, dtype, _ = npy_layout(name)
+    read = dask.delayed(read_npy_rows, pure=True)
+    blocks = [
+        da.from_delayed(
+            read(name, s, min(s + chunk_rows, shape[0])), (min(chunk_rows, shape[0] - s), *shape[1:]), dtype
+        )
+        for s in range(0, shape[0], chunk_rows)
+    ]
+    return da.concatenate(blocks, axis=0) if blocks else da.from_array(np.zeros(shape, dtype))
 
 
 def predict(bundle_path: str | os.PathLike[str], x: Any, *, pad: Padding | None = None, batch_size: int = 256) -> Any:

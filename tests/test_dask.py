@@ -47,6 +47,40 @@ def test_dask_array_equals_single_process_predict(models, client):
     np.testing.assert_array_equal(y.compute(), load(bundles["text"]).predict(x))
 
 
+def test_from_npy_reads_blocks_on_the_workers_by_path(models, client, tmp_path):
+    """``from_npy``: the blocks are read from the file by the workers -- the task graph holds
+    the path, not the data (``da.from_array`` of a memory map pickles all of it) -- and the
+    scores equal a single-process predict on the whole array."""
+    import pickle
+
+    from rnnconvert.dask import from_npy, predict
+
+    _, bundles = models
+    x = pad_sequences(_tokens(700, 2))
+    np.save(tmp_path / "x.npy", x)
+    arr = from_npy(tmp_path / "x.npy", chunk_rows=200)
+    assert arr.shape == x.shape and arr.dtype == x.dtype and arr.chunks[0] == (200, 200, 200, 100)
+    graph = pickle.dumps(dict(arr.__dask_graph__()))
+    assert len(graph) < x.nbytes // 4, f"{len(graph)} bytes of graph for {x.nbytes} bytes of data"
+    np.testing.assert_array_equal(arr.compute(), x)
+    np.testing.assert_array_equal(predict(bundles["text"], arr).compute(), load(bundles["text"]).predict(x))
+
+
+def test_from_npy_refuses_what_it_cannot_read_by_rows(tmp_path):
+    from rnnconvert.dask import from_npy
+    from rnnconvert.errors import FormatError, InputError
+
+    np.save(tmp_path / "f.npy", np.asfortranarray(np.ones((4, 3), np.float32)))
+    with pytest.raises(InputError, match="Fortran"):
+        from_npy(tmp_path / "f.npy")
+    np.save(tmp_path / "t.npy", np.ones((40, 3), np.float32))
+    (tmp_path / "t.npy").write_bytes((tmp_path / "t.npy").read_bytes()[:-8])
+    with pytest.raises(FormatError, match="shorter"):
+        from_npy(tmp_path / "t.npy")
+    with pytest.raises(InputError, match="chunk_rows"):
+        from_npy(tmp_path / "t.npy", chunk_rows=0)
+
+
 def test_list_of_arrays_gives_a_list_of_outputs(models, client):
     from rnnconvert.dask import predict
 

@@ -147,6 +147,36 @@ class _Member:
         return out[:n]
 
 
+def npy_layout(path: str) -> tuple[tuple[int, ...], np.dtype, int]:
+    """A C-order ``.npy`` file's shape, dtype and data offset, from its header alone."""
+    try:
+        with open(path, "rb") as f:
+            member = _Member(f, path)
+            offset = f.tell()
+            size = os.fstat(f.fileno()).st_size
+    except _FortranOrder as exc:
+        raise InputError(str(exc)) from None
+    except (ValueError, OSError) as exc:
+        raise FormatError(f"{path}: not a readable .npy array ({exc})") from None
+    if size < offset + member.shape[0] * member.row_bytes:
+        raise FormatError(f"{path}: the file is shorter than its header's shape {member.shape} says")
+    return tuple(int(d) for d in member.shape), member.dtype, offset
+
+
+def read_npy_rows(path: str, start: int, stop: int) -> np.ndarray:
+    """Rows ``start:stop`` of a C-order ``.npy`` file, with one plain read (no memory map)."""
+    shape, dtype, offset = npy_layout(path)
+    stop = min(stop, shape[0])
+    out = np.empty((max(0, stop - start), *shape[1:]), dtype)
+    row_bytes = out[:1].nbytes if len(out) else 0
+    with open(path, "rb") as f:
+        f.seek(offset + start * row_bytes)
+        got = f.readinto(out.reshape(-1).view(np.uint8).data) if out.nbytes else 0
+    if got != out.nbytes:
+        raise FormatError(f"{path}: rows {start}:{stop} could not be read (the file changed?)")
+    return out
+
+
 class NpzReader(Reader):
     def __init__(self, path: str, names: list[str]):
         try:
