@@ -3,7 +3,6 @@ project's own error — never another exception, a hang, or a write outside the 
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import shutil
@@ -12,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import copy_doc
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -66,7 +66,7 @@ def _exercise(bundle: Path, inputs=INPUTS) -> None:
 
 
 def _mutate(data, base: dict) -> dict:
-    doc = copy.deepcopy(base)
+    doc = copy_doc(base)
     paths = ALL_PATHS if base is BASE_DOC else PATHS_11
     for _ in range(data.draw(st.integers(1, 3))):
         path = data.draw(st.sampled_from(paths))

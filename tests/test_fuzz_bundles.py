@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from helpers import copy_doc
 
 from rnnconvert.errors import RnnConvertError
 from rnnconvert.runtime import load
@@ -52,7 +53,7 @@ def _get(doc: Any, path: tuple) -> Any:
 
 
 def _mutate(doc: dict[str, Any], rng: random.Random) -> dict[str, Any]:
-    doc = copy.deepcopy(doc)
+    doc = copy_doc(doc)
     # the parts a runtime interprets: nodes (configs, shapes, refs), inputs, outputs
     paths = [p for p in _paths(doc) if p and p[0] in ("nodes", "inputs", "outputs") and len(p) > 1]
     for _ in range(rng.choice([1, 1, 2, 3])):
@@ -199,7 +200,7 @@ def _systematic(bundle: Path, base: dict[str, Any], tmp_path: Path) -> None:
     escaped = []
     for t, path in enumerate(_targets(base)):
         for v, value in enumerate(SYSTEMATIC):
-            doc = copy.deepcopy(base)
+            doc = copy_doc(base)
             _get(doc, path[:-1])[path[-1]] = value
             d = _write(bundle, tmp_path / f"t{t}-{v}", doc)
             try:
@@ -291,7 +292,7 @@ def test_js_refuses_the_same_mutants_with_its_own_errors(case, zoo_bundle, tmp_p
     dirs, rng = [], random.Random(case)
     for t, path in enumerate(_targets(base)):
         for v, value in enumerate(SYSTEMATIC):
-            doc = copy.deepcopy(base)
+            doc = copy_doc(base)
             _get(doc, path[:-1])[path[-1]] = value
             dirs.append(str(_write(bundle, tmp_path / f"t{t}-{v}", doc)))
     for k in range(MUTANTS):

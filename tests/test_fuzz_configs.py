@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import copy_doc
 
 from rnnconvert.converter import build_document
 from rnnconvert.converter.readers import KerasSource, read_source
@@ -116,7 +117,7 @@ def _fuzz(source: KerasSource, n: int, seed: int) -> None:
     rng = random.Random(seed)
     failures = []
     for case in range(n):
-        cfg = copy.deepcopy(source.config)
+        cfg = copy_doc(source.config)
         what = [_mutate(cfg, rng) for _ in range(rng.randint(1, 3))]
         version = source.keras_version if rng.random() < 0.8 else rng.choice(ODD_VERSIONS)
         mutated = replace(source, config=cfg, keras_version=version, notes=[])

@@ -120,3 +120,59 @@ def test_xdist_groups_keep_a_zoo_case_in_one_worker_and_other_tests_by_module():
     assert xdist_group("tests/test_stream_rules.py::test_every[keras3-crnn_text_line]") == "zoo-crnn_text_line"
     assert xdist_group("tests/test_cli.py::test_convert_check_inspect_and_graph") == "tests/test_cli.py"
     assert xdist_group("tests/test_x.py::test_y[not_a_case-keras3]") == "tests/test_x.py"
+
+
+@pytest.mark.keras
+def test_tf_keras_models_built_without_gradient_graphs_are_the_same(tmp_path, monkeypatch):
+    """keras_zoo.skip_gradient_graphs leaves out only what building a tf_keras LSTM/GRU adds
+    for training: a masked model built both ways has the same config, weights, saved file and
+    outputs -- and building it without them does skip them."""
+    import tf_keras as K
+    from helpers import save_every_format
+    from keras_zoo import skip_gradient_graphs
+    from tensorflow.python.eager.polymorphic_function.concrete_function import ConcreteFunction
+    from tf_keras.src.layers.rnn import gru_lstm_utils
+
+    skip_gradient_graphs()
+    patched = gru_lstm_utils.function_register
+    calls = []
+
+    graphs: list = []  # gradient graphs added by the layers of the model being built
+    add_gradients = ConcreteFunction.add_gradient_functions_to_graph
+
+    def counted(self, *a, **k):
+        graphs.append(self)
+        return add_gradients(self, *a, **k)
+
+    monkeypatch.setattr(ConcreteFunction, "add_gradient_functions_to_graph", counted)
+
+    def build(register):
+        graphs.clear()
+        gru_lstm_utils.function_register = register
+        try:
+            K.backend.clear_session()  # the same automatic layer names both times
+            K.utils.set_random_seed(7)
+            inp = K.Input((5, 3))
+            h = K.layers.Masking(0.0)(inp)
+            h = K.layers.LSTM(4, return_sequences=True)(h)
+            out = K.layers.GRU(2)(h)
+            return K.Model(inp, out), len(graphs)
+        finally:
+            gru_lstm_utils.function_register = patched
+
+    def counting(func, *a, **k):
+        calls.append(func)
+        return patched(func, *a, **k)
+
+    x = np.random.default_rng(0).normal(size=(3, 5, 3)).astype(np.float32)
+    x[1, 3:] = 0.0
+    (full, n_full), (light, n_light) = build(patched.original), build(counting)
+    models = [full, light]
+    assert calls, "the patched registration was not used: tf_keras builds these layers another way now"
+    assert n_full > 0 and n_light == 0, (n_full, n_light)
+    w0, w1 = (m.get_weights() for m in models)
+    assert all(np.array_equal(a, b) for a, b in zip(w0, w1))
+    assert models[0].to_json() == models[1].to_json()
+    np.testing.assert_array_equal(keras_call(models[0], [x])[0], keras_call(models[1], [x])[0])
+    files = [save_every_format(m, "tf_keras", tmp_path / str(i))["json"][0].read_bytes() for i, m in enumerate(models)]
+    assert files[0] == files[1]

@@ -190,6 +190,12 @@ def _initial_state_rule(config: dict[str, Any], where: str) -> str:
     return str(rule)
 
 
+@functools.cache
+def _signature(fn: OpFn) -> inspect.Signature:
+    """An op function's signature, made once per function rather than once per node load."""
+    return inspect.signature(fn)
+
+
 def plan_node(k: int, raw: Any, produced: dict[str, int], arrays: dict[str, np.ndarray]) -> Node:
     """Check node ``k`` of the document against what is ``produced`` before it and plan its call."""
     if not isinstance(raw, dict) or not isinstance(raw.get("name"), str):
@@ -227,7 +233,7 @@ def plan_node(k: int, raw: Any, produced: dict[str, int], arrays: dict[str, np.n
     if init_refs:
         extra["initial_state"] = None
     try:
-        inspect.signature(fn).bind(*([None] * len(refs)), **weights, **op_config, **extra)
+        _signature(fn).bind(*([None] * len(refs)), **weights, **op_config, **extra)
     except TypeError as exc:
         raise FormatError(f"model.json: {where} (op {op}): config/weights/inputs do not fit the op: {exc}") from None
     produced[name] = len(out_shapes)
