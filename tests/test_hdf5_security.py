@@ -310,25 +310,75 @@ def test_fifo_is_refused_without_opening_it(files, tmp_path, role):
     assert "FIFO" in str(box["error"]) and role in str(box["error"])
 
 
-def test_libhdf5_hang_ends_at_the_deadline(files, tmp_path, monkeypatch):
-    """The structure probe runs in a child; a child that never answers is killed at the deadline."""
-    import time
+def _probe_by(how: str, monkeypatch, child_code: str) -> None:
+    """Make the structure probe run ``child_code`` (a lambda of ``path``) in its child, through
+    a direct fork or through a fresh probe server (as in a process with TensorFlow imported)."""
+    from rnnconvert.converter.readers import probe
 
-    from rnnconvert.converter.readers import h5safe
+    monkeypatch.setattr(probe, "_heavy", lambda: how == "server")
+    if how == "fork":
+        monkeypatch.setattr(probe, "_probe_child", eval(child_code, {"os": os, "time": __import__("time")}))
+    else:
+        monkeypatch.setattr(probe, "_SERVER", probe._Server())
+        monkeypatch.setattr(
+            probe,
+            "SERVER_CODE",
+            f"import os, time; from rnnconvert.converter.readers import probe; probe._probe_child = {child_code}; probe.serve()",
+        )
 
-    monkeypatch.setattr(h5safe, "_probe_child", lambda path: time.sleep(3600))
-    monkeypatch.setenv(h5safe.PROBE_DEADLINE_ENV, "1")
+
+@pytest.mark.parametrize("how", ["fork", "server"])
+def test_libhdf5_hang_ends_at_the_deadline(files, tmp_path, monkeypatch, how):
+    """The structure probe runs in a child; a child that never answers is killed at the deadline
+    (with its server, which the next probe replaces)."""
+    from rnnconvert.converter.readers import probe
+
+    _probe_by(how, monkeypatch, "lambda path: time.sleep(3600)")
+    monkeypatch.setenv(probe.PROBE_DEADLINE_ENV, "1")
     with pytest.raises(FormatError, match="child process with a deadline"):
         convert(files / "m.h5", tmp_path / "out")
     _assert_no_leak(tmp_path / "out")
+    if how == "server":
+        assert probe._SERVER.proc is None and not probe._SERVER.failed
 
 
-def test_probe_reports_a_crash_as_a_format_error(files, tmp_path, monkeypatch):
-    from rnnconvert.converter.readers import h5safe
-
-    monkeypatch.setattr(h5safe, "_probe_child", lambda path: os._exit(11))
+@pytest.mark.parametrize("how", ["fork", "server"])
+def test_probe_reports_a_crash_as_a_format_error(files, tmp_path, monkeypatch, how):
+    _probe_by(how, monkeypatch, "lambda path: os._exit(11)")
     with pytest.raises(FormatError, match="crashed"):
         convert(files / "m.h5", tmp_path / "out")
+
+
+def test_a_heavy_process_probes_through_one_server(files, tmp_path, monkeypatch):
+    """A process with TensorFlow's threads and memory does not fork itself per file: one probe
+    server (a small process started once) forks the children; what they find is reported the
+    same way (a good file converts, a truncated one is a FormatError)."""
+    from rnnconvert.converter.readers import probe
+
+    monkeypatch.setattr(probe, "_heavy", lambda: True)
+    monkeypatch.setattr(probe, "_SERVER", probe._Server())
+    monkeypatch.setattr(os, "fork", None)  # this process must not fork: only the server may
+    convert(files / "m.h5", tmp_path / "a")
+    server = probe._SERVER.proc
+    assert server is not None and server.poll() is None
+    convert(files / "m.h5", tmp_path / "b")
+    bad = tmp_path / "bad.h5"
+    bad.write_bytes((files / "m.h5").read_bytes()[:3000])
+    with pytest.raises(FormatError):
+        convert(bad, tmp_path / "c")
+    assert probe._SERVER.proc is server and not probe._SERVER.failed
+    probe._SERVER._stop()
+    assert server.poll() is not None
+
+
+def test_the_probe_forks_when_its_server_cannot_start(files, tmp_path, monkeypatch):
+    from rnnconvert.converter.readers import probe
+
+    monkeypatch.setattr(probe, "_heavy", lambda: True)
+    monkeypatch.setattr(probe, "_SERVER", probe._Server())
+    monkeypatch.setattr(probe, "SERVER_CODE", "raise SystemExit(3)")
+    convert(files / "m.h5", tmp_path / "a")  # probed by a fork instead
+    assert probe._SERVER.failed
 
 
 # ---------------------------------------------------------------------------------------

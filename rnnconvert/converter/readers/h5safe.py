@@ -15,16 +15,12 @@ group from many places so a naive walk is exponential. This layer:
   the chunk's own size, so no stream inflates past what was declared;
 * lets walks remember what they visited (:class:`Visited`), so each object is read once.
 
-libhdf5 itself can hang on some corrupt files (an open upstream bug); :func:`probe` reads
-a file's structure in a child process with a deadline before the converter opens it.
+libhdf5 itself can hang on some corrupt files (an open upstream bug); :func:`.probe.probe`
+reads a file's structure in a child process with a deadline before the converter opens it.
 """
 
 from __future__ import annotations
 
-import os
-import select
-import signal
-import time
 import zlib
 from typing import Any
 
@@ -215,90 +211,3 @@ def _decode(raw: bytes, codes: list[int], mask: int, size: int, itemsize: int, l
     if len(data) != size:
         raise FormatError(f"{where}: weight {label!r}: a chunk holds {len(data)} bytes, not {size}")
     return data
-
-
-# ---------------------------------------------------------------------------------------------
-# Structure probe in a child process
-
-PROBE_DEADLINE_ENV = "RNNCONVERT_HDF5_DEADLINE"
-DEFAULT_DEADLINE = 60.0
-
-
-def _probe_child(path: str) -> str:
-    """Open the file and walk its structure; '' if libhdf5 managed, else what it said."""
-    try:
-        with h5py.File(path, "r") as f:
-            f.attrs.keys()
-
-            def visit(_name: str, obj: Any) -> None:  # H5Ovisit: each object once, hard links only
-                list(obj.attrs.keys())
-                if isinstance(obj, h5py.Dataset):
-                    obj.id.get_create_plist().get_layout()
-                    if obj.chunks:
-                        obj.id.get_num_chunks()
-
-            f.visititems(visit)
-        return ""
-    except BaseException as exc:  # reported to the parent, which raises FormatError
-        return f"{type(exc).__name__}: {exc}" or "error"
-
-
-def probe(path: str | os.PathLike[str], where: str, deadline: float | None = None) -> None:
-    """Walk the file's structure in a forked child; a libhdf5 hang or crash becomes a FormatError.
-
-    Costs one ``fork`` (~10-60 ms). Without ``fork`` (Windows) the probe is skipped.
-    ``RNNCONVERT_HDF5_DEADLINE`` sets the seconds (default 60; 0 skips the probe, for
-    files you trust).
-    """
-    if deadline is None:
-        try:
-            deadline = float(os.environ.get(PROBE_DEADLINE_ENV, DEFAULT_DEADLINE))
-        except ValueError:
-            deadline = DEFAULT_DEADLINE
-    if not hasattr(os, "fork") or not deadline > 0:
-        return
-    from h5py._objects import phil  # held across fork: the child must not inherit it locked by another thread
-
-    rfd, wfd = os.pipe()
-    with phil:
-        pid = os.fork()
-    if pid == 0:  # the child: report and leave at once, running no interpreter teardown
-        code = 0
-        try:
-            os.close(rfd)
-            os.write(wfd, _probe_child(os.fspath(path)).encode("utf-8", "replace")[:4000] + b"\n")
-        except BaseException:
-            code = 1
-        finally:
-            os._exit(code)
-    os.close(wfd)
-    try:
-        msg = _await(rfd, deadline)
-    finally:
-        os.close(rfd)
-        if msg is None:
-            os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-    if msg is None:
-        raise FormatError(
-            f"{where}: the HDF5 library did not finish reading the file's structure within {deadline:g} s "
-            f"(read in a child process with a deadline; {PROBE_DEADLINE_ENV} sets it): corrupt HDF5"
-        )
-    if not msg.endswith("\n"):
-        raise FormatError(f"{where}: the HDF5 library crashed reading the file's structure: corrupt HDF5")
-    if msg.strip():
-        raise FormatError(f"{where}: not a readable HDF5 Keras file ({msg.strip()})")
-
-
-def _await(fd: int, deadline: float) -> str | None:
-    """Everything the child writes until it closes the pipe; None at the deadline."""
-    end = time.monotonic() + deadline
-    chunks: list[bytes] = []
-    while True:
-        left = end - time.monotonic()
-        if left <= 0 or not select.select([fd], [], [], left)[0]:
-            return None
-        block = os.read(fd, 65536)
-        if not block:
-            return b"".join(chunks).decode("utf-8", "replace")
-        chunks.append(block)

@@ -1,6 +1,6 @@
 """HDF5 model files (Keras 1, 2, tf_keras, Keras 3 legacy) and JSON + weights pairs.
 
-Each file is first probed in a child process (:func:`.h5safe.probe`), then opened here and
+Each file is first probed in a child process (:func:`.probe.probe`), then opened here and
 kept open: the weights are lazy handles read once their shapes are checked. The returned
 :class:`KerasSource` closes it.
 """
@@ -15,7 +15,8 @@ import h5py
 from ...errors import FormatError, RnnConvertError
 from . import KerasSource, parse_config_json
 from .access import layers_of
-from .h5safe import child, has, probe
+from .h5safe import child, has
+from .probe import probe
 from .weights import _text, has_names, read_keras3_weights, read_legacy_weights
 
 MAX_ATTR_BYTES = 64 << 20
