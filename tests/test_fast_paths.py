@@ -10,6 +10,7 @@ directly, without Keras, within the parity tolerance. No timing asserts.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import warnings
 import zlib
@@ -206,3 +207,44 @@ def test_one_row_softmax_with_non_finite_values():
         np.testing.assert_array_equal(got, want, err_msg=str(row))
     x = np.random.default_rng(11).normal(0, 30, (1, 5)).astype(np.float32)  # exp would overflow unshifted
     _close([run(x.copy())], [softmax(x)], "large logits")
+
+
+@pytest.mark.parametrize(
+    "go_backwards,return_sequences,gate,B",
+    [
+        (False, False, "sigmoid", 5),
+        (True, True, "sigmoid", 4),
+        (False, True, "hard_sigmoid", 3),
+        (True, False, "hard_sigmoid", 7),
+    ],
+)
+def test_masked_lstm_fast_path_equals_the_reference(go_backwards, return_sequences, gate, B):
+    """The masked LSTM path (B > 1, no initial state) against the reference scan: padding
+    before, after and inside rows, a fully masked row, an unmasked row, across chunk ends
+    (a tiny CHUNK_ELEMENTS); where it does not apply (an initial state, zero_output_for_mask,
+    B = 1) the reference op runs and gives the reference's numbers exactly."""
+    rng = np.random.default_rng(zlib.crc32(f"{go_backwards}{return_sequences}{gate}{B}".encode()))
+    cfg, w = _layer("LSTM", rng, D=4, H=5, gate=gate, go_backwards=go_backwards, return_sequences=return_sequences)
+    T = 9
+    x = rng.normal(0, 1, (B, T, 4)).astype(np.float32)
+    mask = rng.random((B, T)) < 0.7
+    mask[0] = [False] * 3 + [True] * (T - 3)  # pre-padded
+    mask[1] = [True] * (T - 4) + [False] * 4  # post-padded
+    mask[2] = False  # fully masked
+    if B > 3:
+        mask[3] = True
+    reference = functools.partial(lstm, **w, **cfg)
+    want = reference(x, mask=mask)
+    call = fast.masked_fast(fast.fast_lstm(cfg, w), reference)
+    for chunk in (scan.CHUNK_ELEMENTS, 2 * 5 * 4 * B):  # whole, and chunks of 2 steps
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(scan, "CHUNK_ELEMENTS", chunk)
+            _close(call(x, mask=mask), want, f"masked, chunk {chunk}")
+    prepared = fast.fast_lstm(cfg, w)
+    assert prepared.call_masked(x, mask=mask) is not None  # the fast path took it
+    h0 = [rng.normal(0, 1, (B, 5)).astype(np.float32) for _ in range(2)]
+    assert prepared.call_masked(x, mask=mask, initial_state=h0) is None
+    np.testing.assert_array_equal(call(x, mask=mask, initial_state=h0)[0], reference(x, mask=mask, initial_state=h0)[0])
+    assert prepared.call_masked(x[:1], mask=mask[:1]) is None
+    zero_cfg = {**cfg, "zero_output_for_mask": True}
+    assert fast.fast_lstm(zero_cfg, w).call_masked(x, mask=mask) is None

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..errors import FormatError
 from .checks import call_keys, check_named, check_node
-from .fast import prepare_fast
+from .fast import masked_fast, prepare_fast
 from .ops import OPS, RECURRENT_STATE_COUNT, OpFn
 
 Ref = tuple[str, int]
@@ -237,9 +237,13 @@ def plan_node(k: int, raw: Any, produced: dict[str, int], arrays: dict[str, np.n
     except TypeError as exc:
         raise FormatError(f"model.json: {where} (op {op}): config/weights/inputs do not fit the op: {exc}") from None
     produced[name] = len(out_shapes)
-    # The fast path, decided once: masked calls always run the reference op.
-    fast = prepare_fast(op, config, weights) if mask is None and not named else None
-    call: OpFn = fast if fast is not None else functools.partial(fn, **weights, **op_config)
+    # The fast path, decided once; a masked node takes it only where the fast op handles masks
+    # (``call_masked``), falling back to the reference op call by call.
+    reference = functools.partial(fn, **weights, **op_config)
+    fast = prepare_fast(op, config, weights) if not named else None
+    if mask is not None and fast is not None:
+        fast = masked_fast(fast, reference)
+    call: OpFn = fast if fast is not None else reference
     node = Node(name, op, fn, refs, weights, config, len(out_shapes), mask, init_refs, named, out_shapes=out_shapes)
     node.op_config = op_config
     node.named_args, node.named_lists = named_args, named_lists

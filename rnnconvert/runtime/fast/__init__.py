@@ -32,7 +32,8 @@ chunk of projected inputs -- bounded independently of the sequence length when o
 last output is returned. Nothing is allocated per timestep. Buffers are allocated per
 call, so one loaded model may be used from several threads.
 
-Masked calls run the reference op.
+Masked calls run the reference op, except where a fast op has ``call_masked`` (LSTM at
+B > 1 without initial states; see :func:`masked_fast`).
 """
 
 from __future__ import annotations
@@ -65,4 +66,31 @@ def prepare_fast(op: str, config: dict[str, Any], weights: dict[str, np.ndarray]
     return prepare(config, weights) if prepare is not None else None
 
 
-__all__ = ["FAST_PATHS", "FastFn", "fast_dense", "fast_gru", "fast_lstm", "fast_simple_rnn", "prepare_fast"]
+def masked_fast(fast: FastFn, reference: FastFn) -> FastFn | None:
+    """For a masked node: the fast op's ``call_masked`` where it takes the call, else the
+    reference op; None when the fast op has no masked path at all."""
+    call_masked = getattr(fast, "call_masked", None)
+    if call_masked is None:
+        return None
+
+    def call(*args: Any, mask: np.ndarray | None = None, **kwargs: Any) -> list[np.ndarray]:
+        if mask is not None:
+            out = call_masked(*args, mask=mask, **kwargs)
+            if out is not None:
+                return out
+            return reference(*args, mask=mask, **kwargs)
+        return fast(*args, **kwargs)
+
+    return call
+
+
+__all__ = [
+    "FAST_PATHS",
+    "masked_fast",
+    "FastFn",
+    "fast_dense",
+    "fast_gru",
+    "fast_lstm",
+    "fast_simple_rnn",
+    "prepare_fast",
+]

@@ -16,6 +16,7 @@ class _LSTM(Recurrent):
 
     def __init__(self, config: dict[str, Any], weights: dict[str, np.ndarray], fold: tuple[str, float, float]):
         super().__init__(config)
+        self.zero_output_for_mask = bool(config.get("zero_output_for_mask", False))
         H = self.H = int(config["units"])
         kind, scale, offset = fold
         self.kind = kind
@@ -41,6 +42,25 @@ class _LSTM(Recurrent):
         b = np.zeros(4 * H, F32) if bias is None else bias
         self.WI = np.ascontiguousarray(np.concatenate([rec.T, kernel.T, b[:, None]], axis=1))
 
+    def call_masked(
+        self,
+        x: np.ndarray,
+        *,
+        mask: np.ndarray,
+        initial_state: list[np.ndarray] | None = None,
+        initial_output: np.ndarray | None = None,
+    ) -> list[np.ndarray] | None:
+        """A masked call (``mask`` (B, T), True = a real step), or None where the reference op
+        must run. Taken when a masked row's output is its carried state -- no initial state
+        or output, ``zero_output_for_mask`` off -- at B > 1 over several steps: then Keras's
+        rule (a masked step keeps every state; its output repeats the previous output, zeros
+        before the first real step) is two ``copyto`` calls per step that has a masked row."""
+        if initial_state or initial_output is not None or self.zero_output_for_mask:
+            return None
+        if x.shape[0] < 2 or x.shape[1] < 2 or x.dtype != F32:
+            return None
+        return self._interleaved(x, None, np.asarray(mask, bool))
+
     def __call__(
         self,
         x: np.ndarray,
@@ -55,14 +75,21 @@ class _LSTM(Recurrent):
             return self._interleaved(x if x.dtype == F32 else x.astype(F32), initial_state)
         return super().__call__(x, initial_state=initial_state, initial_output=initial_output)
 
-    def _interleaved(self, x: np.ndarray, initial_state: list[np.ndarray] | None) -> list[np.ndarray]:
+    def _interleaved(
+        self, x: np.ndarray, initial_state: list[np.ndarray] | None, mask: np.ndarray | None = None
+    ) -> list[np.ndarray]:
         """B > 1: step t multiplies slot t = [h_{t-1}; x_t; 1] (S = H + D + 1 rows, B columns)
         by WI; its h_t goes straight into slot t + 1. The input is copied into the slots a
-        chunk at a time; the output is read back from them."""
+        chunk at a time; the output is read back from them. With ``mask`` (see call_masked),
+        the rows masked at a step get their h and c back from before it."""
         B, T, D = x.shape
         H, S = self.H, self.WI.shape[1]
         if self.go_backwards:
             x = x[:, ::-1]
+            mask = None if mask is None else mask[:, ::-1]
+        held = np.zeros((0, 1, B), bool) if mask is None else ~mask.T[:, None, :]  # (T, 1, B): True = held
+        partly = None if mask is None else np.asarray(held.any(axis=(1, 2)))  # the steps with a masked row
+        c_before = np.empty((H, B), F32)
         chunk = max(1, min(T, scan.CHUNK_ELEMENTS // max(1, B * S)))
         slots = np.empty((chunk + 1, S, B), F32)
         buf = self._alloc(B)
@@ -84,6 +111,9 @@ class _LSTM(Recurrent):
             slots[:n, H : H + D] = x[:, s : s + n].transpose(1, 2, 0)  # (n, D, B)
             slots[:n, H + D] = 1.0
             for k in range(n):
+                hold = partly is not None and partly[s + k]
+                if hold:
+                    c_before[...] = c
                 matmul(WI, slots[k], out=z)
                 if sig:
                     tanh(z, out=z)
@@ -97,6 +127,9 @@ class _LSTM(Recurrent):
                 add(p1, p2, out=c)
                 tanh(c, out=t)
                 mul(o, t, out=hs[k + 1])
+                if hold:
+                    np.copyto(hs[k + 1], hs[k], where=held[s + k])
+                    np.copyto(c, c_before, where=held[s + k])
             if y is not None:
                 put_outputs(y, s, hs[1 : n + 1])
         h = np.ascontiguousarray(hs[n].T)
