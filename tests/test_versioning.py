@@ -151,3 +151,56 @@ def test_bundle_using_what_its_version_lacks_is_refused(tmp_path, bundle):
     with pytest.raises(FormatError, match="declares format 1.0.0 but uses .*added in format 1.1.0") as info:
         load(tmp_path / "b")
     assert ("'Conv1D'" if bundle == "conv" else "reduced precision") in str(info.value)
+
+
+def _schema_mutants(doc: dict, rng: np.random.Generator, n: int) -> list[dict]:
+    """Copies of ``doc`` with one value replaced somewhere: an op renamed, a config value of the
+    wrong type, an activation type changed, a key deleted, a node turned into a list."""
+    from helpers import copy_doc
+
+    paths: list[tuple] = []
+    stack: list[tuple[tuple, object]] = [((), doc)]
+    while stack:
+        path, value = stack.pop()
+        items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+        for k, v in items:
+            paths.append((*path, k))
+            stack.append(((*path, k), v))
+    odd = ["LSTM", "Dense", "relu", "sigmoid", "nope", 1, -1, 2.5, None, True, [], {}, "", [1, 2], {"type": "tanh"}]
+    out = []
+    for _ in range(n):
+        mutant = copy_doc(doc)
+        path = paths[int(rng.integers(len(paths)))]
+        parent = mutant
+        for k in path[:-1]:
+            parent = parent[k]
+        if rng.random() < 0.2 and isinstance(parent, dict):
+            del parent[path[-1]]
+        else:
+            parent[path[-1]] = odd[int(rng.integers(len(odd)))]
+        out.append(mutant)
+    return out
+
+
+@pytest.mark.parametrize("version, bundle", GOLDEN_BUNDLES)
+def test_dispatching_validator_agrees_with_plain_jsonschema(version, bundle):
+    """schema.validation looks the op-keyed ``allOf`` branches up instead of trying each ``if``:
+    on every golden document and 150 mutants of it, the verdict and the best error (message and
+    path) are those of jsonschema's own Draft 2020-12 validator."""
+    import jsonschema
+
+    from rnnconvert.schema.validation import validator_for
+
+    doc = schema.migrate(json.loads((GOLDEN / version / bundle / "model.json").read_text()))
+    full = schema.load_schema(1)
+    plain, fast = jsonschema.Draft202012Validator(full), validator_for(full)
+    rng = np.random.default_rng(len(version) * 31 + len(bundle))
+    invalid = 0
+    for k, d in enumerate([doc, *_schema_mutants(doc, rng, 150)]):
+        want = jsonschema.exceptions.best_match(plain.iter_errors(d))
+        got = jsonschema.exceptions.best_match(fast.iter_errors(d))
+        assert (got is None) == (want is None), f"mutant {k}: {want} / {got}"
+        if want is not None:
+            invalid += 1
+            assert (got.message, list(got.absolute_path)) == (want.message, list(want.absolute_path)), k
+    assert invalid > 50  # the mutants do break the schema

@@ -14,6 +14,7 @@ from importlib import resources
 from typing import Any, TypeGuard
 
 from ..errors import FormatError, VersionError
+from .validation import validator_for
 
 FORMAT_NAME = "rnnconvert.bundle"
 FORMAT_VERSION = "1.3.0"
@@ -311,7 +312,7 @@ def validate(doc: Any) -> None:
     if not isinstance(doc, dict):
         raise FormatError("model.json must hold a JSON object")
     major = check_version(doc.get("format_version"))[0]
-    validator = jsonschema.Draft202012Validator(load_schema(major))
+    validator = validator_for(load_schema(major))  # op-keyed branches looked up, not all tried
     error = jsonschema.exceptions.best_match(validator.iter_errors(doc))
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "(root)"
