@@ -2,7 +2,8 @@
 // js/index.js, load(bundle) (read, SHA-256, parse, the op modules), the first predict (B=1,
 // T=100) and a second one (warm), each as wall time and as the process's CPU time (user +
 // system: V8's background compiler threads included, so CPU may exceed wall). Node's own start
-// is not counted. Prints medians and minima over the runs, and /proc/loadavg before and after.
+// is not counted, nor the ~4 ms its ESM loader takes to warm up on a first import from `node -e`
+// (a program run from a file has it warm already). Prints medians and minima over the runs, and /proc/loadavg before and after.
 //
 //   node benchmarks/bench_js_cold.mjs WORKDIR [--runs N] [--js-path] [--root DIR ...]
 //
@@ -40,6 +41,7 @@ const INPUT = {
 function script(root, bundle, name) {
   return `
     const cpu = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1e3; };
+    await import("data:text/javascript,export default 0"); // Node's ESM loader warms up: Node's start, not ours
     const c0 = cpu(), t0 = performance.now();
     const { load } = await import(${JSON.stringify(pathToFileURL(join(root, "index.js")).href)});
     const c1 = cpu(), t1 = performance.now();

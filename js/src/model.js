@@ -496,8 +496,14 @@ function zerosFor(node, batch) {
 export async function load(source, { maxWeightBytes, maxElements, timeChunkElements, verify = false, kernels = defaultKernels() } = {}) {
   if (!["auto", "js"].includes(kernels)) throw new RnnConvertError(`load: kernels must be "auto" or "js", got ${JSON.stringify(kernels)}`);
   const kernelsReady = newKernels(kernels); // compiled while the bundle is read
-  const bundle = await readBundle(source, maxWeightBytes === undefined ? {} : { maxWeightBytes });
-  if (Array.isArray(bundle.doc.nodes)) await loadOps(bundle.doc.nodes.map((n) => n && n.op)); // only the families used
+  let opsReady = null; // the op modules the bundle uses, imported while its weights are read
+  const onDoc = (doc) => {
+    if (!Array.isArray(doc.nodes)) return;
+    opsReady = loadOps(doc.nodes.map((n) => n && n.op));
+    opsReady.catch(() => {}); // awaited below, unless reading the weights failed first
+  };
+  const bundle = await readBundle(source, maxWeightBytes === undefined ? { onDoc } : { maxWeightBytes, onDoc });
+  await opsReady;
   const options = {};
   if (maxElements !== undefined) options.maxElements = maxElements;
   if (timeChunkElements !== undefined) options.timeChunkElements = timeChunkElements;
