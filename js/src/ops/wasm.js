@@ -139,6 +139,8 @@ export function recurrentScan(kind, { x, D, kernel, U, bias, states, B, T, H, cf
   if (!isType(cfg.activation, "tanh") || !isType(cfg.recurrent_activation, "sigmoid")) return null;
   if (kind === "gru" && !cfg.reset_after) return null;
   if (!isConstant(kernel) || !isConstant(U)) return null;
+  const G = (kind === "lstm" ? 4 : 3) * H;
+  if (kernel.length !== D * G || U.length !== H * G || (bias && bias.length !== (kind === "lstm" ? G : 2 * G))) return null;
   return k.scan(kind, { x, D, kernel, U, bias, states, B, T, H, back: !!cfg.go_backwards, seq: !!cfg.return_sequences });
 }
 
