@@ -146,3 +146,33 @@ test("layers the WebAssembly scan does not cover run their JavaScript scan under
     got.forEach((g, i) => g.data.forEach((v, j) => assert.ok(Math.abs(v - want[i].data[j]) < 1e-5, `${kind} ${JSON.stringify(acts)} ${i}[${j}]`)));
   }
 });
+
+test("a product or scan over the kernels' memory bound runs in JavaScript, with the same results", async () => {
+  const k = await newKernels("auto");
+  k.maxBytes = 65536; // one page: the weights below fit, their scratch does not
+  const r = rng(9);
+  const [M, K, N] = [200, 40, 100]; // b: 16 KB; a and out: 112 KB more
+  const a = Float32Array.from({ length: M * K }, r);
+  const b = markConstant(Float32Array.from({ length: K * N }, r));
+  const got = new Float32Array(M * N);
+  const want = new Float32Array(M * N);
+  beginCall(k);
+  gemm(a, 0, b, got, 0, M, K, N);
+  assert.ok(k.memory.buffer.byteLength <= 65536);
+  beginCall(null);
+  gemm(a, 0, markConstant(Float32Array.from(b)), want, 0, M, K, N); // a weight's first use, as b's above
+  assert.deepEqual(got, want); // the JavaScript kernel both times: identical
+  const w = layerWeights("lstm", 3, 6, r);
+  const x = new Tensor(Float32Array.from({ length: 50 * 30 * 3 }, r), [50, 30, 3]);
+  const cfg = { units: 6, activation: { type: "tanh" }, recurrent_activation: { type: "sigmoid" }, return_sequences: true };
+  const extra = { mask: null, initialState: null, initialOutput: null };
+  beginCall(k);
+  const y1 = lstm([x], w, cfg, extra);
+  beginCall(null);
+  const fresh = Object.fromEntries(Object.entries(w).map(([slot, t]) => [slot, new Tensor(markConstant(Float32Array.from(t.data)), t.shape)]));
+  const y2 = lstm([x], fresh, cfg, extra); // the weights' first use again, as above
+  // the scan's scratch does not fit, so the JavaScript scan runs (its per-step products, small
+  // enough, may still run in WebAssembly: float32 sums, hence a tolerance)
+  y1.forEach((t, i) => t.data.forEach((v, j) => assert.ok(Math.abs(v - y2[i].data[j]) < 1e-5)));
+  assert.ok(k.memory.buffer.byteLength <= 65536);
+});

@@ -65,6 +65,7 @@ export class WasmKernels {
     this.at = new WeakMap(); // weight Float32Array -> its byte address here
     this.buffer = null;
     this.heap = null;
+    this.maxBytes = MAX_KERNEL_BYTES;
   }
 
   /** The memory as float32, current after any growth. */
@@ -76,11 +77,11 @@ export class WasmKernels {
     return this.heap;
   }
 
-  /** Whether the memory holds ``bytes`` (growing it, within MAX_KERNEL_BYTES). */
+  /** Whether the memory holds ``bytes`` (growing it, within this.maxBytes). */
   reserve(bytes) {
     const have = this.memory.buffer.byteLength;
     if (bytes <= have) return true;
-    if (bytes > MAX_KERNEL_BYTES) return false;
+    if (bytes > this.maxBytes) return false;
     try {
       this.memory.grow(Math.ceil((bytes - have) / PAGE));
       return true;
