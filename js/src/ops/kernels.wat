@@ -284,7 +284,7 @@
   ;; z = xs_t + h @ U; c' = f c + i g; h' = o tanh(c')
   (func (export "lstm_seq") (param $xs i32) (param $U i32) (param $h i32) (param $c i32) (param $seq i32)
         (param $z i32) (param $B i32) (param $T i32) (param $H i32) (param $back i32)
-    (local $k i32) (local $G i32) (local $G4 i32) (local $H4 i32) (local $n i32) (local $q i32) (local $p i32)
+    (local $k i32) (local $G i32) (local $G4 i32) (local $H4 i32) (local $n i32) (local $q i32) (local $p i32) (local $row i32) (local $col i32)
     (local $zi f64) (local $zf f64) (local $zg f64) (local $zo f64) (local $cn f32)
     (local.set $G (i32.shl (local.get $H) (i32.const 2)))
     (local.set $G4 (i32.shl (local.get $G) (i32.const 2)))
@@ -296,14 +296,14 @@
           (select (i32.sub (i32.sub (local.get $T) (i32.const 1)) (local.get $k)) (local.get $k) (local.get $back))
           (local.get $B) (local.get $T) (local.get $G4))
         (call $gemm (local.get $h) (local.get $U) (local.get $z) (local.get $B) (local.get $H) (local.get $G) (i32.const 1))
-        ;; n runs over the B*H states: q their gates' row address in z, p the state's address
+        ;; n runs over the B*H states (batch row, column col): q their gates' address in z, p the state's
         (local.set $n (i32.const 0))
+        (local.set $row (i32.const 0))
+        (local.set $col (i32.const 0))
         (block $cells_done
           (loop $cells
             (br_if $cells_done (i32.ge_s (local.get $n) (i32.mul (local.get $B) (local.get $H))))
-            (local.set $q (i32.add (local.get $z)
-              (i32.add (i32.mul (i32.div_u (local.get $n) (local.get $H)) (local.get $G4))
-                       (i32.shl (i32.rem_u (local.get $n) (local.get $H)) (i32.const 2)))))
+            (local.set $q (i32.add (local.get $z) (i32.add (local.get $row) (i32.shl (local.get $col) (i32.const 2)))))
             (local.set $p (i32.shl (local.get $n) (i32.const 2)))
             (local.set $zi (f64.promote_f32 (f32.demote_f64 (call $sigmoid (f64.promote_f32 (f32.load (local.get $q)))))))
             (local.set $q (i32.add (local.get $q) (local.get $H4)))
@@ -321,6 +321,11 @@
                 (f64.promote_f32 (f32.demote_f64 (call $tanh (f64.promote_f32 (local.get $cn)))))
                 (local.get $zo))))
             (local.set $n (i32.add (local.get $n) (i32.const 1)))
+            ;; (row, col) of state n: its batch row's offset in z (bytes) and its column
+            (local.set $col (i32.add (local.get $col) (i32.const 1)))
+            (if (i32.eq (local.get $col) (local.get $H))
+              (then (local.set $col (i32.const 0))
+                    (local.set $row (i32.add (local.get $row) (local.get $G4)))))
             (br $cells)))
         (if (local.get $seq)
           (then (call $put_step (local.get $h) (local.get $seq) (local.get $k) (local.get $B) (local.get $T) (local.get $H4))))
@@ -332,7 +337,7 @@
   ;; hh = tanh(xs_t[2H:] + r inner[2H:]); h' = z h + (1 - z) hh. inner (B, 3H) scratch.
   (func (export "gru_seq") (param $xs i32) (param $U i32) (param $rb i32) (param $h i32) (param $seq i32)
         (param $z i32) (param $inner i32) (param $B i32) (param $T i32) (param $H i32) (param $back i32)
-    (local $k i32) (local $G i32) (local $G4 i32) (local $H4 i32) (local $n i32) (local $q i32) (local $p i32)
+    (local $k i32) (local $G i32) (local $G4 i32) (local $H4 i32) (local $n i32) (local $q i32) (local $p i32) (local $row i32) (local $col i32)
     (local $qi i32) (local $zz f64) (local $zr f64) (local $hh f64)
     (local.set $G (i32.mul (local.get $H) (i32.const 3)))
     (local.set $G4 (i32.shl (local.get $G) (i32.const 2)))
@@ -347,11 +352,12 @@
         (if (local.get $rb)
           (then (call $add_rows (local.get $inner) (local.get $rb) (local.get $B) (local.get $G))))
         (local.set $n (i32.const 0))
+        (local.set $row (i32.const 0))
+        (local.set $col (i32.const 0))
         (block $cells_done
           (loop $cells
             (br_if $cells_done (i32.ge_s (local.get $n) (i32.mul (local.get $B) (local.get $H))))
-            (local.set $q (i32.add (i32.mul (i32.div_u (local.get $n) (local.get $H)) (local.get $G4))
-                                   (i32.shl (i32.rem_u (local.get $n) (local.get $H)) (i32.const 2))))
+            (local.set $q (i32.add (local.get $row) (i32.shl (local.get $col) (i32.const 2))))
             (local.set $qi (i32.add (local.get $inner) (local.get $q)))
             (local.set $q (i32.add (local.get $z) (local.get $q)))
             (local.set $p (i32.add (local.get $h) (i32.shl (local.get $n) (i32.const 2))))
@@ -371,6 +377,11 @@
               (f64.add (f64.mul (local.get $zz) (f64.promote_f32 (f32.load (local.get $p))))
                        (f64.mul (f64.sub (f64.const 1) (local.get $zz)) (local.get $hh)))))
             (local.set $n (i32.add (local.get $n) (i32.const 1)))
+            ;; (row, col) of state n: its batch row's offset in z (bytes) and its column
+            (local.set $col (i32.add (local.get $col) (i32.const 1)))
+            (if (i32.eq (local.get $col) (local.get $H))
+              (then (local.set $col (i32.const 0))
+                    (local.set $row (i32.add (local.get $row) (local.get $G4)))))
             (br $cells)))
         (if (local.get $seq)
           (then (call $put_step (local.get $h) (local.get $seq) (local.get $k) (local.get $B) (local.get $T) (local.get $H4))))
