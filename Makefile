@@ -56,7 +56,7 @@ clean:
 	rm -rf $(VENV) build .pytest_cache .test-cache
 
 # --- JavaScript runtime (js/) ------------------------------------------------------------
-# test-js: npm ci in js/ (dev dependency: playwright-core only), node --test over every golden
+# test-js: npm ci in js/ (dev dependencies: playwright-core, wabt), node --test over every golden
 # bundle and the error paths, then a real browser: headless Debian Chromium loads the example
 # char-LSTM through the web demo page and must continue seeds as the NumPy runtime does.
 CHROMIUM ?= /usr/bin/chromium

@@ -3,6 +3,8 @@
 // JavaScript like ours; tfjs-backend-wasm when it loads) running the same weights, and the
 // JavaScript floor: the models' own matrix products alone, as Float32Array loops (the same
 // kernel our ops use, with the weights' packed layouts cached as the runtime's), at their real shapes. Every row reports ms per call and GFLOP/s.
+// "js" runs the runtime's default kernels (WebAssembly where available), "js-plain" its plain
+// JavaScript ones (load(..., {kernels: "js"})).
 // At batch 1 js/floor is measured a second way, by CPU time of calls made in alternation, and the
 // cold start reports each phase's CPU time beside its wall time: on a shared, loaded machine wall
 // times of separate windows differ by more than the effects measured.
@@ -178,6 +180,8 @@ const benchRequire = createRequire(new URL("./js/package.json", import.meta.url)
 const benchImport = (name) => import(pathToFileURL(benchRequire.resolve(name)).href);
 
 const bundles = { m1: await load(join(work, "m1-float32")), m2: await load(join(work, "m2-float32")) };
+// the same bundles on the plain-JavaScript kernels (where WebAssembly is unavailable)
+const plain = { m1: await load(join(work, "m1-float32"), { kernels: "js" }), m2: await load(join(work, "m2-float32"), { kernels: "js" }) };
 const res = { node: process.version, quick: QUICK, rows: {}, cpuRatio: {}, stream: {}, cold: {}, flops: {}, notes: [] };
 for (const name of ["m1", "m2"]) {
   for (const batch of [1, 64]) {
@@ -186,7 +190,7 @@ for (const name of ["m1", "m2"]) {
     const prods = products(name, batch);
     res.flops[key] = flopsOf(prods);
     const fl = floor(prods);
-    res.rows[key] = { js: timeIt(() => bundles[name].predict(x)), floor: timeIt(fl) };
+    res.rows[key] = { js: timeIt(() => bundles[name].predict(x)), "js-plain": timeIt(() => plain[name].predict(x)), floor: timeIt(fl) };
     if (batch === 1) res.cpuRatio[key] = interleavedCpuRatio(() => bundles[name].predict(x), fl);
   }
   const m = bundles[name];

@@ -94,7 +94,7 @@ def main() -> int:
     js = json.loads(run.stdout.strip().splitlines()[-1])
     load1 = os.getloadavg()[0]
     print(f"Node {js['node']}, NumPy {np.__version__}; load average {load1:.2f}; medians, ms per call (GFLOP/s)")
-    cols = ["js", "floor", "numpy", "tfjs-cpu", "tfjs-wasm"]
+    cols = ["js", "js-plain", "floor", "numpy", "tfjs-cpu", "tfjs-wasm"]
     print(f"{'':8}" + "".join(f"{c:>20}" for c in cols) + f"{'js/floor':>10}{'tfjs-cpu/js':>13}")
     for key, row in js["rows"].items():
         row = {**row, "numpy": py[key]}

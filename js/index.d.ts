@@ -93,6 +93,10 @@ export interface LoadOptions {
   timeChunkElements?: number;
   /** Run the embedded test vectors at load; FormatError if they do not reproduce. */
   verify?: boolean;
+  /** "auto" (default): the WebAssembly SIMD kernels where WebAssembly is available (products,
+   *  LSTM/GRU scans with tanh/sigmoid gates), else plain JavaScript; "js": always plain
+   *  JavaScript. In Node, RNNCONVERT_JS_KERNELS=js makes "js" the default. */
+  kernels?: "auto" | "js";
 }
 
 /** Load a bundle: a directory or model.json path (Node), a URL (fetch), or in-memory buffers. */

@@ -69,17 +69,20 @@ async function openDir(text) {
   if (js.size > MAX_JSON_BYTES) throw new ResourceError(`${jpath}: ${js.size} bytes is over the ${MAX_JSON_BYTES}-byte bound for model.json`);
   return {
     where: dir,
-    jsonBytes: new Uint8Array(await fs.readFile(jpath)),
+    jsonBytes: plainBytes(await fs.readFile(jpath)),
     weights: async (name, limit) => {
       const p = path.join(dir, name);
       const ls = await fs.lstat(p).catch(() => null);
       if (!ls) throw new FormatError(`${p}: weights file missing`);
       if (ls.isSymbolicLink()) throw new SecurityError(`${p}: the weights file is a symbolic link; refusing to follow it`);
       if (ls.size > limit) throw new ResourceError(`${p}: ${ls.size} bytes is over the bound`);
-      return new Uint8Array(await fs.readFile(p));
+      return plainBytes(await fs.readFile(p));
     },
   };
 }
+
+/** A Buffer's bytes as a plain Uint8Array view (no copy: a cold start copied megabytes here). */
+const plainBytes = (buf) => new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
 
 export function parseVersion(text) {
   const m = typeof text === "string" ? /^(\d+)\.(\d+)\.(\d+)$/.exec(text) : null;
@@ -96,9 +99,13 @@ function checkVersion(doc) {
   return v;
 }
 
+/** node:crypto, imported once (Node only): its import starts while the weights are read. */
+let nodeCrypto = null;
+const importCrypto = () => (nodeCrypto ||= import("node:crypto"));
+
 async function sha256Hex(bytes) {
   if (isNode) {
-    const { createHash } = await import("node:crypto");
+    const { createHash } = await importCrypto();
     return createHash("sha256").update(bytes).digest("hex");
   }
   const d = await globalThis.crypto.subtle.digest("SHA-256", bytes);
@@ -210,8 +217,10 @@ async function readArrays(bytes, specs, where, maxBytes) {
   return out;
 }
 
-/** Read and check a bundle: {where, doc, arrays: {key: {dtype, shape, data}}}. */
-export async function readBundle(source, { maxWeightBytes = MAX_WEIGHT_BYTES } = {}) {
+/** Read and check a bundle: {where, doc, arrays: {key: {dtype, shape, data}}}. ``onDoc(doc)``
+ *  is called once model.json is read and checked, before the weights are (load() starts
+ *  importing the op modules there, while the weights file is read). */
+export async function readBundle(source, { maxWeightBytes = MAX_WEIGHT_BYTES, onDoc = null } = {}) {
   const src = await open(source);
   if (src.jsonBytes.length > MAX_JSON_BYTES) throw new ResourceError(`model.json: ${src.jsonBytes.length} bytes is over the ${MAX_JSON_BYTES}-byte bound`);
   let doc;
@@ -232,6 +241,8 @@ export async function readBundle(source, { maxWeightBytes = MAX_WEIGHT_BYTES } =
   const specs = arraySpecs(doc);
   const total = Object.values(specs).reduce((s, x) => s + x.nbytes, 0);
   if (total > maxWeightBytes) throw new ResourceError(`the arrays declared in model.json need ${total} bytes, over the ${maxWeightBytes}-byte bound`);
+  if (isNode) importCrypto().catch(() => {}); // (awaited, with its error, by sha256Hex)
+  if (onDoc) onDoc(doc);
   const bytes = await src.weights(name, maxWeightBytes + 2 ** 20 + 512 * Object.keys(specs).length);
   const digest = await sha256Hex(bytes);
   if (digest !== w.sha256) {

@@ -5,6 +5,7 @@ import { FormatError, InputError, ResourceError, RnnConvertError } from "./error
 import { checkNode } from "./checks.js";
 import { OPS, OP_TYPES, RECURRENT_STATE_COUNT, loadOps } from "./ops/index.js";
 import { beginCall, markConstant } from "./ops/linalg.js";
+import { defaultKernels, newKernels } from "./ops/wasm.js";
 import { TIMED, planStream } from "./streaming.js";
 import { StringArray, Tensor, asFloat, reshape, sliceAxis, zeros } from "./tensor.js";
 import { aheadElements } from "./estimate.js";
@@ -77,6 +78,8 @@ function namedExtras(raw, config, where, v12) {
 export class Model {
   /** @param {{where: string, doc: object, arrays: object}} bundle */
   constructor(bundle, { maxElements = DEFAULT_MAX_ELEMENTS, timeChunkElements = DEFAULT_TIME_CHUNK_ELEMENTS } = {}) {
+    /** WebAssembly kernels (ops/wasm.js) set by load(); null: products run in JavaScript. */
+    this.kernels = null;
     this.maxElements = maxElements;
     this.timeChunkElements = timeChunkElements;
     const doc = bundle.doc;
@@ -241,7 +244,7 @@ export class Model {
     if (total > this.maxElements) {
       throw new ResourceError(`this call needs about ${total} array elements, over maxElements=${this.maxElements}; split the batch or the sequence`);
     }
-    beginCall(); // weights get their packed layouts from their second call on (linalg.js)
+    beginCall(this.kernels); // weights get their packed layouts from their second call on (linalg.js)
     const env = new Map(this.inputs.map((info, k) => [info.name, [arrays[k]]]));
     const finals = {};
     for (const node of this.nodes) {
@@ -490,13 +493,22 @@ function zerosFor(node, batch) {
  * timeChunkElements (a streaming model's long call runs through time in chunks; 0: never),
  * verify (run the embedded test vectors, FormatError if they do not reproduce).
  */
-export async function load(source, { maxWeightBytes, maxElements, timeChunkElements, verify = false } = {}) {
-  const bundle = await readBundle(source, maxWeightBytes === undefined ? {} : { maxWeightBytes });
-  if (Array.isArray(bundle.doc.nodes)) await loadOps(bundle.doc.nodes.map((n) => n && n.op)); // only the families used
+export async function load(source, { maxWeightBytes, maxElements, timeChunkElements, verify = false, kernels = defaultKernels() } = {}) {
+  if (!["auto", "js"].includes(kernels)) throw new RnnConvertError(`load: kernels must be "auto" or "js", got ${JSON.stringify(kernels)}`);
+  const kernelsReady = newKernels(kernels); // compiled while the bundle is read
+  let opsReady = null; // the op modules the bundle uses, imported while its weights are read
+  const onDoc = (doc) => {
+    if (!Array.isArray(doc.nodes)) return;
+    opsReady = loadOps(doc.nodes.map((n) => n && n.op));
+    opsReady.catch(() => {}); // awaited below, unless reading the weights failed first
+  };
+  const bundle = await readBundle(source, maxWeightBytes === undefined ? { onDoc } : { maxWeightBytes, onDoc });
+  await opsReady;
   const options = {};
   if (maxElements !== undefined) options.maxElements = maxElements;
   if (timeChunkElements !== undefined) options.timeChunkElements = timeChunkElements;
   const model = new Model(bundle, options);
+  model.kernels = await kernelsReady;
   if (verify) {
     const { check } = await import("./verify.js");
     const report = check(model);

@@ -1,5 +1,6 @@
 // Every golden bundle (tests/data/golden/<version>/bundle*) loads, reproduces its embedded
-// test vectors, and predicts its expected.npz (Keras's own outputs) within the parity bound.
+// test vectors, and predicts its expected.npz (Keras's own outputs) within the parity bound,
+// with the WebAssembly kernels (the default) and with the JavaScript ones.
 
 import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
@@ -20,10 +21,11 @@ for (const version of readdirSync(GOLDEN).sort()) {
 
 test("there are golden bundles", () => assert.ok(bundles.length >= 3, `found ${bundles.length}`));
 
-for (const [version, name] of bundles) {
+for (const [[version, name], kernels] of bundles.flatMap((b) => [[b, "auto"], [b, "js"]])) {
   const dir = join(GOLDEN, version, name);
-  test(`golden ${version}/${name}: embedded test vectors reproduce`, async () => {
-    const model = await load(dir);
+  test(`golden ${version}/${name} (kernels ${kernels}): embedded test vectors reproduce`, async () => {
+    const model = await load(dir, { kernels });
+    assert.equal(model.kernels === null, kernels === "js");
     const report = model.check();
     assert.ok(report, "the bundle has test vectors");
     assert.ok(report.ok, report.lines.join("\n"));
@@ -34,8 +36,8 @@ for (const [version, name] of bundles) {
   const expectedPath = join(GOLDEN, version, "expected.npz");
   const quantized = readFileSync(join(dir, "model.json"), "utf8").includes('"quantization"');
   const skip = !existsSync(expectedPath) ? "no expected.npz" : quantized ? "quantized weights" : false;
-  test(`golden ${version}/${name}: predict matches expected.npz`, { skip }, async () => {
-    const model = await load(dir);
+  test(`golden ${version}/${name} (kernels ${kernels}): predict matches expected.npz`, { skip }, async () => {
+    const model = await load(dir, { kernels });
     const e = await readNpz(new Uint8Array(readFileSync(expectedPath)));
     const ins = "inputs" in e ? [e.inputs] : model.inputs.map((_, k) => e[`inputs_${k}`]);
     const outs = "outputs" in e ? [e.outputs] : model.outputs.map((_, k) => e[`outputs_${k}`]);

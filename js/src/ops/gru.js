@@ -2,12 +2,15 @@
 
 import { isElementwise } from "./activations.js";
 import { constantArray, gemm, markConstant } from "./linalg.js";
-import { gateActivation, projectInput, runLayer, stepBuffers } from "./rnn.js";
+import { gateActivation, projectInput, runLayer, stepBuffers, wasmLayer } from "./rnn.js";
+import { recurrentScan } from "./wasm.js";
 
 export function gru([x], w, cfg, extra) {
   const [B, T] = x.shape;
   const H = cfg.units;
   const G = 3 * H;
+  const fast = wasmLayer(recurrentScan, "gru", x, w, cfg, extra, { B, T, H, nStates: 1, bias: w.bias ? w.bias.data : null }, constantArray);
+  if (fast) return fast;
   const act = gateActivation(cfg.activation);
   const ractOne = gateActivation(cfg.recurrent_activation);
   // element-wise gates act on z and r together; softmax-like ones on each separately

@@ -2,6 +2,8 @@
 // speed comes from keeping values in registers: sums are carried in local (double) variables
 // and rounded to float32 once, when stored.
 
+import { current } from "./wasm.js";
+
 /** b (K, N) row-major -> its transpose (N, K). The transposes of arrays marked constant (a
  *  model's weights, which never change) are cached; others are transposed per call. */
 const constants = new WeakSet();
@@ -54,9 +56,11 @@ const firstUse = new WeakMap(); // constant -> the call it was first used in
 let call = 0;
 
 /** A model call begins (the runtime's predict/step; a benchmark's loop): constants used in an
- *  earlier call may now get their packed layouts. */
-export function beginCall() {
+ *  earlier call may now get their packed layouts. ``wasmKernels``: the calling model's
+ *  (wasm.js), which then run its products with a constant b; null: JavaScript runs them. */
+export function beginCall(wasmKernels = null) {
   call++;
+  current.kernels = wasmKernels;
 }
 
 function usedBefore(b) {
@@ -78,6 +82,7 @@ function pack8(b, K, N) {
 }
 
 /** out[M, N] (+)= a[M, K] @ b[K, N]; all row-major. ``accumulate`` keeps out's values.
+ *  A constant b in a call of a model with WebAssembly kernels: there (wasm.js). Else in JavaScript:
  *  Four or more rows: 4 x 4 blocks of dot products over b's transpose (16 sums in registers,
  *  each a and b value loaded once per block; the transpose is cached for a constant b used in
  *  an earlier call, made per call for 16+ rows of any other). Fewer rows of a constant b used before
@@ -85,6 +90,8 @@ function pack8(b, K, N) {
  *  columns (one contiguous stream). Else the i-k-j order streaming b's rows, 4 k at a time. */
 export function gemm(a, aOff, b, out, outOff, M, K, N, accumulate = false) {
   const constant = b.length === K * N && constants.has(b);
+  const kernels = current.kernels;
+  if (constant && kernels !== null && kernels.gemm(a, aOff, b, out, outOff, M, K, N, accumulate)) return out;
   const seen = constant && usedBefore(b);
   if (M >= 4 && K >= 4 && N >= 4 && b.length >= K * N && (seen || (M >= 16 && !constant))) {
     const bt = transposeOf(b, K, N);

@@ -1,13 +1,16 @@
 // LSTM (gate order i, f, c, o), as rnnconvert/runtime/ops/lstm.py:
 //   z = x_t @ kernel + h @ recurrent_kernel + bias; c' = f*c + i*g; h' = o * a(c').
 
-import { gemm } from "./linalg.js";
-import { gateActivation, projectInput, runLayer, stepBuffers } from "./rnn.js";
+import { constantArray, gemm } from "./linalg.js";
+import { gateActivation, projectInput, runLayer, stepBuffers, wasmLayer } from "./rnn.js";
+import { recurrentScan } from "./wasm.js";
 
 export function lstm([x], w, cfg, extra) {
   const [B, T] = x.shape;
   const H = cfg.units;
   const G = 4 * H;
+  const fast = wasmLayer(recurrentScan, "lstm", x, w, cfg, extra, { B, T, H, nStates: 2, bias: w.bias ? w.bias.data : null }, constantArray);
+  if (fast) return fast;
   const act = gateActivation(cfg.activation);
   const ract = gateActivation(cfg.recurrent_activation);
   const xs = projectInput(x, w.kernel, w.bias);

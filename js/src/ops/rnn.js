@@ -125,3 +125,17 @@ export function runLayer(step, cfg, extra, { B, T, H, nStates }) {
   });
   return [y, ...stateTensors(states, [B, H])];
 }
+
+/**
+ * A recurrent layer run by ``scanner`` (wasm.js recurrentScan: the whole scan in WebAssembly)
+ * when it can, as runLayer returns it; null when it cannot (the op runs its JavaScript scan).
+ */
+export function wasmLayer(scanner, kind, x, w, cfg, extra, { B, T, H, nStates, bias }, isConstant) {
+  const D = x.shape[2];
+  if (x.shape.length !== 3 || w.kernel.shape[0] !== D) return null;
+  const states = initialStates(extra.initialState, nStates, B * H);
+  const got = scanner(kind, { x: x.data, D, kernel: w.kernel.data, U: w.recurrent_kernel.data, bias, states, B, T, H, cfg, extra }, isConstant);
+  if (got === null) return null;
+  const y = got.seq ? new Tensor(got.seq, [B, T, H]) : new Tensor(got.states[0].slice(), [B, H]);
+  return [y, ...stateTensors(got.states, [B, H])];
+}

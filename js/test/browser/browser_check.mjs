@@ -36,6 +36,8 @@ test("the web demo in headless Chromium continues seeds as the NumPy runtime doe
     assert.equal(await page.evaluate(() => window.rnnconvertDemoError || null), null);
     const ua = await page.evaluate(() => navigator.userAgent);
     assert.match(ua, /Chrome/);
+    // the browser runs the WebAssembly kernels (load's default), as Node does
+    assert.equal(await page.evaluate(() => window.rnnconvertDemo.model.kernels !== null), true);
     for (const run of reference.runs) {
       const got = await page.evaluate(({ seed, count }) => {
         const { model, generate } = window.rnnconvertDemo;

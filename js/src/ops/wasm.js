@@ -1,0 +1,186 @@
+// The WebAssembly kernels (kernels.wat, embedded as kernels_wasm.js): each model gets its own
+// instance and memory (newKernels, from load()), holding copies of the weights its products
+// use, made on first use; the memory goes with the model. gemm (linalg.js) runs a product
+// here when a model's call set its kernels (beginCall) and b is a weight; else in JavaScript.
+//
+// Where WebAssembly or its SIMD is missing (or refused: a page's Content-Security-Policy
+// without 'wasm-unsafe-eval'), newKernels gives null and every product runs in JavaScript.
+// Force that with load(..., {kernels: "js"}) or, in Node, RNNCONVERT_JS_KERNELS=js.
+
+import { KERNELS_WASM_BASE64 } from "./kernels_wasm.js";
+
+const PAGE = 65536;
+/** A model's kernel memory stays under this; products that would need more run in JavaScript. */
+export const MAX_KERNEL_BYTES = 2 ** 30;
+
+let compiled = null; // Promise<WebAssembly.Module | null>, made once per process
+
+function wasmBytes() {
+  const s = atob(KERNELS_WASM_BASE64);
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+  return out;
+}
+
+/** The compiled kernels module, or null where it cannot be compiled here. */
+export function kernelsModule() {
+  if (compiled === null) {
+    compiled = (async () => {
+      if (typeof WebAssembly !== "object" || typeof atob !== "function") return null;
+      try {
+        return await WebAssembly.compile(wasmBytes());
+      } catch {
+        return null; // no WebAssembly SIMD, or WebAssembly disallowed (CSP)
+      }
+    })();
+  }
+  return compiled;
+}
+
+/** The kernels the environment asks for: "js" from RNNCONVERT_JS_KERNELS (Node), else "auto". */
+export function defaultKernels() {
+  const env = typeof process !== "undefined" && process.env ? process.env.RNNCONVERT_JS_KERNELS : undefined;
+  return env === "js" ? "js" : "auto";
+}
+
+/** A model's kernels: a new instance (null for kind "js", or where WebAssembly is unavailable). */
+export async function newKernels(kind = defaultKernels()) {
+  if (kind === "js") return null;
+  const mod = await kernelsModule();
+  if (mod === null) return null;
+  try {
+    return new WasmKernels(await WebAssembly.instantiate(mod, {}));
+  } catch {
+    return null;
+  }
+}
+
+const align = (n) => (n + 15) & ~15;
+
+export class WasmKernels {
+  constructor(instance) {
+    this.exports = instance.exports;
+    this.memory = instance.exports.memory;
+    this.top = 0; // weights' copies below, per-call scratch above
+    this.at = new WeakMap(); // weight Float32Array -> its byte address here
+    this.buffer = null;
+    this.heap = null;
+    this.maxBytes = MAX_KERNEL_BYTES;
+  }
+
+  /** The memory as float32, current after any growth. */
+  f32() {
+    if (this.buffer !== this.memory.buffer) {
+      this.buffer = this.memory.buffer;
+      this.heap = new Float32Array(this.buffer);
+    }
+    return this.heap;
+  }
+
+  /** Whether the memory holds ``bytes`` (growing it, within this.maxBytes). */
+  reserve(bytes) {
+    const have = this.memory.buffer.byteLength;
+    if (bytes <= have) return true;
+    if (bytes > this.maxBytes) return false;
+    try {
+      this.memory.grow(Math.ceil((bytes - have) / PAGE));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** The byte address of weight b's copy (made now if new), or -1 if it does not fit. */
+  weightAt(b) {
+    let p = this.at.get(b);
+    if (p !== undefined) return p;
+    p = this.top;
+    const end = align(p + b.length * 4);
+    if (!this.reserve(end)) return -1;
+    this.f32().set(b, p >> 2);
+    this.top = end;
+    this.at.set(b, p);
+    return p;
+  }
+
+  /** out[M, N] (+)= a[M, K] @ b[K, N] as linalg.gemm, b a weight; false if it cannot run here. */
+  gemm(a, aOff, b, out, outOff, M, K, N, accumulate) {
+    if (!(a instanceof Float32Array) || !(out instanceof Float32Array)) return false;
+    const bp = this.weightAt(b);
+    if (bp < 0) return false;
+    const ap = this.top;
+    const op = align(ap + M * K * 4);
+    if (!this.reserve(op + M * N * 4)) return false;
+    const h = this.f32();
+    h.set(aOff === 0 && a.length === M * K ? a : a.subarray(aOff, aOff + M * K), ap >> 2);
+    if (accumulate) h.set(out.subarray(outOff, outOff + M * N), op >> 2);
+    this.exports.gemm(ap, bp, op, M, K, N, accumulate ? 1 : 0);
+    out.set(h.subarray(op >> 2, (op >> 2) + M * N), outOff);
+    return true;
+  }
+}
+
+/** The kernels of the model call in progress, set by linalg.beginCall (kept here, where the
+ *  recurrent ops look for them). */
+export const current = { kernels: null };
+
+const isType = (spec, type) => !!spec && spec.type === type && Object.keys(spec).length === 1;
+
+/**
+ * A recurrent layer's whole scan in WebAssembly when it can run there: the model's call has
+ * kernels, no mask, the Keras default activations (tanh, recurrent sigmoid), GRU with
+ * reset_after, weights marked constant. Returns {seq, states} (Float32Arrays: seq (B, T, H)
+ * in step order or null, the final states) or null: the caller's JavaScript scan runs it.
+ * ``kind``: "lstm" | "gru"; ``bias``: Float32Array (LSTM: G values; GRU: 2G, input then
+ * recurrent) or null; ``states``: the initial states' Float32Arrays (B*H each).
+ */
+export function recurrentScan(kind, { x, D, kernel, U, bias, states, B, T, H, cfg, extra }, isConstant) {
+  const k = current.kernels;
+  if (k === null || extra.mask || !(T >= 1 && B >= 1 && H >= 1) || !(x instanceof Float32Array)) return null;
+  if (!isType(cfg.activation, "tanh") || !isType(cfg.recurrent_activation, "sigmoid")) return null;
+  if (kind === "gru" && !cfg.reset_after) return null;
+  if (!isConstant(kernel) || !isConstant(U)) return null;
+  const G = (kind === "lstm" ? 4 : 3) * H;
+  if (kernel.length !== D * G || U.length !== H * G || (bias && bias.length !== (kind === "lstm" ? G : 2 * G))) return null;
+  return k.scan(kind, { x, D, kernel, U, bias, states, B, T, H, back: !!cfg.go_backwards, seq: !!cfg.return_sequences });
+}
+
+WasmKernels.prototype.scan = function scan(kind, { x, D, kernel, U, bias, states, B, T, H, back, seq }) {
+  const G = (kind === "lstm" ? 4 : 3) * H;
+  const kp = this.weightAt(kernel);
+  const up = kp < 0 ? -1 : this.weightAt(U);
+  if (up < 0) return null;
+  // scratch above the weights: x, xs, bias, h, c, z, inner, seq
+  let top = this.top;
+  const take = (n) => {
+    const p = top;
+    top = align(top + n * 4);
+    return p;
+  };
+  const xp = take(B * T * D);
+  const xsp = take(B * T * G);
+  const bp = bias ? take(bias.length) : 0;
+  const hp = take(B * H);
+  const cp = take(B * H);
+  const zp = take(B * G);
+  const ip = take(B * G);
+  const sp = seq ? take(B * T * H) : 0;
+  if (!this.reserve(top)) return null;
+  const m = this.f32();
+  const e = this.exports;
+  m.set(x.subarray(0, B * T * D), xp >> 2);
+  e.gemm(xp, kp, xsp, B * T, D, G, 0);
+  if (bias) {
+    m.set(bias, bp >> 2);
+    e.add_rows(xsp, bp, B * T, G);
+  }
+  m.set(states[0], hp >> 2);
+  if (kind === "lstm") {
+    m.set(states[1], cp >> 2);
+    e.lstm_seq(xsp, up, hp, cp, sp, zp, B, T, H, back ? 1 : 0);
+  } else {
+    e.gru_seq(xsp, up, bias ? bp + G * 4 : 0, hp, sp, zp, ip, B, T, H, back ? 1 : 0);
+  }
+  const out = (p, n) => m.slice(p >> 2, (p >> 2) + n);
+  return { seq: seq ? out(sp, B * T * H) : null, states: kind === "lstm" ? [out(hp, B * H), out(cp, B * H)] : [out(hp, B * H)] };
+};
