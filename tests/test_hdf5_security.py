@@ -366,6 +366,9 @@ def test_a_heavy_process_probes_through_one_server(files, tmp_path, monkeypatch)
     bad.write_bytes((files / "m.h5").read_bytes()[:3000])
     with pytest.raises(FormatError):
         convert(bad, tmp_path / "c")
+    monkeypatch.chdir(tmp_path)  # a relative path, from another directory than the server's
+    shutil.copy(files / "m.h5", tmp_path / "rel.h5")
+    convert("rel.h5", tmp_path / "d")
     assert probe._SERVER.proc is server and not probe._SERVER.failed
     probe._SERVER._stop()
     assert server.poll() is not None

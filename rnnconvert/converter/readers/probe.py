@@ -149,7 +149,8 @@ class _Server:
             try:
                 proc = self._started()
                 assert proc.stdin is not None and proc.stdout is not None
-                proc.stdin.write(json.dumps(path).encode() + b"\n")
+                # absolute: the server keeps the working directory it started in
+                proc.stdin.write(json.dumps(os.path.abspath(path)).encode() + b"\n")
                 proc.stdin.flush()
                 line = _read_line(proc.stdout.fileno(), end)
             except OSError:
