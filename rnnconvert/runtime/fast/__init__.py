@@ -42,6 +42,7 @@ from typing import Any
 
 import numpy as np
 
+from .conv import fast_conv
 from .dense import fast_dense
 from .gru import fast_gru
 from .lstm import fast_lstm
@@ -53,6 +54,8 @@ FAST_PATHS: dict[str, Callable[[dict[str, Any], dict[str, np.ndarray]], FastFn |
     "GRU": fast_gru,
     "SimpleRNN": fast_simple_rnn,
     "Dense": fast_dense,
+    "Conv2D": fast_conv,
+    "Conv3D": fast_conv,
 }
 
 
@@ -65,4 +68,4 @@ def prepare_fast(op: str, config: dict[str, Any], weights: dict[str, np.ndarray]
     return prepare(config, weights) if prepare is not None else None
 
 
-__all__ = ["FAST_PATHS", "FastFn", "fast_dense", "fast_gru", "fast_lstm", "fast_simple_rnn", "prepare_fast"]
+__all__ = ["FAST_PATHS", "FastFn", "fast_conv", "fast_dense", "fast_gru", "fast_lstm", "fast_simple_rnn", "prepare_fast"]
