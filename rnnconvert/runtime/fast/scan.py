@@ -8,8 +8,6 @@ from typing import Any
 
 import numpy as np
 
-from .. import blas
-
 F32 = np.float32
 FastFn = Callable[..., list[np.ndarray]]
 
@@ -61,13 +59,12 @@ class Projection:
             x2 = xc[0]  # (n, D)
             if not x2.flags.c_contiguous:
                 x2 = np.ascontiguousarray(x2)
-            # Row blocks small enough that OpenBLAS runs each product on the calling thread
-            # (it threads a product above M*N*K = 2^18): as fast as one product on an idle
-            # machine, and never stalled waiting for a BLAS thread on a busy one.
+            # One product for the chunk: row blocks that OpenBLAS would keep on the calling
+            # thread (M*N*K <= 2^18) shrink to single rows once D*G passes 2^18 (the CRNN's
+            # 512 x 512, the LRCN's 4096 x 256), and T vector-matrix products read the whole
+            # kernel T times from memory: 3-5x slower than one product even on one thread.
             xs = np.empty((n, self.G), F32)
-            step = max(1, blas.SINGLE_THREAD_MNK // (self.D * self.G))
-            for r in range(0, n, step):
-                np.matmul(x2[r : r + step], self.W, out=xs[r : r + step])
+            np.matmul(x2, self.W, out=xs)
             if self.b is not None:
                 xs += self.b
             return xs.reshape(n, self.G, 1)
