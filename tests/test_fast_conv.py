@@ -63,11 +63,12 @@ def _check(x, config, weights, op="Conv2D"):
 @pytest.mark.parametrize("padding", ["valid", "same"])
 @pytest.mark.parametrize("stride,dilation", [(1, 1), (2, 1), (1, 2), (3, 1)])
 @pytest.mark.parametrize("cf", [False, True])
-def test_fast_conv_matches_reference(n, padding, stride, dilation, cf):
-    rng = np.random.default_rng(n * 100 + stride * 10 + dilation + cf)
+@pytest.mark.parametrize("c_in", [1, 3, fast_conv_module.CHANNEL_RUNS + 1])  # both patch layouts
+def test_fast_conv_matches_reference(n, padding, stride, dilation, cf, c_in):
+    rng = np.random.default_rng(n * 100 + stride * 10 + dilation + cf + c_in)
     for use_bias, act in itertools.product((True, False), ACTIVATIONS[:2]):
         x, config, weights = _case(
-            rng, n, padding=padding, stride=stride, dilation=dilation, cf=cf, use_bias=use_bias, act=act
+            rng, n, padding=padding, stride=stride, dilation=dilation, cf=cf, use_bias=use_bias, act=act, c_in=c_in
         )
         _check(x, config, weights, "Conv2D" if n == 2 else "Conv3D")
 
@@ -79,14 +80,15 @@ def test_fast_conv_activations(act):
     _check(x, config, weights)
 
 
-@pytest.mark.parametrize("elements", [1, 200, 5000])
-def test_fast_conv_blocks(monkeypatch, elements):
+@pytest.mark.parametrize("elements", [1, 200, 5000, 50000])
+@pytest.mark.parametrize("c_in", [3, fast_conv_module.CHANNEL_RUNS])
+def test_fast_conv_blocks(monkeypatch, elements, c_in):
     """Row slabs of one image (a block smaller than an image's patches), several images a
     block, a kernel larger than the input under ``same``: the same numbers."""
     monkeypatch.setattr(fast_conv_module, "PATCH_ELEMENTS", elements)
     rng = np.random.default_rng(elements)
     x, config, weights = _case(
-        rng, 2, padding="same", stride=1, dilation=1, cf=False, use_bias=True, act={"type": "relu"}, batch=5
+        rng, 2, padding="same", stride=1, dilation=1, cf=False, use_bias=True, act={"type": "relu"}, batch=5, c_in=c_in
     )
     _check(x, config, weights)
     x, config, weights = _case(

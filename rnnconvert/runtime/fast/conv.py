@@ -31,8 +31,11 @@ from ..ops.convnd import axis_pads, conv
 from .scan import FastFn
 
 F32 = np.float32
-#: Patch values a block aims at (256 KiB of float32: the block and its product stay in L2).
-PATCH_ELEMENTS = 1 << 16
+#: Patch values a block aims at (512 KiB of float32: the block and its product stay in L2).
+PATCH_ELEMENTS = 1 << 17
+#: Inputs with at least this many channels copy patches in C_in-long runs, others along the
+#: last spatial axis (a 1- or 3-channel image would otherwise copy 1-3 values per run).
+CHANNEL_RUNS = 8
 #: Hard bound on one patch block (4 MiB of float32); above it the reference op runs.
 PATCH_LIMIT = 1 << 20
 
@@ -57,13 +60,14 @@ class _Conv:
         n = self.n = kernel.ndim - 2
         self.ksize = tuple(int(k) for k in kernel.shape[:n])
         self.c_in, self.c_out = int(kernel.shape[n]), int(kernel.shape[n + 1])
-        # Rows ordered (C_in, *K) as the patch rows, then the bias as the weight of a ones row.
-        rows = np.moveaxis(kernel, n, 0).reshape(-1, self.c_out)
+        # Patch rows ordered (*K, C_in) (C_in-long runs: enough channels) or (C_in, *K) (runs
+        # along the last spatial axis: few channels), then the bias as the weight of a ones row.
+        self.runs_of_channels = self.c_in >= CHANNEL_RUNS
+        rows = kernel if self.runs_of_channels else np.moveaxis(kernel, n, 0)
         bias = weights.get("bias")
-        self.K = rows.shape[0]
-        self.W = np.ascontiguousarray(
-            np.concatenate([rows, (np.zeros(self.c_out, F32) if bias is None else bias)[None]])
-        )
+        self.K = math.prod(kernel.shape[:-1])
+        last = np.zeros(self.c_out, F32) if bias is None else bias
+        self.W = np.ascontiguousarray(np.concatenate([rows.reshape(self.K, self.c_out), last[None]]))
         self.strides = [int(s) for s in config["strides"]]
         self.dilation = [int(d) for d in config["dilation_rate"]]
         self.padding = config["padding"]
@@ -88,32 +92,46 @@ class _Conv:
         out = [max((padded[a] - (ks[a] - 1) * dl[a] - 1) // st[a] + 1, 0) for a in range(n)]
         if math.prod(out[1:]) * (self.K + 1) > PATCH_LIMIT:  # one output row's patches alone too many
             return conv(x, **self.reference)
-        # The input channels first and padded, (C_in, B, *padded): each patch row then reads
-        # runs along the last spatial axis rather than C_in-long runs.
-        xc = np.zeros((self.c_in, x.shape[0], *padded), F32)
-        inner = (slice(None), slice(None), *(slice(p[0], p[0] + size[a]) for a, p in enumerate(pads)))
-        xc[inner] = np.moveaxis(x, 1, 0) if cf else np.moveaxis(x, -1, 0)
-        y = self._blocks(xc, out)
+        y = self._blocks(self._source(x, pads, padded, out), out)
         if self.whole_act is not None:
             y = self.whole_act(y)
         return [np.ascontiguousarray(np.moveaxis(y, -1, 1)) if cf else y]
 
-    def _blocks(self, xc: np.ndarray, out: list[int]) -> np.ndarray:
-        """The convolution of the padded channels-first ``xc``, a patch block at a time:
-        whole images per block when an image's patches fit, else leading-axis row slabs."""
-        n, B, rows = self.n, xc.shape[1], self.K + 1
-        s = xc.strides
-        view = as_strided(  # view[c, *k, b, *p] = xc[c, b, *(p * stride + k * dilation)]
-            xc,
-            (self.c_in, *self.ksize, B, *out),
-            (
-                s[0],
-                *(s[2 + a] * self.dilation[a] for a in range(n)),
-                s[1],
-                *(s[2 + a] * self.strides[a] for a in range(n)),
-            ),
-            writeable=False,
-        )
+    def _source(self, x: np.ndarray, pads: list[tuple[int, int]], padded: list[int], out: list[int]) -> np.ndarray:
+        """The padded input as a strided view of every patch: (B, *out, *K, C_in) with runs
+        of channels, else (C_in, *K, B, *out) over a channels-first padded copy."""
+        n, B, cf = self.n, x.shape[0], self.channels_first
+        inner = [slice(p[0], p[0] + x.shape[(2 if cf else 1) + a]) for a, p in enumerate(pads)]
+        if self.runs_of_channels:
+            if cf or any(p for pair in pads for p in pair):
+                xp = np.zeros((B, *padded, self.c_in), F32)
+                xp[(slice(None), *inner)] = np.moveaxis(x, 1, -1) if cf else x
+            else:  # valid, channels last: the input itself (as_strided follows its strides)
+                xp = x
+            s = xp.strides
+            shape = (B, *out, *self.ksize, self.c_in)
+            strides = (s[0], *(s[1 + a] * self.strides[a] for a in range(n)))
+            strides += (*(s[1 + a] * self.dilation[a] for a in range(n)), s[-1])
+        else:
+            xp = np.zeros((self.c_in, B, *padded), F32)
+            xp[(slice(None), slice(None), *inner)] = np.moveaxis(x, 1, 0) if cf else np.moveaxis(x, -1, 0)
+            s = xp.strides
+            shape = (self.c_in, *self.ksize, B, *out)
+            strides = (s[0], *(s[2 + a] * self.dilation[a] for a in range(n)), s[1])
+            strides += tuple(s[2 + a] * self.strides[a] for a in range(n))
+        return as_strided(xp, shape, strides, writeable=False)
+
+    def _take(self, view: np.ndarray, index: tuple[Any, ...]) -> np.ndarray:
+        """``view`` indexed on its (B, *out) axes."""
+        if self.runs_of_channels:
+            return view[index]
+        return view[(slice(None),) * (self.n + 1) + index]
+
+    def _blocks(self, view: np.ndarray, out: list[int]) -> np.ndarray:
+        """The convolution, a patch block at a time: whole images per block when an image's
+        patches fit in PATCH_ELEMENTS, else slabs of leading-axis output rows of one image."""
+        rows = self.K + 1
+        B = view.shape[0] if self.runs_of_channels else view.shape[self.n + 1]
         y = np.empty((B, *out, self.c_out), F32)
         per_image, per_row = math.prod(out), math.prod(out[1:])
         if B == 0 or per_image == 0:
@@ -123,24 +141,31 @@ class _Conv:
             buf = np.empty(rows * per_image * min(step, B), F32)
             for b in range(0, B, step):
                 m = min(step, B - b)
-                self._block(view[(Ellipsis, slice(b, b + m), *[slice(None)] * n)], buf, y[b : b + m], m * per_image)
+                self._block(self._take(view, (slice(b, b + m),)), buf, y[b : b + m], m * per_image)
             return y
         step = max(1, PATCH_ELEMENTS // (per_row * rows))
         buf = np.empty(rows * per_row * min(step, out[0]), F32)
         for b in range(B):
             for r in range(0, out[0], step):
                 m = min(step, out[0] - r)
-                src = view[(Ellipsis, b, slice(r, r + m), *[slice(None)] * (n - 1))]
-                self._block(src, buf, y[b, r : r + m], m * per_row)
+                self._block(self._take(view, (b, slice(r, r + m))), buf, y[b, r : r + m], m * per_row)
         return y
 
     def _block(self, src: np.ndarray, buf: np.ndarray, dst: np.ndarray, cols: int) -> None:
-        """dst (cols output cells, contiguous) = patches^T @ W, the patches copied from src."""
-        pt = buf[: (self.K + 1) * cols].reshape(self.K + 1, cols)  # (K + 1, cols): patch rows, ones
-        np.copyto(pt[: self.K].reshape(src.shape), src)
-        pt[self.K] = 1.0
+        """dst (``cols`` output cells, contiguous) = patches @ W, the patches copied from src
+        into ``buf`` (splitting axes of a buffer's slice is always a view, never a copy)."""
+        rows = self.K + 1
         y2 = dst.reshape(cols, self.c_out)
-        np.matmul(pt.T, self.W, out=y2)
+        if self.runs_of_channels:
+            p = buf[: rows * cols].reshape(cols, rows)  # (cols, K + 1): patch, then the one
+            np.copyto(p[:, : self.K].reshape(src.shape), src)
+            p[:, self.K] = 1.0
+            np.matmul(p, self.W, out=y2)
+        else:
+            pt = buf[: rows * cols].reshape(rows, cols)  # (K + 1, cols): patch rows, then ones
+            np.copyto(pt[: self.K].reshape(src.shape), src)
+            pt[self.K] = 1.0
+            np.matmul(pt.T, self.W, out=y2)
         if self.block_act is not None:
             self.block_act(y2)
 
