@@ -6,15 +6,16 @@ calls that dominate at small images and few channels (a 1-channel input makes ea
 offset's product a K = 1 matmul that BLAS does not take). Here the kernel is flattened at
 load to ``(prod(K)·C_in, C_out)`` and the call walks the output in blocks: each block's
 patch rows are copied from one strided view of the padded input (``as_strided``, no
-index arrays), multiplied by the flattened kernel straight into the output, and the
-bias and activation applied while the block is still in cache.
+index arrays), multiplied by the flattened kernel straight into the output -- the bias
+joins the product as the weight of a constant-one patch column -- and an element-wise
+activation is applied while the block is still in cache.
 
 Memory: a call holds, besides the input, its padded copy and the output, one patch block
-of at most ``PATCH_ELEMENTS`` values -- whole images when an image's patch matrix fits,
-else slabs of leading-axis output rows. Where a single output row's patches exceed
-``PATCH_LIMIT`` (very wide images with many channels) the reference op runs, so the bound
-holds for every input (FORMAT.md 5.24). Float32 inputs and kernels, ``groups = 1``; anything
-else runs the reference op.
+of at most max(``PATCH_ELEMENTS``, one output row's patches) values -- whole images when an
+image's patch matrix fits, else slabs of leading-axis output rows. Where a single output
+row's patches exceed ``PATCH_LIMIT`` (very wide images with many channels) the reference op
+runs, so no block ever passes it (FORMAT.md 5.24). Float32 inputs and kernels,
+``groups = 1``; anything else runs the reference op.
 """
 
 from __future__ import annotations
