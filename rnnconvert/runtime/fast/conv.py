@@ -106,7 +106,8 @@ class _Conv:
         if self.runs_of_channels:
             if cf or any(p for pair in pads for p in pair):
                 xp = np.zeros((B, *padded, self.c_in), F32)
-                xp[(slice(None), *inner)] = np.moveaxis(x, 1, -1) if cf else x
+                where = (slice(None), *inner)
+                xp[where] = np.moveaxis(x, 1, -1) if cf else x
             else:  # valid, channels last: the input itself (as_strided follows its strides)
                 xp = x
             s = xp.strides
@@ -115,7 +116,8 @@ class _Conv:
             strides += (*(s[1 + a] * self.dilation[a] for a in range(n)), s[-1])
         else:
             xp = np.zeros((self.c_in, B, *padded), F32)
-            xp[(slice(None), slice(None), *inner)] = np.moveaxis(x, 1, 0) if cf else np.moveaxis(x, -1, 0)
+            where = (slice(None), slice(None), *inner)
+            xp[where] = np.moveaxis(x, 1, 0) if cf else np.moveaxis(x, -1, 0)
             s = xp.strides
             shape = (self.c_in, *self.ksize, B, *out)
             strides = (s[0], *(s[2 + a] * self.dilation[a] for a in range(n)), s[1])
