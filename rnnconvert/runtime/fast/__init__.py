@@ -42,6 +42,7 @@ from typing import Any
 
 import numpy as np
 
+from .bidirectional import pair_bidirectional
 from .conv import fast_conv
 from .dense import fast_dense
 from .gru import fast_gru
@@ -68,4 +69,14 @@ def prepare_fast(op: str, config: dict[str, Any], weights: dict[str, np.ndarray]
     return prepare(config, weights) if prepare is not None else None
 
 
-__all__ = ["FAST_PATHS", "FastFn", "fast_conv", "fast_dense", "fast_gru", "fast_lstm", "fast_simple_rnn", "prepare_fast"]
+__all__ = [
+    "FAST_PATHS",
+    "FastFn",
+    "fast_conv",
+    "fast_dense",
+    "fast_gru",
+    "fast_lstm",
+    "fast_simple_rnn",
+    "pair_bidirectional",
+    "prepare_fast",
+]
