@@ -139,3 +139,17 @@ def test_paired_directions_match_keras_at_batch_1(zoo, zoo_bundle, case, era):
     for row in range(built.inputs[0].shape[0]):
         ours = model.predict(built.inputs[0][row : row + 1])
         assert_parity(ours, [y[row : row + 1] for y in built.expected], f"{case}/{era} row {row}")
+
+
+@pytest.mark.parametrize("mnk", [1, 6 * 24 * 4, 1 << 18])  # one product / blocks of 4 rows / one block
+def test_batch_1_projection_blocks_match_reference(monkeypatch, mnk):
+    """The batch-1 input projection as one product (blocks of fewer than MIN_BLOCK_ROWS rows
+    would re-read the kernel per row) or in one-thread row blocks: the same numbers."""
+    from rnnconvert.runtime.fast import scan
+
+    monkeypatch.setattr(scan.blas, "SINGLE_THREAD_MNK", mnk)
+    rng = np.random.default_rng(mnk)
+    for backwards in (False, True):
+        cfg, w = _direction(rng, D=6, H=6, backwards=backwards, seqs=True, use_bias=True, gate="sigmoid")
+        x = rng.normal(0, 1, (1, 11, 6)).astype(np.float32)
+        _close(fast_lstm(cfg, w)(x), lstm(x, **w, **cfg))
