@@ -17,7 +17,7 @@ import numpy as np
 
 from ..errors import FormatError
 from .checks import call_keys, check_named, check_node
-from .fast import masked_fast, prepare_fast
+from .fast import masked_fast, pair_bidirectional, prepare_fast
 from .ops import OPS, RECURRENT_STATE_COUNT, OpFn
 
 Ref = tuple[str, int]
@@ -295,6 +295,7 @@ def build_plan(doc: dict[str, Any], weights: dict[str, np.ndarray]) -> Plan:
         raise FormatError("model.json: 'nodes' must be a list")
     _check_ops_known(raw_nodes, format_version)
     nodes = [plan_node(k, raw, produced, weights) for k, raw in enumerate(raw_nodes)]
+    pair_bidirectional(nodes)  # a Bidirectional(LSTM)'s two directions scanned together at batch 1
     raw_outputs = doc.get("outputs") or []
     outputs = _tensor_infos(raw_outputs, "outputs", None)
     output_refs: list[Ref] = []

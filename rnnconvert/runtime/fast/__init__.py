@@ -43,6 +43,8 @@ from typing import Any
 
 import numpy as np
 
+from .bidirectional import pair_bidirectional
+from .conv import fast_conv
 from .dense import fast_dense
 from .gru import fast_gru
 from .lstm import fast_lstm
@@ -54,6 +56,8 @@ FAST_PATHS: dict[str, Callable[[dict[str, Any], dict[str, np.ndarray]], FastFn |
     "GRU": fast_gru,
     "SimpleRNN": fast_simple_rnn,
     "Dense": fast_dense,
+    "Conv2D": fast_conv,
+    "Conv3D": fast_conv,
 }
 
 
@@ -88,9 +92,11 @@ __all__ = [
     "FAST_PATHS",
     "masked_fast",
     "FastFn",
+    "fast_conv",
     "fast_dense",
     "fast_gru",
     "fast_lstm",
     "fast_simple_rnn",
+    "pair_bidirectional",
     "prepare_fast",
 ]

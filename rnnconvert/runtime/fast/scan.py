@@ -15,6 +15,8 @@ FastFn = Callable[..., list[np.ndarray]]
 
 #: Bound on the projected-input values a recurrent call holds at once (16 MiB of float32).
 CHUNK_ELEMENTS = 1 << 22
+#: Fewest rows of a one-thread block of the batch-1 input projection (see Projection).
+MIN_BLOCK_ROWS = 4
 
 
 def gate_fold(spec: dict[str, Any]) -> tuple[str, float, float] | None:
@@ -63,9 +65,15 @@ class Projection:
                 x2 = np.ascontiguousarray(x2)
             # Row blocks small enough that OpenBLAS runs each product on the calling thread
             # (it threads a product above M*N*K = 2^18): as fast as one product on an idle
-            # machine, and never stalled waiting for a BLAS thread on a busy one.
+            # machine, and never stalled waiting for a BLAS thread on a busy one -- while a
+            # block keeps at least MIN_BLOCK_ROWS rows. Past that (D*G over 2^16: the CRNN's
+            # 512 x 512, the LRCN's 4096 x 256) blocks would shrink to vector-matrix products
+            # that read the whole kernel once per row, 3-5x slower than one product even on
+            # one thread: one product then.
             xs = np.empty((n, self.G), F32)
-            step = max(1, blas.SINGLE_THREAD_MNK // (self.D * self.G))
+            step = blas.SINGLE_THREAD_MNK // (self.D * self.G)
+            if step < MIN_BLOCK_ROWS:
+                step = n
             for r in range(0, n, step):
                 np.matmul(x2[r : r + step], self.W, out=xs[r : r + step])
             if self.b is not None:
