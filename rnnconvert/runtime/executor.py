@@ -31,6 +31,9 @@ class Executor:
         self.max_elements = int(max_elements)
         self._node_shapes = [n.out_shapes for n in plan.nodes]
         self._budget_cache: dict[tuple[tuple[int, ...], ...], int] = {}
+        # Each node's estimate for the input shapes seen (estimate.py is a function of them):
+        # a batch-1 call or a streamed step asks for the same shapes every time.
+        self._ahead: dict[tuple[str, tuple[tuple[int, ...], ...]], int] = {}
         # Per node output: its rank, and the (axis, size) pairs it binds in a whole call and
         # in a streamed chunk (see _check_outputs).
         self._binding = {
@@ -93,7 +96,14 @@ class Executor:
     def _check_ahead(self, node: Node, args: list[np.ndarray], held: int) -> None:
         """Refuse, before it runs, a node whose outputs would take the call past
         ``max_elements`` -- sized from its real inputs (estimate.py), not only its declaration."""
-        ahead = output_elements(node, [np.shape(a) for a in args])
+        shapes = tuple(np.shape(a) for a in args)
+        key = (node.name, shapes)
+        ahead = self._ahead.get(key)
+        if ahead is None:
+            ahead = output_elements(node, list(shapes))
+            if len(self._ahead) >= 4096:  # bounded: varying lengths do not grow it forever
+                self._ahead.clear()
+            self._ahead[key] = ahead
         if held + ahead > self.max_elements:
             raise ResourceError(
                 f"node {node.name!r} ({node.op}) would hold {ahead:,} array elements on these inputs, "
