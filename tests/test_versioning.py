@@ -185,7 +185,7 @@ def _schema_mutants(doc: dict, rng: np.random.Generator, n: int) -> list[dict]:
 @pytest.mark.parametrize("version, bundle", GOLDEN_BUNDLES)
 def test_dispatching_validator_agrees_with_plain_jsonschema(version, bundle):
     """schema.validation looks the op-keyed ``allOf`` branches up instead of trying each ``if``:
-    on every golden document and 150 mutants of it, the verdict and the best error (message and
+    on every golden document and 40 mutants of it, the verdict and the best error (message and
     path) are those of jsonschema's own Draft 2020-12 validator."""
     import jsonschema
 
@@ -196,11 +196,11 @@ def test_dispatching_validator_agrees_with_plain_jsonschema(version, bundle):
     plain, fast = jsonschema.Draft202012Validator(full), validator_for(full)
     rng = np.random.default_rng(len(version) * 31 + len(bundle))
     invalid = 0
-    for k, d in enumerate([doc, *_schema_mutants(doc, rng, 150)]):
+    for k, d in enumerate([doc, *_schema_mutants(doc, rng, 40)]):
         want = jsonschema.exceptions.best_match(plain.iter_errors(d))
         got = jsonschema.exceptions.best_match(fast.iter_errors(d))
         assert (got is None) == (want is None), f"mutant {k}: {want} / {got}"
         if want is not None:
             invalid += 1
             assert (got.message, list(got.absolute_path)) == (want.message, list(want.absolute_path)), k
-    assert invalid > 50  # the mutants do break the schema
+    assert invalid > 12  # the mutants do break the schema
