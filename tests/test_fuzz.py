@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rnnconvert.converter import convert
-from rnnconvert.errors import RnnConvertError
+from rnnconvert.errors import FormatError, RnnConvertError
 from rnnconvert.runtime import load
 from rnnconvert.runtime.bundle import npz_bytes
 
@@ -189,3 +189,39 @@ def test_mutated_model_files(model_files, workdir, kind, flips, cut):
     except RnnConvertError:
         assert not (d / "out").exists()
     assert sorted(p.name for p in d.iterdir()) in ([src.name], sorted([src.name, "out"]))
+
+
+@pytest.mark.parametrize(
+    "what, edit",
+    [
+        ("bad magic", lambda h: b"\x93NUMPX" + h[6:]),
+        ("unknown version", lambda h: h[:6] + b"\x09\x00" + h[8:]),
+        ("header length past the bound", lambda h: h[:8] + (60000).to_bytes(2, "little") + h[10:]),
+        (
+            "header length past its text",
+            lambda h: h[:8] + (int.from_bytes(h[8:10], "little") + 64).to_bytes(2, "little") + h[10:],
+        ),
+        (
+            "header text not a dict",
+            lambda h: (
+                h[:10]
+                + b"[1, 2]".ljust(int.from_bytes(h[8:10], "little") - 1)
+                + b"\n"
+                + h[10 + int.from_bytes(h[8:10], "little") :]
+            ),
+        ),
+    ],
+)
+def test_broken_npy_headers_are_format_errors(tmp_path, what, edit):
+    """Each member's .npy header is read as bytes and parsed by NumPy (once per distinct
+    header): a broken one is the project's FormatError, not a NumPy exception."""
+    shutil.copytree(GOLDEN / "bundle", tmp_path / "b")
+    doc = json.loads((tmp_path / "b" / "model.json").read_text())
+    raw = npz_bytes({k: np.zeros(v["shape"], v["dtype"]) for k, v in doc["weights"]["arrays"].items()})
+    start = raw.index(b"\x93NUMPY")
+    raw = raw[:start] + edit(raw[start:])
+    (tmp_path / "b" / "weights.npz").write_bytes(raw)
+    doc["weights"]["sha256"] = hashlib.sha256(raw).hexdigest()
+    (tmp_path / "b" / "model.json").write_text(json.dumps(doc))
+    with pytest.raises(FormatError):
+        load(tmp_path / "b")

@@ -8,6 +8,7 @@ before a byte of data is read. Pickles are never loaded.
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import os
@@ -129,6 +130,41 @@ def _array_layout(doc: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
     return out
 
 
+_MAX_HEADER = 10000  # bytes of .npy header text we parse at most
+
+
+def _raw_header(f: Any) -> bytes:
+    """A ``.npy`` member's magic, version, length and header text, read as bytes."""
+    head = f.read(8)
+    if len(head) < 8:
+        raise EOFError("the .npy header is cut short")
+    size_bytes = {1: 2, 2: 4, 3: 4}.get(head[6], 0) if head[:6] == b"\x93NUMPY" else 0
+    if not size_bytes:
+        return head  # _parse_header lets NumPy say what is wrong with it
+    size_raw = f.read(size_bytes)
+    n = int.from_bytes(size_raw, "little")
+    if len(size_raw) < size_bytes or n > _MAX_HEADER:
+        raise ValueError(f"a .npy header of {n} bytes (at most {_MAX_HEADER} are read)")
+    return head + size_raw + f.read(n)
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_header(raw: bytes) -> tuple[tuple[int, ...], bool, np.dtype[Any]]:
+    """``(shape, fortran_order, dtype)`` of a raw ``.npy`` header, parsed by NumPy; the same
+    header text (a dtype and shape) is parsed once per process, not once per array load."""
+    f = io.BytesIO(raw)
+    version = np.lib.format.read_magic(f)
+    if version == (1, 0):
+        shape, fortran, dtype = np.lib.format.read_array_header_1_0(f, max_header_size=_MAX_HEADER)
+    elif version in ((2, 0), (3, 0)):
+        shape, fortran, dtype = np.lib.format.read_array_header_2_0(f, max_header_size=_MAX_HEADER)
+    else:
+        raise ValueError(f"unsupported .npy version {version}")
+    if f.read(1):
+        raise ValueError("the .npy header is longer than it says")
+    return tuple(shape), bool(fortran), dtype
+
+
 def read_npz(
     path: Path,
     specs: dict[str, tuple[tuple[int, ...], str]],
@@ -177,13 +213,7 @@ def _read_npz(path: Path, specs: dict[str, tuple[tuple[int, ...], str]], max_byt
                 raise ResourceError(f"{path}: member {key!r} declares {info.file_size} bytes, over the bound")
             with zf.open(info) as f:
                 try:
-                    version = np.lib.format.read_magic(f)
-                    if version == (1, 0):
-                        hshape, fortran, hdtype = np.lib.format.read_array_header_1_0(f, max_header_size=10000)
-                    elif version in ((2, 0), (3, 0)):
-                        hshape, fortran, hdtype = np.lib.format.read_array_header_2_0(f, max_header_size=10000)
-                    else:
-                        raise ValueError(f"unsupported .npy version {version}")
+                    hshape, fortran, hdtype = _parse_header(_raw_header(f))
                 except (ValueError, SyntaxError, EOFError) as exc:
                     raise FormatError(f"{path}: array {key!r} has a bad .npy header: {exc}") from None
                 if hdtype.hasobject or hdtype.fields is not None:
