@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from .lstm import _LSTM
+from .lstm import _LSTM, cell_update
 from .scan import F32
 
 #: Largest T * H a paired call takes (the (T, 8H) projection is 8x that: 8 MiB of float32).
@@ -92,24 +92,12 @@ class PairedLSTM:
         z, zr = buf[1:].transpose(1, 0, 2), zt.reshape(2, 4, H)
         c, cg, fi, o, gates, cand = buf[0], buf[:2], buf[2:4], buf[4], buf[2:], buf[1]
         whole = buf[1:]
-        p1, p2 = p[0], p[1]
-        matmul, add, mul, tanh, minimum, maximum = np.matmul, np.add, np.multiply, np.tanh, np.minimum, np.maximum
-        R, sig, half = self.R, self.sig, F32(0.5)
+        update = cell_update(whole, cand, gates, cg, fi, o, c, p, p[0], p[1], t, self.sig)
+        matmul, add, R = np.matmul, np.add, self.R
         for k in range(T):
             matmul(hs[k], R, out=zt)  # (2, 1, H) @ (2, H, 4H)
             add(zr, xs[k], out=z)
-            if sig:
-                tanh(whole, out=whole)  # candidate, and the pre-halved gates
-                mul(gates, half, out=gates)
-                add(gates, half, out=gates)
-            else:
-                tanh(cand, out=cand)
-                minimum(gates, 1.0, out=gates)
-                maximum(gates, 0.0, out=gates)
-            mul(fi, cg, out=p)  # [f * c, i * c~]
-            add(p1, p2, out=c)  # c' = f * c + i * c~
-            tanh(c, out=t)
-            mul(o, t, out=hs[k + 1, :, 0])  # h' = o * tanh(c')
+            update(hs[k + 1, :, 0])
         return self._outs(self.fwd, hs[1:, 0, 0], c[0]), self._outs(self.bwd, hs[1:, 1, 0], c[1])
 
     @staticmethod

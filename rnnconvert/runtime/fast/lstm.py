@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -9,6 +10,46 @@ import numpy as np
 from .. import blas
 from . import scan
 from .scan import F32, FastFn, Projection, Recurrent, eligible, joined, put_outputs, scaled, stacked
+
+
+def cell_update(
+    whole: np.ndarray,
+    cand: np.ndarray,
+    gates: np.ndarray,
+    cg: np.ndarray,
+    fi: np.ndarray,
+    o: np.ndarray,
+    c: np.ndarray,
+    p: np.ndarray,
+    p1: np.ndarray,
+    p2: np.ndarray,
+    t: np.ndarray,
+    sig: bool,
+) -> Callable[[np.ndarray], None]:
+    """The LSTM cell after its product, over a step's buffers: ``update(out)`` activates
+    ``whole`` (the candidate ``cand`` and the pre-halved, or pre-scaled, ``gates``), then
+    c' = f * c + i * c~ (``[f, i] * [c, c~]`` as one multiply into ``p``) and
+    h' = o * tanh(c') into ``out``. A closure, so each step pays one call, not eight lookups."""
+    add, mul, tanh, minimum, maximum, half = np.add, np.multiply, np.tanh, np.minimum, np.maximum, F32(0.5)
+
+    def activate() -> None:
+        if sig:
+            tanh(whole, out=whole)  # candidate, and the pre-halved gates
+            mul(gates, half, out=gates)
+            add(gates, half, out=gates)
+        else:
+            tanh(cand, out=cand)
+            minimum(gates, 1.0, out=gates)
+            maximum(gates, 0.0, out=gates)
+
+    def update(out: np.ndarray) -> None:
+        activate()
+        mul(fi, cg, out=p)  # [f * c, i * c~]
+        add(p1, p2, out=c)  # c' = f * c + i * c~
+        tanh(c, out=t)
+        mul(o, t, out=out)  # h' = o * tanh(c')
+
+    return update
 
 
 class _LSTM(Recurrent):
@@ -100,9 +141,8 @@ class _LSTM(Recurrent):
         b, p, t = buf["buf"], buf["p"], buf["t"]
         z = b[H:]
         c, cg, fi, o, gates, cand = b[:H], b[: 2 * H], b[2 * H : 4 * H], b[4 * H :], b[2 * H :], b[H : 2 * H]
-        p1, p2 = p[:H], p[H:]
-        matmul, add, mul, tanh, minimum, maximum = np.matmul, np.add, np.multiply, np.tanh, np.minimum, np.maximum
-        WI, sig, half = self.WI, self.kind == "tanh", F32(0.5)
+        update = cell_update(z, cand, gates, cg, fi, o, c, p, p[:H], p[H:], t, self.kind == "tanh")
+        matmul, WI = np.matmul, self.WI
         hs = slots[:, :H]  # (chunk + 1, H, B) views of the h rows
         for s in range(0, T, chunk):
             n = min(chunk, T - s)
@@ -115,18 +155,7 @@ class _LSTM(Recurrent):
                 if hold:
                     c_before[...] = c
                 matmul(WI, slots[k], out=z)
-                if sig:
-                    tanh(z, out=z)
-                    mul(gates, half, out=gates)
-                    add(gates, half, out=gates)
-                else:
-                    tanh(cand, out=cand)
-                    minimum(gates, 1.0, out=gates)
-                    maximum(gates, 0.0, out=gates)
-                mul(fi, cg, out=p)
-                add(p1, p2, out=c)
-                tanh(c, out=t)
-                mul(o, t, out=hs[k + 1])
+                update(hs[k + 1])
                 if hold:
                     np.copyto(hs[k + 1], hs[k], where=held[s + k])
                     np.copyto(c, c_before, where=held[s + k])
@@ -176,11 +205,9 @@ class _LSTM(Recurrent):
         b, p, t = buf["buf"], buf["p"], buf["t"]
         z = b[H:]  # (4H, B): c~, f, i, o
         c, cg, fi, o, gates, cand = b[:H], b[: 2 * H], b[2 * H : 4 * H], b[4 * H :], b[2 * H :], b[H : 2 * H]
-        p1, p2 = p[:H], p[H:]
-        matmul, add, mul, tanh, minimum, maximum = np.matmul, np.add, np.multiply, np.tanh, np.minimum, np.maximum
+        update = cell_update(z, cand, gates, cg, fi, o, c, p, p[:H], p[H:], t, self.kind == "tanh")
+        matmul, add = np.matmul, np.add
         R, RT, mm_R = self.R, self.RT, self.mm_R
-        sig = self.kind == "tanh"
-        half = F32(0.5)
         if row:  # B = 1: the same memory seen as rows, for the vector-matrix kernel
             zr, hr = z.reshape(1, 4 * H), slots.reshape(slots.shape[0], 1, H)
         for k in range(n):
@@ -189,18 +216,7 @@ class _LSTM(Recurrent):
             else:
                 matmul(RT, slots[k], out=z)
             add(z, xs[k], out=z)
-            if sig:
-                tanh(z, out=z)  # candidate, and the pre-halved gates
-                mul(gates, half, out=gates)
-                add(gates, half, out=gates)
-            else:
-                tanh(cand, out=cand)
-                minimum(gates, 1.0, out=gates)
-                maximum(gates, 0.0, out=gates)
-            mul(fi, cg, out=p)  # [f * c, i * c~]
-            add(p1, p2, out=c)  # c' = f * c + i * c~
-            tanh(c, out=t)
-            mul(o, t, out=slots[k + 1])  # h' = o * tanh(c')
+            update(slots[k + 1])
 
 
 def fast_lstm(config: dict[str, Any], weights: dict[str, np.ndarray]) -> FastFn | None:
