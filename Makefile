@@ -40,9 +40,9 @@ test: $(VENV)/.stamp-test
 	$(PY) -m pytest -q -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadgroup
 	$(MAKE) --no-print-directory test-js
 
-# The tests that need no TensorFlow (tests/conftest.py marks the others `keras`): well under a minute.
+# The tests that need no TensorFlow (tests/conftest.py marks the others `keras`), on PYTEST_WORKERS processes: ~45 s.
 test-fast: $(VENV)/.stamp-test
-	$(PY) -m pytest -q -p no:cacheprovider -m "not keras"
+	$(PY) -m pytest -q -p no:cacheprovider -m "not keras" -n $(PYTEST_WORKERS) --dist loadgroup
 
 # The bench extra is optional: without onnxruntime/tf2onnx their column reads n/a.
 $(VENV)/.stamp-bench: $(VENV)/.stamp-test pyproject.toml
