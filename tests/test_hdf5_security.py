@@ -374,6 +374,33 @@ def test_a_heavy_process_probes_through_one_server(files, tmp_path, monkeypatch)
     assert server.poll() is not None
 
 
+def test_a_forked_child_starts_its_own_probe_server(files, tmp_path, monkeypatch):
+    """A child forked after the parent started its server (multiprocessing's fork) does not
+    write into the parent's pipes, nor stop the parent's server when it exits."""
+    from rnnconvert.converter.readers import probe
+
+    monkeypatch.setattr(probe, "_heavy", lambda: True)
+    monkeypatch.setattr(probe, "_SERVER", probe._Server())
+    convert(files / "m.h5", tmp_path / "parent")
+    parent_server = probe._SERVER.proc
+    pid = os.fork()
+    if pid == 0:  # the child: convert (through a server of its own), stop it, report by exit code
+        code = 1
+        try:
+            convert(files / "m.h5", tmp_path / "child")
+            ok = probe._SERVER.proc is not parent_server and probe._SERVER.owner == os.getpid()
+            probe._SERVER._stop()
+            code = 0 if ok else 2
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert parent_server.poll() is None  # still running
+    convert(files / "m.h5", tmp_path / "again")
+    assert probe._SERVER.proc is parent_server
+    probe._SERVER._stop()
+
+
 def test_the_probe_forks_when_its_server_cannot_start(files, tmp_path, monkeypatch):
     from rnnconvert.converter.readers import probe
 

@@ -139,6 +139,7 @@ class _Server:
 
     def __init__(self) -> None:
         self.proc: subprocess.Popen[bytes] | None = None
+        self.owner = 0  # the pid that started ``proc``: a forked child starts its own server
         self.lock = threading.Lock()
         self.failed = False  # it could not start or answer: this process forks from then on
         atexit.register(self._stop)
@@ -165,7 +166,10 @@ class _Server:
             return json.loads(line)["report"]
 
     def _started(self) -> subprocess.Popen[bytes]:
+        if self.owner != os.getpid():  # inherited through fork: the parent's pipes are not ours
+            self.proc = None
         if self.proc is None or self.proc.poll() is not None:
+            self.owner = os.getpid()
             root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
             code = f"import sys; sys.path.insert(0, {root!r}); {SERVER_CODE}"
             self.proc = subprocess.Popen(
@@ -180,7 +184,7 @@ class _Server:
 
     def _stop(self) -> None:
         proc, self.proc = self.proc, None
-        if proc is None:
+        if proc is None or self.owner != os.getpid():  # a forked child leaves its parent's server alone
             return
         for stream in (proc.stdin, proc.stdout):
             if stream is not None:
