@@ -172,8 +172,10 @@ class _Server:
             self.owner = os.getpid()
             root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
             code = f"import sys; sys.path.insert(0, {root!r}); {SERVER_CODE}"
+            threads = dict.fromkeys(("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"), "1")
             self.proc = subprocess.Popen(
                 [sys.executable, "-c", code],
+                env={**os.environ, **threads},  # no BLAS threads: the server forks, it never computes
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
