@@ -126,20 +126,7 @@ def zoo_in_memory(zoo, tmp_path_factory):
     from rnnconvert.converter import convert
 
     root = tmp_path_factory.mktemp("zoo-in-memory")
-    done: dict = {}
-
-    def get(case: str, era: str):
-        key = (case, era)
-        if key not in done:
-            try:
-                done[key] = convert(zoo.get(case, era).model, root / f"{case}-{era}")
-            except Exception as exc:
-                done[key] = exc
-        if isinstance(done[key], Exception):
-            raise done[key]
-        return done[key]
-
-    return get
+    return _once_per_case(lambda case, era: convert(zoo.get(case, era).model, root / f"{case}-{era}"))
 
 
 @pytest.fixture(scope="session")
@@ -159,7 +146,6 @@ def zoo_keras_vectors(zoo, tmp_path_factory):
     from rnnconvert.converter import convert
 
     root = tmp_path_factory.mktemp("zoo-keras-vectors")
-    done: dict = {}
 
     def eager_predictor(model):
         def run(calls):
@@ -168,12 +154,23 @@ def zoo_keras_vectors(zoo, tmp_path_factory):
 
         return run
 
+    def build(case: str, era: str):
+        with mock.patch("rnnconvert.converter.model_predictor", eager_predictor):
+            return convert(zoo.get(case, era).model, root / f"{case}-{era}")
+
+    return _once_per_case(build)
+
+
+def _once_per_case(build):
+    """``get(case, era)``: ``build(case, era)`` once per session; its error, if it raised, is
+    raised again to every test that asks."""
+    done: dict = {}
+
     def get(case: str, era: str):
         key = (case, era)
         if key not in done:
             try:
-                with mock.patch("rnnconvert.converter.model_predictor", eager_predictor):
-                    done[key] = convert(zoo.get(case, era).model, root / f"{case}-{era}")
+                done[key] = build(case, era)
             except Exception as exc:
                 done[key] = exc
         if isinstance(done[key], Exception):

@@ -8,6 +8,7 @@ the rows that could not be read at all (bad JSON) with the reason.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -18,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import FormatError, InputError
+from ..errors import FormatError, InputError, RnnConvertError
 from .extras import require
 
 Column = Any  # np.ndarray (rows, ...) or list of one raw value per row
@@ -82,10 +83,7 @@ class NpyReader(Reader):
         except OSError as exc:
             raise FormatError(f"{path}: not a readable .npy array ({exc})") from None
         try:
-            self.member = _Member(self.file, path)
-            expected = self.file.tell() + self.member.shape[0] * self.member.row_bytes
-            if os.fstat(self.file.fileno()).st_size < expected:
-                raise FormatError(f"{path}: the file is shorter than its header's shape {self.member.shape} says")
+            self.member = _checked_member(self.file, path)
             self.total = int(self.member.shape[0])
         except _FortranOrder:
             self.file.close()
@@ -147,33 +145,42 @@ class _Member:
         return out[:n]
 
 
-def npy_layout(path: str) -> tuple[tuple[int, ...], np.dtype, int]:
-    """A C-order ``.npy`` file's shape, dtype and data offset, from its header alone."""
+def _checked_member(f: Any, where: str) -> _Member:
+    """The header of the ``.npy`` file open as ``f``, checked against the file's size."""
+    member = _Member(f, where)
+    if os.fstat(f.fileno()).st_size < f.tell() + member.shape[0] * member.row_bytes:
+        raise FormatError(f"{where}: the file is shorter than its header's shape {member.shape} says")
+    return member
+
+
+@contextlib.contextmanager
+def _open_npy(path: str) -> Iterator[tuple[Any, _Member]]:
+    """A C-order ``.npy`` file, open, and its header checked against the file's size."""
     try:
         with open(path, "rb") as f:
-            member = _Member(f, path)
-            offset = f.tell()
-            size = os.fstat(f.fileno()).st_size
+            yield f, _checked_member(f, path)
     except _FortranOrder as exc:
         raise InputError(str(exc)) from None
+    except RnnConvertError:
+        raise
     except (ValueError, OSError) as exc:
         raise FormatError(f"{path}: not a readable .npy array ({exc})") from None
-    if size < offset + member.shape[0] * member.row_bytes:
-        raise FormatError(f"{path}: the file is shorter than its header's shape {member.shape} says")
-    return tuple(int(d) for d in member.shape), member.dtype, offset
+
+
+def npy_layout(path: str) -> tuple[tuple[int, ...], np.dtype, int]:
+    """A C-order ``.npy`` file's shape, dtype and data offset, from its header alone."""
+    with _open_npy(path) as (f, member):
+        return tuple(int(d) for d in member.shape), member.dtype, f.tell()
 
 
 def read_npy_rows(path: str, start: int, stop: int) -> np.ndarray:
     """Rows ``start:stop`` of a C-order ``.npy`` file, with one plain read (no memory map)."""
-    shape, dtype, offset = npy_layout(path)
-    stop = min(stop, shape[0])
-    out = np.empty((max(0, stop - start), *shape[1:]), dtype)
-    row_bytes = out[:1].nbytes if len(out) else 0
-    with open(path, "rb") as f:
-        f.seek(offset + start * row_bytes)
-        got = f.readinto(out.reshape(-1).view(np.uint8).data) if out.nbytes else 0
-    if got != out.nbytes:
-        raise FormatError(f"{path}: rows {start}:{stop} could not be read (the file changed?)")
+    with _open_npy(path) as (f, member):
+        n = max(0, min(stop, member.shape[0]) - start)
+        f.seek(start * member.row_bytes, os.SEEK_CUR)
+        out = member.read(n)
+    if len(out) != n:
+        raise FormatError(f"{path}: rows {start}:{start + n} could not be read (the file changed?)")
     return out
 
 
