@@ -32,15 +32,17 @@ def cell_update(
     h' = o * tanh(c') into ``out``. A closure, so each step pays one call, not eight lookups."""
     add, mul, tanh, minimum, maximum, half = np.add, np.multiply, np.tanh, np.minimum, np.maximum, F32(0.5)
 
-    def activate() -> None:
-        if sig:
-            tanh(whole, out=whole)  # candidate, and the pre-halved gates
-            mul(gates, half, out=gates)
-            add(gates, half, out=gates)
-        else:
-            tanh(cand, out=cand)
-            minimum(gates, 1.0, out=gates)
-            maximum(gates, 0.0, out=gates)
+    def sigmoid_gates() -> None:
+        tanh(whole, out=whole)  # candidate, and the pre-halved gates
+        mul(gates, half, out=gates)
+        add(gates, half, out=gates)
+
+    def clipped_gates() -> None:
+        tanh(cand, out=cand)
+        minimum(gates, 1.0, out=gates)
+        maximum(gates, 0.0, out=gates)
+
+    activate = sigmoid_gates if sig else clipped_gates
 
     def update(out: np.ndarray) -> None:
         activate()
