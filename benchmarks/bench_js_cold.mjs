@@ -1,5 +1,5 @@
 // Cold start of the JavaScript runtime (js/), per phase, in fresh Node processes: import of
-// js/index.js, load(bundle) (read, SHA-256, parse, the op modules), the first predict (B=1,
+// the package's entry point (js/dist/rnnconvert.js; js/index.js in a copy that has no dist/), load(bundle) (read, SHA-256, parse, the op modules), the first predict (B=1,
 // T=100) and a second one (warm), each as wall time and as the process's CPU time (user +
 // system: V8's background compiler threads included, so CPU may exceed wall). Node's own start
 // is not counted, nor the ~4 ms its ESM loader takes to warm up on a first import from `node -e`
@@ -9,12 +9,13 @@
 //
 // WORKDIR holds m1-float32/ and m2-float32/ (benchmarks/bench_js.py --work WORKDIR makes them).
 // --js-path forces the plain-JavaScript kernels (RNNCONVERT_JS_KERNELS=js) instead of WebAssembly.
-// --root DIR (repeatable) times another copy of the runtime (DIR/index.js) too, the runs
+// --src times js/index.js (the unbundled sources) instead of the package's entry point.
+// --root DIR (repeatable) times another copy of the runtime (DIR/dist/rnnconvert.js, or DIR/index.js) too, the runs
 // alternated with this one's, e.g. a `git worktree` of an older commit for before/after.
 
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
+import { join, relative, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 
 const args = process.argv.slice(2);
@@ -38,12 +39,18 @@ const INPUT = {
   m2: "{ data: new Int32Array(100).map((_, i) => (i * 37) % 5000), shape: [1, 100] }",
 };
 
+/** The module a copy of the runtime is imported from: its package entry, unless --src. */
+function entry(root) {
+  const dist = join(root, "dist", "rnnconvert.js");
+  return !args.includes("--src") && existsSync(dist) ? dist : join(root, "index.js");
+}
+
 function script(root, bundle, name) {
   return `
     const cpu = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1e3; };
     await import("data:text/javascript,export default 0"); // Node's ESM loader warms up: Node's start, not ours
     const c0 = cpu(), t0 = performance.now();
-    const { load } = await import(${JSON.stringify(pathToFileURL(join(root, "index.js")).href)});
+    const { load } = await import(${JSON.stringify(pathToFileURL(entry(root)).href)});
     const c1 = cpu(), t1 = performance.now();
     const m = await load(${JSON.stringify(bundle)});
     const c2 = cpu(), t2 = performance.now();
@@ -86,7 +93,7 @@ console.log(`Node ${process.version}; ${RUNS} fresh processes per row, alternate
 console.log(`loadavg before: ${before}`);
 console.log(`ms: wall median (min) | CPU median (min)`);
 for (const [key, rs] of Object.entries(runs)) {
-  console.log(key);
+  console.log(`${key} (${relative(process.cwd(), entry(key.slice(0, key.lastIndexOf(" "))))})`);
   for (const phase of ["import", "load", "first_predict", "total", "second_predict"]) {
     const w = rs.map((r) => r[phase][0]);
     const c = rs.map((r) => r[phase][1]);

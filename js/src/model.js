@@ -1,11 +1,11 @@
 // The runtime model: a checked bundle turned into an execution plan (runtime/model.py).
 
-import { dequantize, readBundle, toTensor } from "./bundle.js";
+import { dequantize, isLocalPath, readBundle, toTensor } from "./bundle.js";
 import { FormatError, InputError, ResourceError, RnnConvertError } from "./errors.js";
 import { checkNode } from "./checks.js";
 import { OPS, OP_TYPES, RECURRENT_STATE_COUNT, loadOps } from "./ops/index.js";
 import { beginCall, markConstant } from "./ops/linalg.js";
-import { defaultKernels, newKernels } from "./ops/wasm.js";
+import { defaultKernels, kernelsModule, newKernels, weightsMemory } from "./ops/wasm.js";
 import { TIMED, planStream } from "./streaming.js";
 import { StringArray, Tensor, asFloat, reshape, sliceAxis, zeros } from "./tensor.js";
 import { aheadElements } from "./estimate.js";
@@ -495,20 +495,24 @@ function zerosFor(node, batch) {
  */
 export async function load(source, { maxWeightBytes, maxElements, timeChunkElements, verify = false, kernels = defaultKernels() } = {}) {
   if (!["auto", "js"].includes(kernels)) throw new RnnConvertError(`load: kernels must be "auto" or "js", got ${JSON.stringify(kernels)}`);
-  const kernelsReady = newKernels(kernels); // compiled while the bundle is read
+  // A local bundle's weights are read into a shared WebAssembly memory, the kernels' (wasm.js):
+  // its variant of the kernels is compiled while the bundle is read.
+  let home = null;
+  const into = kernels === "js" ? null : (n) => (home = weightsMemory(n)) && home.bytes;
+  if (kernels !== "js") kernelsModule(isLocalPath(source)).catch(() => {});
   let opsReady = null; // the op modules the bundle uses, imported while its weights are read
   const onDoc = (doc) => {
     if (!Array.isArray(doc.nodes)) return;
     opsReady = loadOps(doc.nodes.map((n) => n && n.op));
     opsReady.catch(() => {}); // awaited below, unless reading the weights failed first
   };
-  const bundle = await readBundle(source, maxWeightBytes === undefined ? { onDoc } : { maxWeightBytes, onDoc });
+  const bundle = await readBundle(source, maxWeightBytes === undefined ? { onDoc, into } : { maxWeightBytes, onDoc, into });
   await opsReady;
   const options = {};
   if (maxElements !== undefined) options.maxElements = maxElements;
   if (timeChunkElements !== undefined) options.timeChunkElements = timeChunkElements;
   const model = new Model(bundle, options);
-  model.kernels = await kernelsReady;
+  model.kernels = await newKernels(kernels, home);
   if (verify) {
     const { check } = await import("./verify.js");
     const report = check(model);

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { FormatError, InputError, ResourceError, SecurityError, VersionError, load } from "../index.js";
+import { FormatError, InputError, ResourceError, SecurityError, VersionError, load } from "rnnconvert"; // dist/rnnconvert.js
 
 const DIR = fileURLToPath(new URL("../../tests/data/golden/1.1.0/bundle/", import.meta.url));
 const json = () => JSON.parse(readFileSync(DIR + "model.json", "utf8"));

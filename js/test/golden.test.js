@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { load } from "../index.js";
+import { load } from "rnnconvert"; // the package entry: dist/rnnconvert.js
 import { readNpz, toTensor } from "../src/bundle.js";
 import { tolerance } from "../src/verify.js";
 

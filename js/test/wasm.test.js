@@ -7,11 +7,11 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Tensor } from "../src/tensor.js";
-import { KERNELS_WASM_BASE64 } from "../src/ops/kernels_wasm.js";
+import { KERNELS_WASM_BASE64, KERNELS_WASM_SHARED_BASE64 } from "../src/ops/kernels_wasm.js";
 import { beginCall, gemm, markConstant } from "../src/ops/linalg.js";
 import { lstm } from "../src/ops/lstm.js";
 import { gru } from "../src/ops/gru.js";
-import { newKernels } from "../src/ops/wasm.js";
+import { WEIGHTS_BASE, newKernels, weightsMemory } from "../src/ops/wasm.js";
 import { assemble, moduleText } from "../tools/build_wasm.mjs";
 
 function rng(seed) {
@@ -21,8 +21,35 @@ function rng(seed) {
 
 test("the embedded WebAssembly is what kernels.wat assembles to (node tools/build_wasm.mjs)", async () => {
   const bytes = await assemble();
+  const shared = await assemble({ shared: true });
   assert.equal(Buffer.from(bytes).toString("base64"), KERNELS_WASM_BASE64);
-  assert.match(moduleText(bytes), /KERNELS_WASM_BASE64/);
+  assert.equal(Buffer.from(shared).toString("base64"), KERNELS_WASM_SHARED_BASE64);
+  assert.match(moduleText(bytes, shared), /KERNELS_WASM_SHARED_BASE64/);
+});
+
+test("kernels on a shared memory use weights read into it in place, and copies of others", async () => {
+  const r = rng(5);
+  const [K, N] = [7, 9];
+  const home = weightsMemory(4 * K * N + 12);
+  assert.equal(home.bytes.byteOffset, WEIGHTS_BASE);
+  const inPlace = markConstant(new Float32Array(home.bytes.buffer, WEIGHTS_BASE + 12, K * N));
+  for (let i = 0; i < inPlace.length; i++) inPlace[i] = r();
+  const elsewhere = markConstant(Float32Array.from(inPlace));
+  const k = await newKernels("auto", home);
+  assert.equal(k.weightAt(inPlace), WEIGHTS_BASE + 12);
+  assert.ok(k.weightAt(elsewhere) >= WEIGHTS_BASE + home.bytes.length, "a copy goes above the weights file");
+  const a = Float32Array.from({ length: 3 * K }, r);
+  const outs = [inPlace, elsewhere].map((b) => {
+    const out = new Float32Array(3 * N);
+    beginCall(k);
+    gemm(a, 0, b, out, 0, 3, K, N, false);
+    beginCall(null);
+    return out;
+  });
+  assert.deepEqual(outs[0], outs[1]);
+  assert.ok(k.reserve(k.memory.buffer.byteLength + 2 ** 20), "grown");
+  assert.equal(inPlace.length, K * N, "a shared memory's growth leaves the views valid");
+  assert.equal(weightsMemory(2 ** 30), null, "a file over half the kernels' bound: ordinary memory");
 });
 
 test("kernels: 'js' gives no WebAssembly kernels, the default does (Node has SIMD)", async () => {

@@ -2,7 +2,7 @@
 // a time with model.step (the LSTM states carried, nothing recomputed). temperature 0 is
 // greedy (argmax); above 0 samples with a seeded generator, so a run repeats.
 
-import { load } from "../index.js";
+import { load } from "../dist/rnnconvert.js"; // the package entry: one request
 
 export async function setup(bundleUrl = "./bundle/") {
   const model = await load(bundleUrl);

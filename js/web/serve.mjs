@@ -22,7 +22,7 @@ export function startServer(bundleDir, port = 0, host = "127.0.0.1") {
     let file = null;
     if (url.pathname === "/" || url.pathname === "/index.html") file = join(JS_ROOT, "web", "index.html");
     else if (url.pathname.startsWith("/bundle/")) file = inside(bundle, url.pathname.slice("/bundle/".length));
-    else if (url.pathname.startsWith("/web/") || url.pathname.startsWith("/src/") || url.pathname === "/index.js") file = inside(JS_ROOT, url.pathname.slice(1));
+    else if (url.pathname.startsWith("/web/") || url.pathname.startsWith("/src/") || url.pathname.startsWith("/dist/") || url.pathname === "/index.js") file = inside(JS_ROOT, url.pathname.slice(1));
     else if (url.pathname === "/demo.js") file = join(JS_ROOT, "web", "demo.js");
     try {
       if (!file) throw new Error("not found");

@@ -1,40 +1,74 @@
 // The WebAssembly kernels (kernels.wat, embedded as kernels_wasm.js): each model gets its own
-// instance and memory (newKernels, from load()), holding copies of the weights its products
-// use, made on first use; the memory goes with the model. gemm (linalg.js) runs a product
-// here when a model's call set its kernels (beginCall) and b is a weight; else in JavaScript.
+// instance and memory (newKernels, from load()); the memory goes with the model. gemm
+// (linalg.js) runs a product here when a model's call set its kernels (beginCall) and b is a
+// weight; else in JavaScript.
+//
+// Where the weights live: a bundle read from a directory in Node is read straight into a
+// shared memory (weightsMemory), and its arrays are views of it, so the products use the
+// weights where they lie -- no second copy, and none of the page faults a copy into fresh
+// memory costs a cold start. Growing a shared memory never detaches it, so those views stay
+// valid while the per-call scratch above them grows. Elsewhere (a URL, buffers, a page that is
+// not cross-origin isolated) the memory is the module's own and holds copies of the weights
+// its products use, made on first use.
 //
 // Where WebAssembly or its SIMD is missing (or refused: a page's Content-Security-Policy
 // without 'wasm-unsafe-eval'), newKernels gives null and every product runs in JavaScript.
 // Force that with load(..., {kernels: "js"}) or, in Node, RNNCONVERT_JS_KERNELS=js.
 
-import { KERNELS_WASM_BASE64 } from "./kernels_wasm.js";
+import { KERNELS_WASM_BASE64, KERNELS_WASM_SHARED_BASE64 } from "./kernels_wasm.js";
 
 const PAGE = 65536;
 /** A model's kernel memory stays under this; products that would need more run in JavaScript. */
 export const MAX_KERNEL_BYTES = 2 ** 30;
+/** Where a weights file starts in a shared memory (address 0 stays unused: kernels read a 0
+ *  pointer as "none"); 64 keeps the format's 64-byte alignment of every array's data. */
+export const WEIGHTS_BASE = 64;
 
-let compiled = null; // Promise<WebAssembly.Module | null>, made once per process
+const compiled = new Map(); // variant ("own" | "shared") -> Promise<WebAssembly.Module | null>, once per process
 
-function wasmBytes() {
-  const s = atob(KERNELS_WASM_BASE64);
+function wasmBytes(b64) {
+  const s = atob(b64);
   const out = new Uint8Array(s.length);
   for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
   return out;
 }
 
-/** The compiled kernels module, or null where it cannot be compiled here. */
-export function kernelsModule() {
-  if (compiled === null) {
-    compiled = (async () => {
-      if (typeof WebAssembly !== "object" || typeof atob !== "function") return null;
-      try {
-        return await WebAssembly.compile(wasmBytes());
-      } catch {
-        return null; // no WebAssembly SIMD, or WebAssembly disallowed (CSP)
-      }
-    })();
+/** The compiled kernels module (``shared``: the variant on an imported shared memory), or null
+ *  where it cannot be compiled here. */
+export function kernelsModule(shared = false) {
+  const key = shared ? "shared" : "own";
+  if (!compiled.has(key)) {
+    compiled.set(
+      key,
+      (async () => {
+        if (typeof WebAssembly !== "object" || typeof atob !== "function") return null;
+        try {
+          return await WebAssembly.compile(wasmBytes(shared ? KERNELS_WASM_SHARED_BASE64 : KERNELS_WASM_BASE64));
+        } catch {
+          return null; // no WebAssembly SIMD (or threads), or WebAssembly disallowed (CSP)
+        }
+      })(),
+    );
   }
-  return compiled;
+  return compiled.get(key);
+}
+
+/**
+ * A shared memory to read a weights file of ``nbytes`` into: {memory, bytes} (bytes: the
+ * file's Uint8Array view, at WEIGHTS_BASE), for newKernels(kind, home). Null where a shared
+ * WebAssembly memory cannot be made (no SharedArrayBuffer: a page that is not cross-origin
+ * isolated) or the file would take over half of MAX_KERNEL_BYTES: the caller reads it into
+ * ordinary memory then.
+ */
+export function weightsMemory(nbytes) {
+  if (typeof WebAssembly !== "object" || typeof SharedArrayBuffer !== "function") return null;
+  if (!(Number.isInteger(nbytes) && nbytes >= 0 && WEIGHTS_BASE + nbytes <= MAX_KERNEL_BYTES / 2)) return null;
+  try {
+    const memory = new WebAssembly.Memory({ initial: Math.ceil((WEIGHTS_BASE + nbytes) / PAGE) || 1, maximum: MAX_KERNEL_BYTES / PAGE, shared: true });
+    return { memory, bytes: new Uint8Array(memory.buffer, WEIGHTS_BASE, nbytes) };
+  } catch {
+    return null;
+  }
 }
 
 /** The kernels the environment asks for: "js" from RNNCONVERT_JS_KERNELS (Node), else "auto". */
@@ -43,13 +77,14 @@ export function defaultKernels() {
   return env === "js" ? "js" : "auto";
 }
 
-/** A model's kernels: a new instance (null for kind "js", or where WebAssembly is unavailable). */
-export async function newKernels(kind = defaultKernels()) {
+/** A model's kernels: a new instance (null for kind "js", or where WebAssembly is unavailable),
+ *  on ``home`` (weightsMemory's {memory, bytes}, the weights read into it) if given. */
+export async function newKernels(kind = defaultKernels(), home = null) {
   if (kind === "js") return null;
-  const mod = await kernelsModule();
+  const mod = await kernelsModule(home !== null);
   if (mod === null) return null;
   try {
-    return new WasmKernels(await WebAssembly.instantiate(mod, {}));
+    return new WasmKernels(await WebAssembly.instantiate(mod, home ? { env: { memory: home.memory } } : {}), home);
   } catch {
     return null;
   }
@@ -58,11 +93,13 @@ export async function newKernels(kind = defaultKernels()) {
 const align = (n) => (n + 15) & ~15;
 
 export class WasmKernels {
-  constructor(instance) {
+  constructor(instance, home = null) {
     this.exports = instance.exports;
-    this.memory = instance.exports.memory;
-    this.top = 0; // weights' copies below, per-call scratch above
-    this.at = new WeakMap(); // weight Float32Array -> its byte address here
+    this.memory = home ? home.memory : instance.exports.memory;
+    /** The buffer the weights file was read into (views of it are used in place), or null. */
+    this.home = home ? home.bytes.buffer : null;
+    this.top = home ? align(home.bytes.byteOffset + home.bytes.length) : 0; // weights (or their copies) below, per-call scratch above
+    this.at = new WeakMap(); // weight Float32Array -> its byte address here (copies)
     this.buffer = null;
     this.heap = null;
     this.maxBytes = MAX_KERNEL_BYTES;
@@ -90,8 +127,10 @@ export class WasmKernels {
     }
   }
 
-  /** The byte address of weight b's copy (made now if new), or -1 if it does not fit. */
+  /** The byte address of weight b: where it lies if read into this memory, else that of its
+   *  copy (made now if new); -1 if it does not fit. */
   weightAt(b) {
+    if (b.buffer === this.home && b.byteOffset % 4 === 0) return b.byteOffset;
     let p = this.at.get(b);
     if (p !== undefined) return p;
     p = this.top;
