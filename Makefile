@@ -56,12 +56,14 @@ clean:
 	rm -rf $(VENV) build .pytest_cache .test-cache
 
 # --- JavaScript runtime (js/) ------------------------------------------------------------
-# test-js: npm ci in js/ (dev dependencies: playwright-core, wabt), node --test over every golden
-# bundle and the error paths, then a real browser: headless Debian Chromium loads the example
+# test-js: npm ci in js/ (dev dependencies: esbuild, playwright-core, wabt), node --test over every
+# golden bundle and the error paths, then a real browser: headless Debian Chromium loads the example
 # char-LSTM through the web demo page and must continue seeds as the NumPy runtime does.
+# js-dist: rebuild js/dist/rnnconvert.js (the package entry) and the embedded WebAssembly after
+# editing js/src/ (a test fails while either is stale).
 CHROMIUM ?= /usr/bin/chromium
 WEB_PORT ?= 8000
-.PHONY: test-js web-demo js-chromium
+.PHONY: test-js web-demo js-chromium js-dist
 
 js/node_modules/.package-lock.json: js/package-lock.json js/package.json
 	cd js && npm ci --no-audit --no-fund
@@ -82,6 +84,10 @@ test-js: $(VENV)/.stamp-test js/node_modules/.package-lock.json build/charlstm-b
 	node --test js/test/*.test.js
 	$(PY) js/test/browser/numpy_reference.py build/charlstm-bundle > build/charlstm-greedy.json
 	CHROMIUM=$(CHROMIUM) node js/test/browser/browser_check.mjs build/charlstm-bundle build/charlstm-greedy.json
+
+js-dist: js/node_modules/.package-lock.json
+	node js/tools/build_wasm.mjs
+	node js/tools/build_dist.mjs
 
 # Serve the demo page: type a seed, the model continues it in the browser.
 web-demo: build/charlstm-bundle/model.json
