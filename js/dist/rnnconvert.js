@@ -775,232 +775,18 @@ var init_bundle = __esm({
   }
 });
 
-// src/ops/activations.js
-function erf(x) {
-  const z = Math.abs(x);
-  const t = 1 / (1 + 0.3275911 * z);
-  const poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
-  return Math.sign(x) * (1 - poly * Math.exp(-z * z));
-}
-function softmaxRows(d, n, count) {
-  for (let r = 0; r < count; r++) {
-    const o = r * n;
-    let m = -Infinity;
-    for (let j = 0; j < n; j++) if (d[o + j] > m) m = d[o + j];
-    let s = 0;
-    for (let j = 0; j < n; j++) {
-      const e = f32(Math.exp(f32(d[o + j] - m)));
-      d[o + j] = e;
-      s += e;
-    }
-    s = f32(s);
-    for (let j = 0; j < n; j++) d[o + j] = d[o + j] / s;
-  }
-}
-function logSoftmaxRows(d, n, count) {
-  for (let r = 0; r < count; r++) {
-    const o = r * n;
-    let m = -Infinity;
-    for (let j = 0; j < n; j++) if (d[o + j] > m) m = d[o + j];
-    let s = 0;
-    for (let j = 0; j < n; j++) s += f32(Math.exp(f32(d[o + j] - m)));
-    const ls = Math.log(f32(s));
-    for (let j = 0; j < n; j++) d[o + j] = f32(d[o + j] - m) - ls;
-  }
-}
-function sparsemaxRows(d, n, count) {
-  const s = new Float64Array(n);
-  for (let r = 0; r < count; r++) {
-    const o = r * n;
-    for (let j = 0; j < n; j++) s[j] = d[o + j];
-    s.sort((a, b) => b - a);
-    let c = 0;
-    let k = 0;
-    let csum = 0;
-    for (let j = 0; j < n; j++) {
-      c = f32(c + s[j]);
-      if (f32(s[j] - f32(f32(c - 1) / (j + 1))) > 0) {
-        k++;
-        csum += c;
-      }
-    }
-    const tau = f32(f32(f32(csum) - 1) / k);
-    for (let j = 0; j < n; j++) d[o + j] = Math.max(f32(d[o + j] - tau), 0);
-  }
-}
-function checkActivation(spec, where2) {
-  if (!spec || typeof spec !== "object" || typeof spec.type !== "string" || !ACTIVATION_TYPES.includes(spec.type)) {
-    throw new FormatError(`${where2}: activation ${JSON.stringify(spec)} is not a known activation spec`);
-  }
-  const allowed = PARAMS[spec.type] || [];
-  for (const [k, v] of Object.entries(spec)) {
-    if (k === "type") continue;
-    if (!allowed.includes(k)) throw new FormatError(`${where2}: activation '${spec.type}' takes no parameter '${k}'`);
-    const ok = k === "approximate" ? typeof v === "boolean" : k === "max_value" ? v === null || Number.isFinite(v) : k === "axis" ? Number.isInteger(v) || Array.isArray(v) && v.length > 0 && v.every(Number.isInteger) : Number.isFinite(v);
-    if (!ok) throw new FormatError(`${where2}: activation parameter ${k}=${JSON.stringify(v)} has the wrong type`);
-  }
-  for (const k of REQUIRED[spec.type] || []) {
-    if (!(k in spec)) throw new FormatError(`${where2}: activation '${spec.type}' needs parameter '${k}'`);
-  }
-}
-function isElementwise(spec) {
-  return !(spec.type in AXIS) && spec.type !== "glu";
-}
-function scalarFn(spec) {
-  const make = ELEMENTWISE[spec.type];
-  if (!make) throw new FormatError(`activation '${spec.type}' is not element-wise`);
-  return make(spec);
-}
-function activationFn(spec) {
-  const kind = spec && spec.type;
-  if (kind in ELEMENTWISE) {
-    const fn = ELEMENTWISE[kind](spec);
-    return (x) => {
-      if (fn === null) return x;
-      const out = new Float32Array(x.data.length);
-      const s = x.data;
-      for (let i = 0; i < s.length; i++) out[i] = fn(s[i]);
-      return new Tensor(out, x.shape.slice());
-    };
-  }
-  const axes = spec.axis === void 0 ? [-1] : Array.isArray(spec.axis) ? spec.axis : [spec.axis];
-  if (kind in AXIS) return (x) => alongAxes(x, axes, AXIS[kind]);
-  if (kind === "glu") return (x) => glu(x, axes[0]);
-  throw new FormatError(`unknown activation type ${JSON.stringify(kind)}; this runtime knows: ${ACTIVATION_TYPES}`);
-}
-function glu(x, axis) {
-  const r = x.shape.length;
-  const ax = axis < 0 ? axis + r : axis;
-  const n = x.shape[ax];
-  if (n % 2) throw new FormatError(`glu needs an even size on axis ${axis}, got ${n}`);
-  const outShape = x.shape.slice();
-  outShape[ax] = n / 2;
-  let outer = 1;
-  for (let i = 0; i < ax; i++) outer *= x.shape[i];
-  let inner = 1;
-  for (let i = ax + 1; i < r; i++) inner *= x.shape[i];
-  const half = n / 2 * inner;
-  const out = new Float32Array(outer * half);
-  const d = x.data;
-  for (let o = 0; o < outer; o++) {
-    for (let j = 0; j < half; j++) out[o * half + j] = d[o * 2 * half + j] * sigmoid(d[o * 2 * half + half + j]);
-  }
-  return new Tensor(out, outShape);
-}
-var f32, SELU_ALPHA, SELU_SCALE, sigmoid, softplus, clip, ELEMENTWISE, AXIS, ACTIVATION_TYPES, PARAMS, REQUIRED;
-var init_activations = __esm({
-  "src/ops/activations.js"() {
-    init_errors();
-    init_tensor();
-    f32 = Math.fround;
-    SELU_ALPHA = 1.6732632423543772;
-    SELU_SCALE = 1.0507009873554805;
-    sigmoid = (x) => 1 / (1 + Math.exp(-x));
-    softplus = (x) => Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)));
-    clip = (v, lo, hi) => v < lo ? lo : v > hi ? hi : v;
-    ELEMENTWISE = {
-      linear: () => null,
-      tanh: () => Math.tanh,
-      sigmoid: () => sigmoid,
-      hard_sigmoid: ({ slope, offset }) => {
-        const s = f32(slope);
-        const o = f32(offset);
-        return (x) => clip(f32(f32(x * s) + o), 0, 1);
-      },
-      relu: ({ negative_slope = 0, max_value = null, threshold: threshold2 = 0 }) => {
-        const t = f32(threshold2);
-        const ns = f32(negative_slope);
-        const mv = max_value === null || max_value === void 0 ? null : f32(max_value);
-        return (x) => {
-          let out = t !== 0 ? x > t ? x : 0 : Math.max(x, 0);
-          if (mv !== null) out = clip(out, 0, mv);
-          if (ns !== 0) out = f32(out - f32(ns * Math.max(f32(t - x), 0)));
-          return out;
-        };
-      },
-      relu6: () => (x) => clip(x, 0, 6),
-      leaky_relu: ({ negative_slope }) => {
-        const ns = f32(negative_slope);
-        return (x) => x >= 0 ? x : x * ns;
-      },
-      elu: ({ alpha = 1 }) => {
-        const a = f32(alpha);
-        return (x) => x > 0 ? x : a * f32(Math.expm1(Math.min(x, 0)));
-      },
-      selu: () => (x) => f32(SELU_SCALE) * (x > 0 ? x : f32(SELU_ALPHA) * f32(Math.expm1(Math.min(x, 0)))),
-      celu: ({ alpha = 1 }) => {
-        const a = f32(alpha);
-        return (x) => Math.max(x, 0) + Math.min(0, a * Math.expm1(Math.min(x, 0) / a));
-      },
-      gelu: ({ approximate = false }) => {
-        if (approximate) {
-          const c = f32(Math.sqrt(2 / Math.PI));
-          return (x) => 0.5 * x * (1 + Math.tanh(c * (x + f32(0.044715) * x * x * x)));
-        }
-        const r2 = f32(Math.SQRT2);
-        return (x) => 0.5 * x * (1 + erf(f32(x / r2)));
-      },
-      softplus: () => softplus,
-      softsign: () => (x) => x / (1 + Math.abs(x)),
-      swish: () => (x) => x * sigmoid(x),
-      hard_swish: ({ slope, offset }) => {
-        const s = f32(slope);
-        const o = f32(offset);
-        return (x) => x * clip(f32(f32(x * s) + o), 0, 1);
-      },
-      mish: () => (x) => x * Math.tanh(softplus(x)),
-      exponential: () => Math.exp,
-      log_sigmoid: () => (x) => -softplus(-x),
-      hard_tanh: () => (x) => clip(x, -1, 1),
-      tanh_shrink: () => (x) => x - Math.tanh(x),
-      soft_shrink: ({ threshold: threshold2 = 0.5 }) => {
-        const t = f32(threshold2);
-        return (x) => x > t ? x - t : x < -t ? x + t : 0;
-      },
-      hard_shrink: ({ threshold: threshold2 = 0.5 }) => {
-        const t = f32(threshold2);
-        return (x) => Math.abs(x) > t ? x : 0;
-      },
-      sparse_plus: () => (x) => x <= -1 ? 0 : x >= 1 ? x : 0.25 * (x + 1) * (x + 1),
-      sparse_sigmoid: () => (x) => clip(0.5 * (x + 1), 0, 1),
-      squareplus: ({ b = 4 }) => {
-        const bb = f32(b);
-        return (x) => 0.5 * (x + Math.sqrt(x * x + bb));
-      }
-    };
-    AXIS = { softmax: softmaxRows, log_softmax: logSoftmaxRows, sparsemax: sparsemaxRows };
-    ACTIVATION_TYPES = [...Object.keys(ELEMENTWISE), ...Object.keys(AXIS), "glu"].sort();
-    PARAMS = {
-      hard_sigmoid: ["slope", "offset"],
-      hard_swish: ["slope", "offset"],
-      relu: ["negative_slope", "max_value", "threshold"],
-      leaky_relu: ["negative_slope"],
-      elu: ["alpha"],
-      celu: ["alpha"],
-      gelu: ["approximate"],
-      soft_shrink: ["threshold"],
-      hard_shrink: ["threshold"],
-      squareplus: ["b"],
-      softmax: ["axis"],
-      log_softmax: ["axis"],
-      sparsemax: ["axis"],
-      glu: ["axis"]
-    };
-    REQUIRED = { hard_sigmoid: ["slope", "offset"], hard_swish: ["slope", "offset"], leaky_relu: ["negative_slope"] };
-  }
-});
-
 // src/ops/kernels_wasm.js
 var KERNELS_WASM_BASE64, KERNELS_WASM_SHARED_BASE64;
 var init_kernels_wasm = __esm({
   "src/ops/kernels_wasm.js"() {
-    KERNELS_WASM_BASE64 = "AGFzbQEAAAABSwhgB39/f39/f38AYAN/e38AYAZ/f39/f38Bf2AEf39/fwBgAXwBfGAGf39/f39/AGAKf39/f39/f39/fwBgC39/f39/f39/f39/AAMNDAABAgADBAQEBQUGBwUDAQABB0gIBm1lbW9yeQIABGdlbW0AAAhhZGRfcm93cwAEA2V4cAAFB3NpZ21vaWQABgR0YW5oAAcIbHN0bV9zZXEACgdncnVfc2VxAAsKmBQMwAEBBX8gBEECdCEIIAVBAnQhCQJAA0AgB0EEaiADSg0BIAAgASACIAQgBSAGEAIhC0EAIQoCQANAIAsgBU4NASAKQQRODQEgACAKIAhsaiABIAIgCiAJbGogBCAFIAsgBhADIApBAWohCgwACwsgACAIQQJ0aiEAIAIgCUECdGohAiAHQQRqIQcMAAsLAkADQCAHIANODQEgACABIAIgBCAFQQAgBhADIAAgCGohACACIAlqIQIgB0EBaiEHDAALCwshACACBEAgACAA/QAEACAB/eQB/QsEAAUgACAB/QsEAAsLowQCB38LeyADQQJ0IQggBEECdCEJAkADQCAGQQhqIARKDQH9DAAAAAAAAAAAAAAAAAAAAAAhEP0MAAAAAAAAAAAAAAAAAAAAACER/QwAAAAAAAAAAAAAAAAAAAAAIRL9DAAAAAAAAAAAAAAAAAAAAAAhE/0MAAAAAAAAAAAAAAAAAAAAACEU/QwAAAAAAAAAAAAAAAAAAAAAIRX9DAAAAAAAAAAAAAAAAAAAAAAhFv0MAAAAAAAAAAAAAAAAAAAAACEXIAAhCiABIAZBAnRqIQtBACEHAkADQCAHIANODQEgC/0ABAAhDiAL/QAEECEPIAoqAgD9EyENIBAgDSAO/eYB/eQBIRAgESANIA/95gH95AEhESAKIAhqKgIA/RMhDSASIA0gDv3mAf3kASESIBMgDSAP/eYB/eQBIRMgCiAIQQF0aioCAP0TIQ0gFCANIA795gH95AEhFCAVIA0gD/3mAf3kASEVIAogCEEDbGoqAgD9EyENIBYgDSAO/eYB/eQBIRYgFyANIA/95gH95AEhFyAKQQRqIQogCyAJaiELIAdBAWohBwwACwsgAiAGQQJ0aiEMIAwgECAFEAEgDEEQaiARIAUQASAMIAlqIQwgDCASIAUQASAMQRBqIBMgBRABIAwgCWohDCAMIBQgBRABIAxBEGogFSAFEAEgDCAJaiEMIAwgFiAFEAEgDEEQaiAXIAUQASAGQQhqIQYMAAsLIAYLwQQDBX8FewF9IARBAnQhCAJAA0AgBUEQaiAESg0B/QwAAAAAAAAAAAAAAAAAAAAAIQ39DAAAAAAAAAAAAAAAAAAAAAAhDv0MAAAAAAAAAAAAAAAAAAAAACEP/QwAAAAAAAAAAAAAAAAAAAAAIRAgACEJIAEgBUECdGohCkEAIQcCQANAIAcgA04NASAJKgIA/RMhDCANIAwgCv0ABAD95gH95AEhDSAOIAwgCv0ABBD95gH95AEhDiAPIAwgCv0ABCD95gH95AEhDyAQIAwgCv0ABDD95gH95AEhECAJQQRqIQkgCiAIaiEKIAdBAWohBwwACwsgAiAFQQJ0aiELIAsgDSAGEAEgC0EQaiAOIAYQASALQSBqIA8gBhABIAtBMGogECAGEAEgBUEQaiEFDAALCwJAA0AgBUEEaiAESg0B/QwAAAAAAAAAAAAAAAAAAAAAIQ0gACEJIAEgBUECdGohCkEAIQcCQANAIAcgA04NASANIAkqAgD9EyAK/QAEAP3mAf3kASENIAlBBGohCSAKIAhqIQogB0EBaiEHDAALCyACIAVBAnRqIA0gBhABIAVBBGohBQwACwsCQANAIAUgBE4NAUMAAAAAIREgACEJIAEgBUECdGohCkEAIQcCQANAIAcgA04NASARIAkqAgAgCioCAJSSIREgCUEEaiEJIAogCGohCiAHQQFqIQcMAAsLIAIgBUECdGohCyAGBEAgCyALKgIAIBGSOAIABSALIBE4AgALIAVBAWohBQwACwsLWwEDfyADQQJ0IQYCQANAIAQgAk4NAUEAIQUCQANAIAUgBk4NASAAIAVqIAAgBWoqAgAgASAFaioCAJI4AgAgBUEEaiEFDAALCyAAIAZqIQAgBEEBaiEEDAALCwueAgEDfCAARAAAAAAAIIbApUQAAAAAACiGQKQhACAARP6CK2VHFfc/op4hASAAIAFEAADg/kIu5j+ioSABRHY8eTXvOeo9oqEhAkTkRPVnReZaPiEDIAMgAqJEXJ94t09+kj6gIQMgAyACokQ0x1al4x3HPqAhAyADIAKiRBqgARqgAfo+oCEDIAMgAqJEGqABGqABKj+gIQMgAyACokQXbMEWbMFWP6AhAyADIAKiRBEREREREYE/oCEDIAMgAqJEVVVVVVVVpT+gIQMgAyACokRVVVVVVVXFP6AhAyADIAKiRAAAAAAAAOA/oCEDIAMgAqJEAAAAAAAA8D+gIQMgAyACokQAAAAAAADwP6AhAyADIAH8BkL/B3xCNIa/ogsbAEQAAAAAAADwP0QAAAAAAADwPyAAmhAFoKMLMQEBfEQAAAAAAAAAwCAAmaIQBSEBRAAAAAAAAPA/IAGhRAAAAAAAAPA/IAGgoyAApgs2AQF/AkADQCAGIANODQEgASAGIAVsaiAAIAYgBGwgAmogBWxqIAX8CgAAIAZBAWohBgwACwsLNgEBfwJAA0AgBiADTg0BIAEgBiAEbCACaiAFbGogACAGIAVsaiAF/AoAACAGQQFqIQYMAAsLC7kCAwl/BHwBfSAIQQJ0IQsgC0ECdCEMIAhBAnQhDQJAA0AgCiAHTg0BIAAgBSAHQQFrIAprIAogCRsgBiAHIAwQCCACIAEgBSAGIAggC0EBEABBACEOQQAhEUEAIRICQANAIA4gBiAIbE4NASAFIBEgEkECdGpqIQ8gDkECdCEQIA8qAgC7EAa2uyETIA8gDWohDyAPKgIAuxAGtrshFCAPIA1qIQ8gDyoCALsQB7a7IRUgDyANaiEPIA8qAgC7EAa2uyEWIBQgAyAQaioCALuiIBMgFaKgtiEXIAMgEGogFzgCACACIBBqIBe7EAe2uyAWorY4AgAgDkEBaiEOIBJBAWohEiASIAhGBEBBACESIBEgDGohEQsMAAsLIAQEQCACIAQgCiAGIAcgDRAJCyAKQQFqIQoMAAsLC9YCAgp/A3wgCUEDbCEMIAxBAnQhDSAJQQJ0IQ4CQANAIAsgCE4NASAAIAUgCEEBayALayALIAobIAcgCCANEAggAyABIAYgByAJIAxBABAAIAIEQCAGIAIgByAMEAQLQQAhD0EAIRJBACETAkADQCAPIAcgCWxODQEgEiATQQJ0aiEQIAYgEGohFCAFIBBqIRAgAyAPQQJ0aiERIBAqAgAgFCoCAJK7EAa2uyEVIBAgDmoqAgAgFCAOaioCAJK7EAa2uyEWIBAgDkEBdGohECAUIA5BAXRqIRQgECoCALsgFiAUKgIAu6KgtrshFyAXEAe2uyEXIBEgFSARKgIAu6JEAAAAAAAA8D8gFaEgF6KgtjgCACAPQQFqIQ8gE0EBaiETIBMgCUYEQEEAIRMgEiANaiESCwwACwsgBARAIAMgBCALIAcgCCAOEAkLIAtBAWohCwwACwsL";
-    KERNELS_WASM_SHARED_BASE64 = "AGFzbQEAAAABSwhgB39/f39/f38AYAN/e38AYAZ/f39/f38Bf2AEf39/fwBgAXwBfGAGf39/f39/AGAKf39/f39/f39/fwBgC39/f39/f39/f39/AAISAQNlbnYGbWVtb3J5AgMBgIAEAw0MAAECAAMEBAQFBQYHBz8HBGdlbW0AAAhhZGRfcm93cwAEA2V4cAAFB3NpZ21vaWQABgR0YW5oAAcIbHN0bV9zZXEACgdncnVfc2VxAAsKmBQMwAEBBX8gBEECdCEIIAVBAnQhCQJAA0AgB0EEaiADSg0BIAAgASACIAQgBSAGEAIhC0EAIQoCQANAIAsgBU4NASAKQQRODQEgACAKIAhsaiABIAIgCiAJbGogBCAFIAsgBhADIApBAWohCgwACwsgACAIQQJ0aiEAIAIgCUECdGohAiAHQQRqIQcMAAsLAkADQCAHIANODQEgACABIAIgBCAFQQAgBhADIAAgCGohACACIAlqIQIgB0EBaiEHDAALCwshACACBEAgACAA/QAEACAB/eQB/QsEAAUgACAB/QsEAAsLowQCB38LeyADQQJ0IQggBEECdCEJAkADQCAGQQhqIARKDQH9DAAAAAAAAAAAAAAAAAAAAAAhEP0MAAAAAAAAAAAAAAAAAAAAACER/QwAAAAAAAAAAAAAAAAAAAAAIRL9DAAAAAAAAAAAAAAAAAAAAAAhE/0MAAAAAAAAAAAAAAAAAAAAACEU/QwAAAAAAAAAAAAAAAAAAAAAIRX9DAAAAAAAAAAAAAAAAAAAAAAhFv0MAAAAAAAAAAAAAAAAAAAAACEXIAAhCiABIAZBAnRqIQtBACEHAkADQCAHIANODQEgC/0ABAAhDiAL/QAEECEPIAoqAgD9EyENIBAgDSAO/eYB/eQBIRAgESANIA/95gH95AEhESAKIAhqKgIA/RMhDSASIA0gDv3mAf3kASESIBMgDSAP/eYB/eQBIRMgCiAIQQF0aioCAP0TIQ0gFCANIA795gH95AEhFCAVIA0gD/3mAf3kASEVIAogCEEDbGoqAgD9EyENIBYgDSAO/eYB/eQBIRYgFyANIA/95gH95AEhFyAKQQRqIQogCyAJaiELIAdBAWohBwwACwsgAiAGQQJ0aiEMIAwgECAFEAEgDEEQaiARIAUQASAMIAlqIQwgDCASIAUQASAMQRBqIBMgBRABIAwgCWohDCAMIBQgBRABIAxBEGogFSAFEAEgDCAJaiEMIAwgFiAFEAEgDEEQaiAXIAUQASAGQQhqIQYMAAsLIAYLwQQDBX8FewF9IARBAnQhCAJAA0AgBUEQaiAESg0B/QwAAAAAAAAAAAAAAAAAAAAAIQ39DAAAAAAAAAAAAAAAAAAAAAAhDv0MAAAAAAAAAAAAAAAAAAAAACEP/QwAAAAAAAAAAAAAAAAAAAAAIRAgACEJIAEgBUECdGohCkEAIQcCQANAIAcgA04NASAJKgIA/RMhDCANIAwgCv0ABAD95gH95AEhDSAOIAwgCv0ABBD95gH95AEhDiAPIAwgCv0ABCD95gH95AEhDyAQIAwgCv0ABDD95gH95AEhECAJQQRqIQkgCiAIaiEKIAdBAWohBwwACwsgAiAFQQJ0aiELIAsgDSAGEAEgC0EQaiAOIAYQASALQSBqIA8gBhABIAtBMGogECAGEAEgBUEQaiEFDAALCwJAA0AgBUEEaiAESg0B/QwAAAAAAAAAAAAAAAAAAAAAIQ0gACEJIAEgBUECdGohCkEAIQcCQANAIAcgA04NASANIAkqAgD9EyAK/QAEAP3mAf3kASENIAlBBGohCSAKIAhqIQogB0EBaiEHDAALCyACIAVBAnRqIA0gBhABIAVBBGohBQwACwsCQANAIAUgBE4NAUMAAAAAIREgACEJIAEgBUECdGohCkEAIQcCQANAIAcgA04NASARIAkqAgAgCioCAJSSIREgCUEEaiEJIAogCGohCiAHQQFqIQcMAAsLIAIgBUECdGohCyAGBEAgCyALKgIAIBGSOAIABSALIBE4AgALIAVBAWohBQwACwsLWwEDfyADQQJ0IQYCQANAIAQgAk4NAUEAIQUCQANAIAUgBk4NASAAIAVqIAAgBWoqAgAgASAFaioCAJI4AgAgBUEEaiEFDAALCyAAIAZqIQAgBEEBaiEEDAALCwueAgEDfCAARAAAAAAAIIbApUQAAAAAACiGQKQhACAARP6CK2VHFfc/op4hASAAIAFEAADg/kIu5j+ioSABRHY8eTXvOeo9oqEhAkTkRPVnReZaPiEDIAMgAqJEXJ94t09+kj6gIQMgAyACokQ0x1al4x3HPqAhAyADIAKiRBqgARqgAfo+oCEDIAMgAqJEGqABGqABKj+gIQMgAyACokQXbMEWbMFWP6AhAyADIAKiRBEREREREYE/oCEDIAMgAqJEVVVVVVVVpT+gIQMgAyACokRVVVVVVVXFP6AhAyADIAKiRAAAAAAAAOA/oCEDIAMgAqJEAAAAAAAA8D+gIQMgAyACokQAAAAAAADwP6AhAyADIAH8BkL/B3xCNIa/ogsbAEQAAAAAAADwP0QAAAAAAADwPyAAmhAFoKMLMQEBfEQAAAAAAAAAwCAAmaIQBSEBRAAAAAAAAPA/IAGhRAAAAAAAAPA/IAGgoyAApgs2AQF/AkADQCAGIANODQEgASAGIAVsaiAAIAYgBGwgAmogBWxqIAX8CgAAIAZBAWohBgwACwsLNgEBfwJAA0AgBiADTg0BIAEgBiAEbCACaiAFbGogACAGIAVsaiAF/AoAACAGQQFqIQYMAAsLC7kCAwl/BHwBfSAIQQJ0IQsgC0ECdCEMIAhBAnQhDQJAA0AgCiAHTg0BIAAgBSAHQQFrIAprIAogCRsgBiAHIAwQCCACIAEgBSAGIAggC0EBEABBACEOQQAhEUEAIRICQANAIA4gBiAIbE4NASAFIBEgEkECdGpqIQ8gDkECdCEQIA8qAgC7EAa2uyETIA8gDWohDyAPKgIAuxAGtrshFCAPIA1qIQ8gDyoCALsQB7a7IRUgDyANaiEPIA8qAgC7EAa2uyEWIBQgAyAQaioCALuiIBMgFaKgtiEXIAMgEGogFzgCACACIBBqIBe7EAe2uyAWorY4AgAgDkEBaiEOIBJBAWohEiASIAhGBEBBACESIBEgDGohEQsMAAsLIAQEQCACIAQgCiAGIAcgDRAJCyAKQQFqIQoMAAsLC9YCAgp/A3wgCUEDbCEMIAxBAnQhDSAJQQJ0IQ4CQANAIAsgCE4NASAAIAUgCEEBayALayALIAobIAcgCCANEAggAyABIAYgByAJIAxBABAAIAIEQCAGIAIgByAMEAQLQQAhD0EAIRJBACETAkADQCAPIAcgCWxODQEgEiATQQJ0aiEQIAYgEGohFCAFIBBqIRAgAyAPQQJ0aiERIBAqAgAgFCoCAJK7EAa2uyEVIBAgDmoqAgAgFCAOaioCAJK7EAa2uyEWIBAgDkEBdGohECAUIA5BAXRqIRQgECoCALsgFiAUKgIAu6KgtrshFyAXEAe2uyEXIBEgFSARKgIAu6JEAAAAAAAA8D8gFaEgF6KgtjgCACAPQQFqIQ8gE0EBaiETIBMgCUYEQEEAIRMgEiANaiESCwwACwsgBARAIAMgBCALIAcgCCAOEAkLIAtBAWohCwwACwsL";
+    KERNELS_WASM_BASE64 = "AGFzbQEAAAABUQlgB39/f39/f38AYAN/e38AYAZ/f39/f38Bf2AEf39/fwBgA39/fwBgAXwBfGAGf39/f39/AGAKf39/f39/f39/fwBgC39/f39/f39/f39/AAMODQABAgADBAUFBQYGBwgFAwEAAQdXCQZtZW1vcnkCAARnZW1tAAAIYWRkX3Jvd3MABAxzb2Z0bWF4X3Jvd3MABQNleHAABgdzaWdtb2lkAAcEdGFuaAAICGxzdG1fc2VxAAsHZ3J1X3NlcQAMCusVDcABAQV/IARBAnQhCCAFQQJ0IQkCQANAIAdBBGogA0oNASAAIAEgAiAEIAUgBhACIQtBACEKAkADQCALIAVODQEgCkEETg0BIAAgCiAIbGogASACIAogCWxqIAQgBSALIAYQAyAKQQFqIQoMAAsLIAAgCEECdGohACACIAlBAnRqIQIgB0EEaiEHDAALCwJAA0AgByADTg0BIAAgASACIAQgBUEAIAYQAyAAIAhqIQAgAiAJaiECIAdBAWohBwwACwsLIQAgAgRAIAAgAP0ABAAgAf3kAf0LBAAFIAAgAf0LBAALC6MEAgd/C3sgA0ECdCEIIARBAnQhCQJAA0AgBkEIaiAESg0B/QwAAAAAAAAAAAAAAAAAAAAAIRD9DAAAAAAAAAAAAAAAAAAAAAAhEf0MAAAAAAAAAAAAAAAAAAAAACES/QwAAAAAAAAAAAAAAAAAAAAAIRP9DAAAAAAAAAAAAAAAAAAAAAAhFP0MAAAAAAAAAAAAAAAAAAAAACEV/QwAAAAAAAAAAAAAAAAAAAAAIRb9DAAAAAAAAAAAAAAAAAAAAAAhFyAAIQogASAGQQJ0aiELQQAhBwJAA0AgByADTg0BIAv9AAQAIQ4gC/0ABBAhDyAKKgIA/RMhDSAQIA0gDv3mAf3kASEQIBEgDSAP/eYB/eQBIREgCiAIaioCAP0TIQ0gEiANIA795gH95AEhEiATIA0gD/3mAf3kASETIAogCEEBdGoqAgD9EyENIBQgDSAO/eYB/eQBIRQgFSANIA/95gH95AEhFSAKIAhBA2xqKgIA/RMhDSAWIA0gDv3mAf3kASEWIBcgDSAP/eYB/eQBIRcgCkEEaiEKIAsgCWohCyAHQQFqIQcMAAsLIAIgBkECdGohDCAMIBAgBRABIAxBEGogESAFEAEgDCAJaiEMIAwgEiAFEAEgDEEQaiATIAUQASAMIAlqIQwgDCAUIAUQASAMQRBqIBUgBRABIAwgCWohDCAMIBYgBRABIAxBEGogFyAFEAEgBkEIaiEGDAALCyAGC8EEAwV/BXsBfSAEQQJ0IQgCQANAIAVBEGogBEoNAf0MAAAAAAAAAAAAAAAAAAAAACEN/QwAAAAAAAAAAAAAAAAAAAAAIQ79DAAAAAAAAAAAAAAAAAAAAAAhD/0MAAAAAAAAAAAAAAAAAAAAACEQIAAhCSABIAVBAnRqIQpBACEHAkADQCAHIANODQEgCSoCAP0TIQwgDSAMIAr9AAQA/eYB/eQBIQ0gDiAMIAr9AAQQ/eYB/eQBIQ4gDyAMIAr9AAQg/eYB/eQBIQ8gECAMIAr9AAQw/eYB/eQBIRAgCUEEaiEJIAogCGohCiAHQQFqIQcMAAsLIAIgBUECdGohCyALIA0gBhABIAtBEGogDiAGEAEgC0EgaiAPIAYQASALQTBqIBAgBhABIAVBEGohBQwACwsCQANAIAVBBGogBEoNAf0MAAAAAAAAAAAAAAAAAAAAACENIAAhCSABIAVBAnRqIQpBACEHAkADQCAHIANODQEgDSAJKgIA/RMgCv0ABAD95gH95AEhDSAJQQRqIQkgCiAIaiEKIAdBAWohBwwACwsgAiAFQQJ0aiANIAYQASAFQQRqIQUMAAsLAkADQCAFIARODQFDAAAAACERIAAhCSABIAVBAnRqIQpBACEHAkADQCAHIANODQEgESAJKgIAIAoqAgCUkiERIAlBBGohCSAKIAhqIQogB0EBaiEHDAALCyACIAVBAnRqIQsgBgRAIAsgCyoCACARkjgCAAUgCyAROAIACyAFQQFqIQUMAAsLC1sBA38gA0ECdCEGAkADQCAEIAJODQFBACEFAkADQCAFIAZODQEgACAFaiAAIAVqKgIAIAEgBWoqAgCSOAIAIAVBBGohBQwACwsgACAGaiEAIARBAWohBAwACwsL0QEDA38CfQF8AkADQCADIAJODQEgACABQQJ0aiEFQwAAgP8hBiAAIQQCQANAIAQgBU8NASAEKgIAIQcgByAGXgRAIAchBgsgBEEEaiEEDAALC0QAAAAAAAAAACEIIAAhBAJAA0AgBCAFTw0BIAQqAgAgBpO7EAa2IQcgBCAHOAIAIAggB7ugIQggBEEEaiEEDAALCyAItrshCCAAIQQCQANAIAQgBU8NASAEIAQqAgC7IAijtjgCACAEQQRqIQQMAAsLIAUhACADQQFqIQMMAAsLC54CAQN8IABEAAAAAAAghsClRAAAAAAAKIZApCEAIABE/oIrZUcV9z+iniEBIAAgAUQAAOD+Qi7mP6KhIAFEdjx5Ne856j2ioSECRORE9WdF5lo+IQMgAyACokRcn3i3T36SPqAhAyADIAKiRDTHVqXjHcc+oCEDIAMgAqJEGqABGqAB+j6gIQMgAyACokQaoAEaoAEqP6AhAyADIAKiRBdswRZswVY/oCEDIAMgAqJEERERERERgT+gIQMgAyACokRVVVVVVVWlP6AhAyADIAKiRFVVVVVVVcU/oCEDIAMgAqJEAAAAAAAA4D+gIQMgAyACokQAAAAAAADwP6AhAyADIAKiRAAAAAAAAPA/oCEDIAMgAfwGQv8HfEI0hr+iCxsARAAAAAAAAPA/RAAAAAAAAPA/IACaEAagowsxAQF8RAAAAAAAAADAIACZohAGIQFEAAAAAAAA8D8gAaFEAAAAAAAA8D8gAaCjIACmCzYBAX8CQANAIAYgA04NASABIAYgBWxqIAAgBiAEbCACaiAFbGogBfwKAAAgBkEBaiEGDAALCws2AQF/AkADQCAGIANODQEgASAGIARsIAJqIAVsaiAAIAYgBWxqIAX8CgAAIAZBAWohBgwACwsLuQIDCX8EfAF9IAhBAnQhCyALQQJ0IQwgCEECdCENAkADQCAKIAdODQEgACAFIAdBAWsgCmsgCiAJGyAGIAcgDBAJIAIgASAFIAYgCCALQQEQAEEAIQ5BACERQQAhEgJAA0AgDiAGIAhsTg0BIAUgESASQQJ0amohDyAOQQJ0IRAgDyoCALsQB7a7IRMgDyANaiEPIA8qAgC7EAe2uyEUIA8gDWohDyAPKgIAuxAItrshFSAPIA1qIQ8gDyoCALsQB7a7IRYgFCADIBBqKgIAu6IgEyAVoqC2IRcgAyAQaiAXOAIAIAIgEGogF7sQCLa7IBaitjgCACAOQQFqIQ4gEkEBaiESIBIgCEYEQEEAIRIgESAMaiERCwwACwsgBARAIAIgBCAKIAYgByANEAoLIApBAWohCgwACwsL1gICCn8DfCAJQQNsIQwgDEECdCENIAlBAnQhDgJAA0AgCyAITg0BIAAgBSAIQQFrIAtrIAsgChsgByAIIA0QCSADIAEgBiAHIAkgDEEAEAAgAgRAIAYgAiAHIAwQBAtBACEPQQAhEkEAIRMCQANAIA8gByAJbE4NASASIBNBAnRqIRAgBiAQaiEUIAUgEGohECADIA9BAnRqIREgECoCACAUKgIAkrsQB7a7IRUgECAOaioCACAUIA5qKgIAkrsQB7a7IRYgECAOQQF0aiEQIBQgDkEBdGohFCAQKgIAuyAWIBQqAgC7oqC2uyEXIBcQCLa7IRcgESAVIBEqAgC7okQAAAAAAADwPyAVoSAXoqC2OAIAIA9BAWohDyATQQFqIRMgEyAJRgRAQQAhEyASIA1qIRILDAALCyAEBEAgAyAEIAsgByAIIA4QCgsgC0EBaiELDAALCws=";
+    KERNELS_WASM_SHARED_BASE64 = "AGFzbQEAAAABUQlgB39/f39/f38AYAN/e38AYAZ/f39/f38Bf2AEf39/fwBgA39/fwBgAXwBfGAGf39/f39/AGAKf39/f39/f39/fwBgC39/f39/f39/f39/AAISAQNlbnYGbWVtb3J5AgMBgIAEAw4NAAECAAMEBQUFBgYHCAdOCARnZW1tAAAIYWRkX3Jvd3MABAxzb2Z0bWF4X3Jvd3MABQNleHAABgdzaWdtb2lkAAcEdGFuaAAICGxzdG1fc2VxAAsHZ3J1X3NlcQAMCusVDcABAQV/IARBAnQhCCAFQQJ0IQkCQANAIAdBBGogA0oNASAAIAEgAiAEIAUgBhACIQtBACEKAkADQCALIAVODQEgCkEETg0BIAAgCiAIbGogASACIAogCWxqIAQgBSALIAYQAyAKQQFqIQoMAAsLIAAgCEECdGohACACIAlBAnRqIQIgB0EEaiEHDAALCwJAA0AgByADTg0BIAAgASACIAQgBUEAIAYQAyAAIAhqIQAgAiAJaiECIAdBAWohBwwACwsLIQAgAgRAIAAgAP0ABAAgAf3kAf0LBAAFIAAgAf0LBAALC6MEAgd/C3sgA0ECdCEIIARBAnQhCQJAA0AgBkEIaiAESg0B/QwAAAAAAAAAAAAAAAAAAAAAIRD9DAAAAAAAAAAAAAAAAAAAAAAhEf0MAAAAAAAAAAAAAAAAAAAAACES/QwAAAAAAAAAAAAAAAAAAAAAIRP9DAAAAAAAAAAAAAAAAAAAAAAhFP0MAAAAAAAAAAAAAAAAAAAAACEV/QwAAAAAAAAAAAAAAAAAAAAAIRb9DAAAAAAAAAAAAAAAAAAAAAAhFyAAIQogASAGQQJ0aiELQQAhBwJAA0AgByADTg0BIAv9AAQAIQ4gC/0ABBAhDyAKKgIA/RMhDSAQIA0gDv3mAf3kASEQIBEgDSAP/eYB/eQBIREgCiAIaioCAP0TIQ0gEiANIA795gH95AEhEiATIA0gD/3mAf3kASETIAogCEEBdGoqAgD9EyENIBQgDSAO/eYB/eQBIRQgFSANIA/95gH95AEhFSAKIAhBA2xqKgIA/RMhDSAWIA0gDv3mAf3kASEWIBcgDSAP/eYB/eQBIRcgCkEEaiEKIAsgCWohCyAHQQFqIQcMAAsLIAIgBkECdGohDCAMIBAgBRABIAxBEGogESAFEAEgDCAJaiEMIAwgEiAFEAEgDEEQaiATIAUQASAMIAlqIQwgDCAUIAUQASAMQRBqIBUgBRABIAwgCWohDCAMIBYgBRABIAxBEGogFyAFEAEgBkEIaiEGDAALCyAGC8EEAwV/BXsBfSAEQQJ0IQgCQANAIAVBEGogBEoNAf0MAAAAAAAAAAAAAAAAAAAAACEN/QwAAAAAAAAAAAAAAAAAAAAAIQ79DAAAAAAAAAAAAAAAAAAAAAAhD/0MAAAAAAAAAAAAAAAAAAAAACEQIAAhCSABIAVBAnRqIQpBACEHAkADQCAHIANODQEgCSoCAP0TIQwgDSAMIAr9AAQA/eYB/eQBIQ0gDiAMIAr9AAQQ/eYB/eQBIQ4gDyAMIAr9AAQg/eYB/eQBIQ8gECAMIAr9AAQw/eYB/eQBIRAgCUEEaiEJIAogCGohCiAHQQFqIQcMAAsLIAIgBUECdGohCyALIA0gBhABIAtBEGogDiAGEAEgC0EgaiAPIAYQASALQTBqIBAgBhABIAVBEGohBQwACwsCQANAIAVBBGogBEoNAf0MAAAAAAAAAAAAAAAAAAAAACENIAAhCSABIAVBAnRqIQpBACEHAkADQCAHIANODQEgDSAJKgIA/RMgCv0ABAD95gH95AEhDSAJQQRqIQkgCiAIaiEKIAdBAWohBwwACwsgAiAFQQJ0aiANIAYQASAFQQRqIQUMAAsLAkADQCAFIARODQFDAAAAACERIAAhCSABIAVBAnRqIQpBACEHAkADQCAHIANODQEgESAJKgIAIAoqAgCUkiERIAlBBGohCSAKIAhqIQogB0EBaiEHDAALCyACIAVBAnRqIQsgBgRAIAsgCyoCACARkjgCAAUgCyAROAIACyAFQQFqIQUMAAsLC1sBA38gA0ECdCEGAkADQCAEIAJODQFBACEFAkADQCAFIAZODQEgACAFaiAAIAVqKgIAIAEgBWoqAgCSOAIAIAVBBGohBQwACwsgACAGaiEAIARBAWohBAwACwsL0QEDA38CfQF8AkADQCADIAJODQEgACABQQJ0aiEFQwAAgP8hBiAAIQQCQANAIAQgBU8NASAEKgIAIQcgByAGXgRAIAchBgsgBEEEaiEEDAALC0QAAAAAAAAAACEIIAAhBAJAA0AgBCAFTw0BIAQqAgAgBpO7EAa2IQcgBCAHOAIAIAggB7ugIQggBEEEaiEEDAALCyAItrshCCAAIQQCQANAIAQgBU8NASAEIAQqAgC7IAijtjgCACAEQQRqIQQMAAsLIAUhACADQQFqIQMMAAsLC54CAQN8IABEAAAAAAAghsClRAAAAAAAKIZApCEAIABE/oIrZUcV9z+iniEBIAAgAUQAAOD+Qi7mP6KhIAFEdjx5Ne856j2ioSECRORE9WdF5lo+IQMgAyACokRcn3i3T36SPqAhAyADIAKiRDTHVqXjHcc+oCEDIAMgAqJEGqABGqAB+j6gIQMgAyACokQaoAEaoAEqP6AhAyADIAKiRBdswRZswVY/oCEDIAMgAqJEERERERERgT+gIQMgAyACokRVVVVVVVWlP6AhAyADIAKiRFVVVVVVVcU/oCEDIAMgAqJEAAAAAAAA4D+gIQMgAyACokQAAAAAAADwP6AhAyADIAKiRAAAAAAAAPA/oCEDIAMgAfwGQv8HfEI0hr+iCxsARAAAAAAAAPA/RAAAAAAAAPA/IACaEAagowsxAQF8RAAAAAAAAADAIACZohAGIQFEAAAAAAAA8D8gAaFEAAAAAAAA8D8gAaCjIACmCzYBAX8CQANAIAYgA04NASABIAYgBWxqIAAgBiAEbCACaiAFbGogBfwKAAAgBkEBaiEGDAALCws2AQF/AkADQCAGIANODQEgASAGIARsIAJqIAVsaiAAIAYgBWxqIAX8CgAAIAZBAWohBgwACwsLuQIDCX8EfAF9IAhBAnQhCyALQQJ0IQwgCEECdCENAkADQCAKIAdODQEgACAFIAdBAWsgCmsgCiAJGyAGIAcgDBAJIAIgASAFIAYgCCALQQEQAEEAIQ5BACERQQAhEgJAA0AgDiAGIAhsTg0BIAUgESASQQJ0amohDyAOQQJ0IRAgDyoCALsQB7a7IRMgDyANaiEPIA8qAgC7EAe2uyEUIA8gDWohDyAPKgIAuxAItrshFSAPIA1qIQ8gDyoCALsQB7a7IRYgFCADIBBqKgIAu6IgEyAVoqC2IRcgAyAQaiAXOAIAIAIgEGogF7sQCLa7IBaitjgCACAOQQFqIQ4gEkEBaiESIBIgCEYEQEEAIRIgESAMaiERCwwACwsgBARAIAIgBCAKIAYgByANEAoLIApBAWohCgwACwsL1gICCn8DfCAJQQNsIQwgDEECdCENIAlBAnQhDgJAA0AgCyAITg0BIAAgBSAIQQFrIAtrIAsgChsgByAIIA0QCSADIAEgBiAHIAkgDEEAEAAgAgRAIAYgAiAHIAwQBAtBACEPQQAhEkEAIRMCQANAIA8gByAJbE4NASASIBNBAnRqIRAgBiAQaiEUIAUgEGohECADIA9BAnRqIREgECoCACAUKgIAkrsQB7a7IRUgECAOaioCACAUIA5qKgIAkrsQB7a7IRYgECAOQQF0aiEQIBQgDkEBdGohFCAQKgIAuyAWIBQqAgC7oqC2uyEXIBcQCLa7IRcgESAVIBEqAgC7okQAAAAAAADwPyAVoSAXoqC2OAIAIA9BAWohDyATQQFqIRMgEyAJRgRAQQAhEyASIA1qIRILDAALCyAEBEAgAyAEIAsgByAIIA4QCgsgC0EBaiELDAALCws=";
   }
 });
 
 // src/ops/wasm.js
 function wasmBytes(b64) {
+  if (typeof Buffer === "function" && typeof Buffer.from === "function") return new Uint8Array(Buffer.from(b64, "base64"));
   const s = atob(b64);
   const out = new Uint8Array(s.length);
   for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
@@ -1110,6 +896,31 @@ var init_wasm = __esm({
         this.top = end;
         this.at.set(b, p);
         return p;
+      }
+      /** Run ``fn(address)`` on a copy of Float32Array ``d`` in scratch memory, then copy it
+       *  back; false (nothing done) if it does not fit. Element-wise passes that a cold call would
+       *  otherwise run in interpreted JavaScript (a Dense(5000) softmax: ~2 ms, then ~0.1). */
+      inPlace(d, fn) {
+        if (!(d instanceof Float32Array)) return false;
+        const p = this.top;
+        if (!this.reserve(p + d.length * 4)) return false;
+        const h = this.f32();
+        h.set(d, p >> 2);
+        fn(p);
+        d.set(h.subarray(p >> 2, (p >> 2) + d.length));
+        return true;
+      }
+      /** linalg.addRowBias here: out (rows, N) += bias[bOff : bOff + N] per row. */
+      addRows(out, rows, N, bias, bOff) {
+        if (!(bias instanceof Float32Array) || out.length !== rows * N) return false;
+        const bp = align(this.top + out.length * 4);
+        if (!this.reserve(bp + N * 4)) return false;
+        this.f32().set(bias.subarray(bOff, bOff + N), bp >> 2);
+        return this.inPlace(out, (p) => this.exports.add_rows(p, bp, rows, N));
+      }
+      /** activations.js softmaxRows here: count rows of n values of d, in place. */
+      softmaxRows(d, n, count) {
+        return d.length === n * count && this.inPlace(d, (p) => this.exports.softmax_rows(p, n, count));
       }
       /** out[M, N] (+)= a[M, K] @ b[K, N] as linalg.gemm, b a weight; false if it cannot run here. */
       gemm(a, aOff, b, out, outOff, M, K, N, accumulate) {
@@ -1409,12 +1220,14 @@ function gemmBlocked(a, aOff, bt, out, outOff, M, K, N, accumulate) {
   }
 }
 function addRowBias(out, rows, N, bias, bOff) {
+  const k = current.kernels;
+  if (k !== null && rows * N >= WASM_ELEMENTWISE && k.addRows(out, rows, N, bias, bOff)) return;
   for (let i = 0; i < rows; i++) {
     const o = i * N;
     for (let j = 0; j < N; j++) out[o + j] += bias[bOff + j];
   }
 }
-var constants, transposed, panels, firstUse, call2;
+var constants, transposed, panels, firstUse, call2, WASM_ELEMENTWISE;
 var init_linalg = __esm({
   "src/ops/linalg.js"() {
     init_wasm();
@@ -1423,6 +1236,226 @@ var init_linalg = __esm({
     panels = /* @__PURE__ */ new WeakMap();
     firstUse = /* @__PURE__ */ new WeakMap();
     call2 = 0;
+    WASM_ELEMENTWISE = 1024;
+  }
+});
+
+// src/ops/activations.js
+function erf(x) {
+  const z = Math.abs(x);
+  const t = 1 / (1 + 0.3275911 * z);
+  const poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
+  return Math.sign(x) * (1 - poly * Math.exp(-z * z));
+}
+function softmaxRows(d, n, count) {
+  const k = current.kernels;
+  if (k !== null && n * count >= WASM_ELEMENTWISE && k.softmaxRows(d, n, count)) return;
+  for (let r = 0; r < count; r++) {
+    const o = r * n;
+    let m = -Infinity;
+    for (let j = 0; j < n; j++) if (d[o + j] > m) m = d[o + j];
+    let s = 0;
+    for (let j = 0; j < n; j++) {
+      const e = f32(Math.exp(f32(d[o + j] - m)));
+      d[o + j] = e;
+      s += e;
+    }
+    s = f32(s);
+    for (let j = 0; j < n; j++) d[o + j] = d[o + j] / s;
+  }
+}
+function logSoftmaxRows(d, n, count) {
+  for (let r = 0; r < count; r++) {
+    const o = r * n;
+    let m = -Infinity;
+    for (let j = 0; j < n; j++) if (d[o + j] > m) m = d[o + j];
+    let s = 0;
+    for (let j = 0; j < n; j++) s += f32(Math.exp(f32(d[o + j] - m)));
+    const ls = Math.log(f32(s));
+    for (let j = 0; j < n; j++) d[o + j] = f32(d[o + j] - m) - ls;
+  }
+}
+function sparsemaxRows(d, n, count) {
+  const s = new Float64Array(n);
+  for (let r = 0; r < count; r++) {
+    const o = r * n;
+    for (let j = 0; j < n; j++) s[j] = d[o + j];
+    s.sort((a, b) => b - a);
+    let c = 0;
+    let k = 0;
+    let csum = 0;
+    for (let j = 0; j < n; j++) {
+      c = f32(c + s[j]);
+      if (f32(s[j] - f32(f32(c - 1) / (j + 1))) > 0) {
+        k++;
+        csum += c;
+      }
+    }
+    const tau = f32(f32(f32(csum) - 1) / k);
+    for (let j = 0; j < n; j++) d[o + j] = Math.max(f32(d[o + j] - tau), 0);
+  }
+}
+function checkActivation(spec, where2) {
+  if (!spec || typeof spec !== "object" || typeof spec.type !== "string" || !ACTIVATION_TYPES.includes(spec.type)) {
+    throw new FormatError(`${where2}: activation ${JSON.stringify(spec)} is not a known activation spec`);
+  }
+  const allowed = PARAMS[spec.type] || [];
+  for (const [k, v] of Object.entries(spec)) {
+    if (k === "type") continue;
+    if (!allowed.includes(k)) throw new FormatError(`${where2}: activation '${spec.type}' takes no parameter '${k}'`);
+    const ok = k === "approximate" ? typeof v === "boolean" : k === "max_value" ? v === null || Number.isFinite(v) : k === "axis" ? Number.isInteger(v) || Array.isArray(v) && v.length > 0 && v.every(Number.isInteger) : Number.isFinite(v);
+    if (!ok) throw new FormatError(`${where2}: activation parameter ${k}=${JSON.stringify(v)} has the wrong type`);
+  }
+  for (const k of REQUIRED[spec.type] || []) {
+    if (!(k in spec)) throw new FormatError(`${where2}: activation '${spec.type}' needs parameter '${k}'`);
+  }
+}
+function isElementwise(spec) {
+  return !(spec.type in AXIS) && spec.type !== "glu";
+}
+function scalarFn(spec) {
+  const make = ELEMENTWISE[spec.type];
+  if (!make) throw new FormatError(`activation '${spec.type}' is not element-wise`);
+  return make(spec);
+}
+function activationFn(spec) {
+  const kind = spec && spec.type;
+  if (kind in ELEMENTWISE) {
+    const fn = ELEMENTWISE[kind](spec);
+    return (x) => {
+      if (fn === null) return x;
+      const out = new Float32Array(x.data.length);
+      const s = x.data;
+      for (let i = 0; i < s.length; i++) out[i] = fn(s[i]);
+      return new Tensor(out, x.shape.slice());
+    };
+  }
+  const axes = spec.axis === void 0 ? [-1] : Array.isArray(spec.axis) ? spec.axis : [spec.axis];
+  if (kind in AXIS) return (x) => alongAxes(x, axes, AXIS[kind]);
+  if (kind === "glu") return (x) => glu(x, axes[0]);
+  throw new FormatError(`unknown activation type ${JSON.stringify(kind)}; this runtime knows: ${ACTIVATION_TYPES}`);
+}
+function glu(x, axis) {
+  const r = x.shape.length;
+  const ax = axis < 0 ? axis + r : axis;
+  const n = x.shape[ax];
+  if (n % 2) throw new FormatError(`glu needs an even size on axis ${axis}, got ${n}`);
+  const outShape = x.shape.slice();
+  outShape[ax] = n / 2;
+  let outer = 1;
+  for (let i = 0; i < ax; i++) outer *= x.shape[i];
+  let inner = 1;
+  for (let i = ax + 1; i < r; i++) inner *= x.shape[i];
+  const half = n / 2 * inner;
+  const out = new Float32Array(outer * half);
+  const d = x.data;
+  for (let o = 0; o < outer; o++) {
+    for (let j = 0; j < half; j++) out[o * half + j] = d[o * 2 * half + j] * sigmoid(d[o * 2 * half + half + j]);
+  }
+  return new Tensor(out, outShape);
+}
+var f32, SELU_ALPHA, SELU_SCALE, sigmoid, softplus, clip, ELEMENTWISE, AXIS, ACTIVATION_TYPES, PARAMS, REQUIRED;
+var init_activations = __esm({
+  "src/ops/activations.js"() {
+    init_errors();
+    init_tensor();
+    init_linalg();
+    init_wasm();
+    f32 = Math.fround;
+    SELU_ALPHA = 1.6732632423543772;
+    SELU_SCALE = 1.0507009873554805;
+    sigmoid = (x) => 1 / (1 + Math.exp(-x));
+    softplus = (x) => Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)));
+    clip = (v, lo, hi) => v < lo ? lo : v > hi ? hi : v;
+    ELEMENTWISE = {
+      linear: () => null,
+      tanh: () => Math.tanh,
+      sigmoid: () => sigmoid,
+      hard_sigmoid: ({ slope, offset }) => {
+        const s = f32(slope);
+        const o = f32(offset);
+        return (x) => clip(f32(f32(x * s) + o), 0, 1);
+      },
+      relu: ({ negative_slope = 0, max_value = null, threshold: threshold2 = 0 }) => {
+        const t = f32(threshold2);
+        const ns = f32(negative_slope);
+        const mv = max_value === null || max_value === void 0 ? null : f32(max_value);
+        return (x) => {
+          let out = t !== 0 ? x > t ? x : 0 : Math.max(x, 0);
+          if (mv !== null) out = clip(out, 0, mv);
+          if (ns !== 0) out = f32(out - f32(ns * Math.max(f32(t - x), 0)));
+          return out;
+        };
+      },
+      relu6: () => (x) => clip(x, 0, 6),
+      leaky_relu: ({ negative_slope }) => {
+        const ns = f32(negative_slope);
+        return (x) => x >= 0 ? x : x * ns;
+      },
+      elu: ({ alpha = 1 }) => {
+        const a = f32(alpha);
+        return (x) => x > 0 ? x : a * f32(Math.expm1(Math.min(x, 0)));
+      },
+      selu: () => (x) => f32(SELU_SCALE) * (x > 0 ? x : f32(SELU_ALPHA) * f32(Math.expm1(Math.min(x, 0)))),
+      celu: ({ alpha = 1 }) => {
+        const a = f32(alpha);
+        return (x) => Math.max(x, 0) + Math.min(0, a * Math.expm1(Math.min(x, 0) / a));
+      },
+      gelu: ({ approximate = false }) => {
+        if (approximate) {
+          const c = f32(Math.sqrt(2 / Math.PI));
+          return (x) => 0.5 * x * (1 + Math.tanh(c * (x + f32(0.044715) * x * x * x)));
+        }
+        const r2 = f32(Math.SQRT2);
+        return (x) => 0.5 * x * (1 + erf(f32(x / r2)));
+      },
+      softplus: () => softplus,
+      softsign: () => (x) => x / (1 + Math.abs(x)),
+      swish: () => (x) => x * sigmoid(x),
+      hard_swish: ({ slope, offset }) => {
+        const s = f32(slope);
+        const o = f32(offset);
+        return (x) => x * clip(f32(f32(x * s) + o), 0, 1);
+      },
+      mish: () => (x) => x * Math.tanh(softplus(x)),
+      exponential: () => Math.exp,
+      log_sigmoid: () => (x) => -softplus(-x),
+      hard_tanh: () => (x) => clip(x, -1, 1),
+      tanh_shrink: () => (x) => x - Math.tanh(x),
+      soft_shrink: ({ threshold: threshold2 = 0.5 }) => {
+        const t = f32(threshold2);
+        return (x) => x > t ? x - t : x < -t ? x + t : 0;
+      },
+      hard_shrink: ({ threshold: threshold2 = 0.5 }) => {
+        const t = f32(threshold2);
+        return (x) => Math.abs(x) > t ? x : 0;
+      },
+      sparse_plus: () => (x) => x <= -1 ? 0 : x >= 1 ? x : 0.25 * (x + 1) * (x + 1),
+      sparse_sigmoid: () => (x) => clip(0.5 * (x + 1), 0, 1),
+      squareplus: ({ b = 4 }) => {
+        const bb = f32(b);
+        return (x) => 0.5 * (x + Math.sqrt(x * x + bb));
+      }
+    };
+    AXIS = { softmax: softmaxRows, log_softmax: logSoftmaxRows, sparsemax: sparsemaxRows };
+    ACTIVATION_TYPES = [...Object.keys(ELEMENTWISE), ...Object.keys(AXIS), "glu"].sort();
+    PARAMS = {
+      hard_sigmoid: ["slope", "offset"],
+      hard_swish: ["slope", "offset"],
+      relu: ["negative_slope", "max_value", "threshold"],
+      leaky_relu: ["negative_slope"],
+      elu: ["alpha"],
+      celu: ["alpha"],
+      gelu: ["approximate"],
+      soft_shrink: ["threshold"],
+      hard_shrink: ["threshold"],
+      squareplus: ["b"],
+      softmax: ["axis"],
+      log_softmax: ["axis"],
+      sparsemax: ["axis"],
+      glu: ["axis"]
+    };
+    REQUIRED = { hard_sigmoid: ["slope", "offset"], hard_swish: ["slope", "offset"], leaky_relu: ["negative_slope"] };
   }
 });
 

@@ -203,3 +203,39 @@ test("a product or scan over the kernels' memory bound runs in JavaScript, with 
   y1.forEach((t, i) => t.data.forEach((v, j) => assert.ok(Math.abs(v - y2[i].data[j]) < 1e-5)));
   assert.ok(k.memory.buffer.byteLength <= 65536);
 });
+
+test("softmax and row bias in WebAssembly equal the JavaScript passes, NaN and infinities too", async () => {
+  const { activationFn } = await import("../src/ops/activations.js");
+  const { addRowBias } = await import("../src/ops/linalg.js");
+  const k = await newKernels("auto");
+  const ran = { softmaxRows: 0, addRows: 0 };
+  for (const name of Object.keys(ran)) {
+    const fn = k[name].bind(k);
+    k[name] = (...args) => (ran[name]++, fn(...args));
+  }
+  const r = rng(11);
+  const softmax = activationFn({ type: "softmax", axis: -1 });
+  const specials = [NaN, Infinity, -Infinity, 88.7, -88.7, 1e30, -1e30, 0, -0];
+  for (const [rows, n] of [[1, 5000], [3, 700], [64, 17], [2, 1024]]) {
+    const x = Float32Array.from({ length: rows * n }, () => r() * 30);
+    if (rows === 64) for (let i = 0; i < specials.length; i++) x[i * n + 3] = specials[i]; // one per row
+    if (rows === 2) x.fill(-Infinity, 0, n); // a row of -inf only: NaN, as in JavaScript
+    const want = softmax(new Tensor(Float32Array.from(x), [rows, n])).data;
+    beginCall(k);
+    const got = softmax(new Tensor(Float32Array.from(x), [rows, n])).data;
+    beginCall(null);
+    for (let i = 0; i < want.length; i++) {
+      const same = Object.is(got[i], want[i]) || Math.abs(got[i] - want[i]) <= 2 ** -23 * Math.abs(want[i]); // exp: < 1e-14 apart before rounding
+      assert.ok(same, `softmax ${rows}x${n} [${i}]: ${got[i]} vs ${want[i]}`);
+    }
+    const bias = Float32Array.from({ length: n + 5 }, r);
+    const a = Float32Array.from(x);
+    const b = Float32Array.from(x);
+    addRowBias(a, rows, n, bias, 5);
+    beginCall(k);
+    addRowBias(b, rows, n, bias, 5);
+    beginCall(null);
+    assert.deepEqual(b, a, `bias ${rows}x${n}`);
+  }
+  assert.deepEqual(ran, { softmaxRows: 4, addRows: 4 }, "each ran in WebAssembly");
+});

@@ -212,7 +212,47 @@
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $rs))))
 
-  ;; e^x in double precision: x = n ln2 + r, |r| <= ln2/2, e^r by its Taylor series to r^11
+;; softmax over each of rows rows of n float32 values at p, in place, as the JavaScript
+  ;; runtime's softmaxRows computes it: m the row's largest value (NaN never is), each value
+  ;; f32(e^f32(x - m)), s their sum in double precision rounded to float32, each value f32(v / s).
+  (func (export "softmax_rows") (param $p i32) (param $n i32) (param $rows i32)
+    (local $r i32) (local $o i32) (local $end i32) (local $m f32) (local $v f32) (local $s f64)
+    (block $done
+      (loop $rs
+        (br_if $done (i32.ge_s (local.get $r) (local.get $rows)))
+        (local.set $end (i32.add (local.get $p) (i32.shl (local.get $n) (i32.const 2))))
+        (local.set $m (f32.const -inf))
+        (local.set $o (local.get $p))
+        (block $max_done
+          (loop $max
+            (br_if $max_done (i32.ge_u (local.get $o) (local.get $end)))
+            (local.set $v (f32.load (local.get $o)))
+            (if (f32.gt (local.get $v) (local.get $m)) (then (local.set $m (local.get $v))))
+            (local.set $o (i32.add (local.get $o) (i32.const 4)))
+            (br $max)))
+        (local.set $s (f64.const 0))
+        (local.set $o (local.get $p))
+        (block $exp_done
+          (loop $exps
+            (br_if $exp_done (i32.ge_u (local.get $o) (local.get $end)))
+            (local.set $v (f32.demote_f64 (call $exp (f64.promote_f32 (f32.sub (f32.load (local.get $o)) (local.get $m))))))
+            (f32.store (local.get $o) (local.get $v))
+            (local.set $s (f64.add (local.get $s) (f64.promote_f32 (local.get $v))))
+            (local.set $o (i32.add (local.get $o) (i32.const 4)))
+            (br $exps)))
+        (local.set $s (f64.promote_f32 (f32.demote_f64 (local.get $s))))
+        (local.set $o (local.get $p))
+        (block $div_done
+          (loop $divs
+            (br_if $div_done (i32.ge_u (local.get $o) (local.get $end)))
+            (f32.store (local.get $o) (f32.demote_f64 (f64.div (f64.promote_f32 (f32.load (local.get $o))) (local.get $s))))
+            (local.set $o (i32.add (local.get $o) (i32.const 4)))
+            (br $divs)))
+        (local.set $p (local.get $end))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $rs))))
+
+    ;; e^x in double precision: x = n ln2 + r, |r| <= ln2/2, e^r by its Taylor series to r^11
   ;; (relative error < 1e-14), times 2^n built from its bits. x is clamped to [-708, 709]
   ;; (results then round to the same float32 as e^x's); NaN stays NaN.
   (func $exp (export "exp") (param $x f64) (result f64)

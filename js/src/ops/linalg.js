@@ -81,6 +81,10 @@ function pack8(b, K, N) {
   return p;
 }
 
+/** Element-wise passes over at least this many values run in WebAssembly in a model's call
+ *  (wasm.js inPlace: the copies cost less than a cold call's interpreted loop). */
+export const WASM_ELEMENTWISE = 1024;
+
 /** out[M, N] (+)= a[M, K] @ b[K, N]; all row-major. ``accumulate`` keeps out's values.
  *  A constant b in a call of a model with WebAssembly kernels: there (wasm.js). Else in JavaScript:
  *  Four or more rows: 4 x 4 blocks of dot products over b's transpose (16 sums in registers,
@@ -241,6 +245,8 @@ export function project(x, rows, K, w, N, bias) {
 }
 
 export function addRowBias(out, rows, N, bias, bOff) {
+  const k = current.kernels;
+  if (k !== null && rows * N >= WASM_ELEMENTWISE && k.addRows(out, rows, N, bias, bOff)) return;
   for (let i = 0; i < rows; i++) {
     const o = i * N;
     for (let j = 0; j < N; j++) out[o + j] += bias[bOff + j];
