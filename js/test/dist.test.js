@@ -20,3 +20,24 @@ test("the package's entry point is dist/rnnconvert.js, with index.js's exports",
   assert.notEqual(dist.load, src.load, "a separate copy of the code");
   assert.equal(typeof dist.Model.prototype.check, "function");
 });
+
+test("the packed package installs and runs a golden bundle from outside the repository", async (t) => {
+  const { execFileSync } = await import("node:child_process");
+  const { mkdtempSync, rmSync, writeFileSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const { join } = await import("node:path");
+  const { fileURLToPath } = await import("node:url");
+  const dir = mkdtempSync(join(tmpdir(), "rnnconvert-pack-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const quiet = { stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" };
+  const npm = process.platform === "win32" ? "npm.cmd" : "npm";
+  const tgz = execFileSync(npm, ["pack", "--silent", "--pack-destination", dir], { ...quiet, cwd: fileURLToPath(new URL("..", import.meta.url)) }).trim().split("\n").pop();
+  const app = join(dir, "app");
+  execFileSync("mkdir", [app]);
+  writeFileSync(join(app, "package.json"), JSON.stringify({ name: "app", private: true, type: "module" }));
+  execFileSync(npm, ["install", "--offline", "--no-audit", "--no-fund", "--silent", join(dir, tgz)], { ...quiet, cwd: app });
+  const golden = fileURLToPath(new URL("../../tests/data/golden/1.3.0/bundle", import.meta.url));
+  writeFileSync(join(app, "main.js"), `import { load } from "rnnconvert";\nconst m = await load(${JSON.stringify(golden)});\nconsole.log(JSON.stringify({ ok: m.check().ok, wasm: m.kernels !== null }));\n`);
+  const out = JSON.parse(execFileSync(process.execPath, ["main.js"], { ...quiet, cwd: app }).trim());
+  assert.deepEqual(out, { ok: true, wasm: true });
+});
