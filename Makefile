@@ -59,8 +59,9 @@ clean:
 # test-js: npm ci in js/ (dev dependencies: esbuild, playwright-core, wabt), node --test over every
 # golden bundle and the error paths, then a real browser: headless Debian Chromium loads the example
 # char-LSTM through the web demo page and must continue seeds as the NumPy runtime does.
-# js-dist: rebuild js/dist/rnnconvert.js (the package entry) and the embedded WebAssembly after
-# editing js/src/ (a test fails while either is stale).
+# js/dist/rnnconvert.js, the package entry (the sources bundled by esbuild), is built here, not
+# committed; js-dist also re-assembles the embedded WebAssembly after kernels.wat changes (a
+# test fails while it is stale).
 CHROMIUM ?= /usr/bin/chromium
 WEB_PORT ?= 8000
 .PHONY: test-js web-demo js-chromium js-dist
@@ -80,15 +81,19 @@ js-chromium:
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	else echo "test-js: $(CHROMIUM) is missing and we are not root: the browser test will be skipped"; fi
 
-test-js: $(VENV)/.stamp-test js/node_modules/.package-lock.json build/charlstm-bundle/model.json js-chromium
+test-js: $(VENV)/.stamp-test js/node_modules/.package-lock.json js/dist/rnnconvert.js build/charlstm-bundle/model.json js-chromium
 	node --test js/test/*.test.js
 	$(PY) js/test/browser/numpy_reference.py build/charlstm-bundle > build/charlstm-greedy.json
 	CHROMIUM=$(CHROMIUM) node js/test/browser/browser_check.mjs build/charlstm-bundle build/charlstm-greedy.json
+
+JS_SOURCES := js/index.js $(wildcard js/src/*.js js/src/ops/*.js) js/tools/build_dist.mjs
+js/dist/rnnconvert.js: js/node_modules/.package-lock.json $(JS_SOURCES)
+	node js/tools/build_dist.mjs
 
 js-dist: js/node_modules/.package-lock.json
 	node js/tools/build_wasm.mjs
 	node js/tools/build_dist.mjs
 
 # Serve the demo page: type a seed, the model continues it in the browser.
-web-demo: build/charlstm-bundle/model.json
+web-demo: build/charlstm-bundle/model.json js/dist/rnnconvert.js
 	node js/web/serve.mjs build/charlstm-bundle --port $(WEB_PORT)

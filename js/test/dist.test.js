@@ -1,15 +1,17 @@
 // dist/rnnconvert.js, the package's entry point, is index.js and src/ bundled by
-// tools/build_dist.mjs: the committed file is what the current sources build to, the package
-// name resolves to it, and it exports what index.js does. (golden.test.js runs the golden
-// bundles through it; the unit tests import src/.)
+// tools/build_dist.mjs (make builds it before the tests): it is what the current sources build
+// to, the package name resolves to it, it exports what index.js does, and the packed package
+// works outside the repository. (golden.test.js runs the golden bundles through it; the unit
+// tests import src/.)
 
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { test } from "node:test";
 import { OUT, bundleText } from "../tools/build_dist.mjs";
 
-test("dist/rnnconvert.js is what the sources build to (node js/tools/build_dist.mjs)", async () => {
-  assert.ok(readFileSync(OUT, "utf8") === (await bundleText()), "dist/rnnconvert.js is stale: run node js/tools/build_dist.mjs");
+test("dist/rnnconvert.js is what the sources build to (make js-dist)", async () => {
+  assert.ok(existsSync(OUT), "dist/rnnconvert.js is missing: run make js-dist (or npm run build in js/)");
+  assert.ok(readFileSync(OUT, "utf8") === (await bundleText()), "dist/rnnconvert.js is stale: run make js-dist (or npm run build in js/)");
 });
 
 test("the package's entry point is dist/rnnconvert.js, with index.js's exports", async () => {
