@@ -19,8 +19,9 @@ const isNode = typeof process !== "undefined" && !!(process.versions && process.
 export const builtin = async (name) => (typeof process.getBuiltinModule === "function" ? process.getBuiltinModule(name) : import(name));
 
 /** Fetch model.json and the weights file from ``source``: returns {where, jsonBytes,
- *  weights(name, limit, into) -> Promise<{bytes: Uint8Array, digest: string | null}>} (digest:
- *  the SHA-256 computed while reading, or null). */
+ *  weights(name, limit, into, whileReading) -> Promise<{bytes: Uint8Array, digest: string | null}>}
+ *  (digest: the SHA-256 computed while reading, or null; whileReading() is called once the
+ *  weights' I/O is under way). */
 async function open(source) {
   if (source && typeof source === "object" && !(source instanceof URL) && "model.json" in source) {
     const get = (v) => (typeof v === "string" ? new TextEncoder().encode(v) : toBytes(v));
@@ -29,8 +30,9 @@ async function open(source) {
     return {
       where: "buffers",
       jsonBytes,
-      weights: async (name) => {
+      weights: async (name, limit, into, whileReading) => {
         if (!(name in source)) throw new FormatError(`weights file ${name} missing from the given buffers`);
+        whileReading();
         return { bytes: get(source[name]), digest: null };
       },
     };
@@ -60,15 +62,24 @@ async function openUrl(text) {
     if (n > limit) throw new ResourceError(`${base}${name}: ${n} bytes is over the ${limit}-byte bound`);
     return new Uint8Array(await res.arrayBuffer());
   };
-  return { where: base, jsonBytes: await get("model.json", MAX_JSON_BYTES), weights: async (name) => ({ bytes: await get(name, MAX_WEIGHT_BYTES + 2 ** 20), digest: null }) };
+  return {
+    where: base,
+    jsonBytes: await get("model.json", MAX_JSON_BYTES),
+    weights: async (name, limit, into, whileReading) => {
+      const fetching = get(name, MAX_WEIGHT_BYTES + 2 ** 20);
+      whileReading();
+      return { bytes: await fetching, digest: null };
+    },
+  };
 }
 
 /** node:fs (Node only). Its callback API: fs/promises would cost a cold start one more module. */
 const importFs = () => builtin("node:fs");
 const call = (fn, ...args) => new Promise((resolve, reject) => fn(...args, (err, value) => (err ? reject(err) : resolve(value))));
 
-/** Bytes of a weights file read per request: each is hashed while the next is read. */
+/** Bytes of a weights file read per request, and requests in flight at once. */
 const READ_CHUNK = 2 ** 20;
+const READS_IN_FLIGHT = 4; // libuv's default thread pool
 
 async function openDir(text) {
   const [fs, path] = await Promise.all([importFs(), builtin("node:path")]);
@@ -87,23 +98,24 @@ async function openDir(text) {
   return {
     where: dir,
     jsonBytes: plainBytes(await call(fs.readFile, jpath)),
-    weights: (name, limit, into) => readLocal(fs, path.join(dir, name), limit, into),
+    weights: (name, limit, into, whileReading) => readLocal(fs, path.join(dir, name), limit, into, whileReading),
   };
 }
 
 /**
- * Read a local weights file: {bytes, digest} (its SHA-256, hex). It is read in chunks, each
- * hashed on this thread while the next is read on libuv's, so hashing costs little more than
- * the read. ``into(n)``, if given, may return the Uint8Array of n bytes to read into (a shared
+ * Read a local weights file: {bytes, digest} (its SHA-256, hex). It is read in chunks, up to
+ * READS_IN_FLIGHT at a time on libuv's threads (where the page faults of the fresh memory are
+ * taken), each hashed on this thread as it arrives, in order. ``whileReading()`` runs once the
+ * first reads are under way: work for this thread meanwhile (load() imports the op modules
+ * there). ``into(n)``, if given, may return the Uint8Array of n bytes to read into (a shared
  * WebAssembly memory: ops/wasm.js weightsMemory); else a new one.
  */
-async function readLocal(fs, p, limit, into) {
+export async function readLocal(fs, p, limit, into, whileReading) {
   const ls = await call(fs.lstat, p).catch(() => null);
   if (!ls) throw new FormatError(`${p}: weights file missing`);
   if (ls.isSymbolicLink()) throw new SecurityError(`${p}: the weights file is a symbolic link; refusing to follow it`);
   if (!ls.isFile()) throw new FormatError(`${p}: the weights file is not a regular file`); // a FIFO would block the read
   if (ls.size > limit) throw new ResourceError(`${p}: ${ls.size} bytes is over the bound`);
-  const crypto = importCrypto(); // its import runs while the first chunk is read
   // O_NOFOLLOW and O_NONBLOCK: a symbolic link or a FIFO put in the file's place since the lstat
   // above is refused (ELOOP), or opened without waiting for a writer (and refused by fstat)
   const flags = fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW || 0) | (fs.constants.O_NONBLOCK || 0);
@@ -111,28 +123,35 @@ async function readLocal(fs, p, limit, into) {
     if (err && err.code === "ELOOP") throw new SecurityError(`${p}: the weights file is a symbolic link; refusing to follow it`);
     throw new FormatError(`${p}: cannot open the weights file (${err && err.code})`);
   });
-  let pending = null; // the read in flight, if any: awaited before the file is closed
+  const inFlight = []; // [offset, Promise<bytes read>], in file order: all settled before the file is closed
   try {
     const fst = await call(fs.fstat, fd);
     if (!fst.isFile()) throw new FormatError(`${p}: the weights file is not a regular file`);
     const n = fst.size;
     if (n > limit) throw new ResourceError(`${p}: ${n} bytes is over the bound`);
     const bytes = (into && into(n)) || new Uint8Array(n);
-    const read = (off) => call(fs.read, fd, bytes, off, Math.min(READ_CHUNK, n - off), off);
-    pending = n > 0 ? read(0) : null;
-    const hash = (await crypto).createHash("sha256");
-    for (let off = 0; pending !== null; ) {
-      const got = await pending;
-      pending = null;
-      if (got === 0) throw new FormatError(`${p}: the weights file shrank while it was read`);
-      const start = off;
-      off += got;
-      if (off < n) pending = read(off);
-      hash.update(bytes.subarray(start, off));
+    let next = 0;
+    const issue = () => {
+      if (next >= n) return;
+      const len = Math.min(READ_CHUNK, n - next);
+      inFlight.push([next, len, call(fs.read, fd, bytes, next, len, next)]);
+      next += len;
+    };
+    for (let k = 0; k < READS_IN_FLIGHT; k++) issue();
+    whileReading();
+    const hash = (await importCrypto()).createHash("sha256");
+    while (inFlight.length) {
+      const [off, len, reading] = inFlight[0];
+      let got = await reading;
+      inFlight.shift();
+      issue();
+      for (let more = got; got < len && more > 0; got += more) more = await call(fs.read, fd, bytes, off + got, len - got, off + got); // a short read
+      if (got !== len) throw new FormatError(`${p}: the weights file shrank while it was read`);
+      hash.update(bytes.subarray(off, off + len));
     }
     return { bytes, digest: hash.digest("hex") };
   } finally {
-    if (pending !== null) await pending.catch(() => {});
+    await Promise.allSettled(inFlight.map((r) => r[2]));
     fs.close(fd, () => {});
   }
 }
@@ -274,9 +293,9 @@ async function readArrays(bytes, specs, where, maxBytes) {
 }
 
 /** Read and check a bundle: {where, doc, arrays: {key: {dtype, shape, data}}}. ``onDoc(doc)``
- *  is called once model.json is read and checked, before the weights are (load() starts
- *  importing the op modules there, while the weights file is read). ``into(n)``: where a local
- *  weights file of n bytes may be read (readLocal). */
+ *  is called once model.json is read and checked and the weights' reading is under way (load()
+ *  imports the op modules there, meanwhile). ``into(n)``: where a local weights file of n bytes
+ *  may be read (readLocal). */
 export async function readBundle(source, { maxWeightBytes = MAX_WEIGHT_BYTES, onDoc = null, into = null } = {}) {
   const src = await open(source);
   if (src.jsonBytes.length > MAX_JSON_BYTES) throw new ResourceError(`model.json: ${src.jsonBytes.length} bytes is over the ${MAX_JSON_BYTES}-byte bound`);
@@ -298,9 +317,8 @@ export async function readBundle(source, { maxWeightBytes = MAX_WEIGHT_BYTES, on
   const specs = arraySpecs(doc);
   const total = Object.values(specs).reduce((s, x) => s + x.nbytes, 0);
   if (total > maxWeightBytes) throw new ResourceError(`the arrays declared in model.json need ${total} bytes, over the ${maxWeightBytes}-byte bound`);
-  if (isNode) importCrypto().catch(() => {}); // (awaited, with its error, by sha256Hex)
-  if (onDoc) onDoc(doc);
-  const got = await src.weights(name, maxWeightBytes + 2 ** 20 + 512 * Object.keys(specs).length, into);
+  const whileReading = () => onDoc && onDoc(doc);
+  const got = await src.weights(name, maxWeightBytes + 2 ** 20 + 512 * Object.keys(specs).length, into, whileReading);
   const bytes = got.bytes;
   const digest = got.digest === null ? await sha256Hex(bytes) : got.digest;
   if (digest !== w.sha256) {

@@ -102,3 +102,52 @@ test("a symbolic link, a FIFO or a directory as the weights file is refused, wit
   rmSync(p, { recursive: true });
   await assert.rejects(load(dir), (e) => e instanceof FormatError && /missing/.test(e.message));
 });
+
+test("readLocal: short reads are completed, a file that shrinks is refused, every read settles before the close", async () => {
+  const { readLocal } = await import("../src/bundle.js");
+  const { createHash } = await import("node:crypto");
+  const fs = await import("node:fs");
+  const p = join(V13, "weights.npz");
+  const want = readFileSync(p);
+  const digest = createHash("sha256").update(want).digest("hex");
+  const log = [];
+  const fake = (readFn) => ({
+    ...fs,
+    read: (fd, buf, off, len, pos, cb) => readFn(fd, buf, off, len, pos, (err, n) => (log.push(["read", n]), cb(err, n))),
+    close: (fd, cb) => (log.push(["close"]), fs.close(fd, cb)),
+  });
+  let calls = 0;
+  const short = fake((fd, buf, off, len, pos, cb) => fs.read(fd, buf, off, Math.min(len, 1000 + (calls++ % 7)), pos, cb));
+  let during = 0;
+  const got = await readLocal(short, p, 2 ** 30, null, () => during++);
+  assert.equal(got.digest, digest);
+  assert.deepEqual(Buffer.from(got.bytes), want);
+  assert.equal(during, 1, "whileReading runs once");
+  log.length = 0;
+  // the first 1,000 bytes, then end of file: as if it were cut while being read
+  const shrinking = fake((fd, buf, off, len, pos, cb) => (pos >= 1000 ? setImmediate(() => cb(null, 0)) : fs.read(fd, buf, off, Math.min(len, 1000 - pos), pos, cb)));
+  await assert.rejects(readLocal(shrinking, p, 2 ** 30, null, () => {}), (e) => e instanceof FormatError && /shrank/.test(e.message));
+  await new Promise((r) => setImmediate(r));
+  assert.equal(log.at(-1)[0], "close", "the file is closed after every read in flight has settled");
+  assert.ok(log.filter((e) => e[0] === "read").length >= 2);
+});
+
+test("readLocal: a file of many chunks comes back whole and in order, into a shared memory too", async (t) => {
+  const { readLocal } = await import("../src/bundle.js");
+  const { weightsMemory } = await import("../src/ops/wasm.js");
+  const { createHash, randomFillSync } = await import("node:crypto");
+  const fs = await import("node:fs");
+  const dir = mkdtempSync(join(tmpdir(), "rnnconvert-chunks-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const data = randomFillSync(Buffer.alloc(3.5 * 2 ** 20 + 17));
+  const p = join(dir, "w.npz");
+  writeFileSync(p, data);
+  const digest = createHash("sha256").update(data).digest("hex");
+  for (const into of [null, (n) => weightsMemory(n).bytes]) {
+    const got = await readLocal(fs, p, 2 ** 30, into, () => {});
+    assert.equal(got.digest, digest);
+    assert.equal(got.bytes.buffer instanceof SharedArrayBuffer, into !== null);
+    assert.ok(Buffer.from(got.bytes.buffer, got.bytes.byteOffset, got.bytes.length).equals(data));
+  }
+  await assert.rejects(readLocal(fs, p, data.length - 1, null, () => {}), (e) => e.name === "ResourceError");
+});
