@@ -123,18 +123,22 @@ export async function readLocal(fs, p, limit, into, whileReading) {
     if (err && err.code === "ELOOP") throw new SecurityError(`${p}: the weights file is a symbolic link; refusing to follow it`);
     throw new FormatError(`${p}: cannot open the weights file (${err && err.code})`);
   });
-  const inFlight = []; // [offset, Promise<bytes read>], in file order: all settled before the file is closed
+  // [offset, length, Promise<bytes read | FormatError>] in file order, all settled before the
+  // file is closed; a failed read resolves to its error (a rejection nobody awaits yet would be
+  // an unhandled one)
+  const inFlight = [];
   try {
     const fst = await call(fs.fstat, fd);
     if (!fst.isFile()) throw new FormatError(`${p}: the weights file is not a regular file`);
     const n = fst.size;
     if (n > limit) throw new ResourceError(`${p}: ${n} bytes is over the bound`);
     const bytes = (into && into(n)) || new Uint8Array(n);
+    const readAt = (off, len) => call(fs.read, fd, bytes, off, len, off).catch((err) => new FormatError(`${p}: cannot read the weights file (${err && err.code})`));
     let next = 0;
     const issue = () => {
       if (next >= n) return;
       const len = Math.min(READ_CHUNK, n - next);
-      inFlight.push([next, len, call(fs.read, fd, bytes, next, len, next)]);
+      inFlight.push([next, len, readAt(next, len)]);
       next += len;
     };
     for (let k = 0; k < READS_IN_FLIGHT; k++) issue();
@@ -145,13 +149,18 @@ export async function readLocal(fs, p, limit, into, whileReading) {
       let got = await reading;
       inFlight.shift();
       issue();
-      for (let more = got; got < len && more > 0; got += more) more = await call(fs.read, fd, bytes, off + got, len - got, off + got); // a short read
+      for (let more = got; typeof got === "number" && got < len && more > 0; ) {
+        more = await readAt(off + got, len - got); // a short read: the rest of the chunk
+        if (typeof more !== "number") got = more;
+        else got += more;
+      }
+      if (got instanceof Error) throw got;
       if (got !== len) throw new FormatError(`${p}: the weights file shrank while it was read`);
       hash.update(bytes.subarray(off, off + len));
     }
     return { bytes, digest: hash.digest("hex") };
   } finally {
-    await Promise.allSettled(inFlight.map((r) => r[2]));
+    await Promise.all(inFlight.map((r) => r[2]));
     fs.close(fd, () => {});
   }
 }

@@ -151,3 +151,25 @@ test("readLocal: a file of many chunks comes back whole and in order, into a sha
   }
   await assert.rejects(readLocal(fs, p, data.length - 1, null, () => {}), (e) => e.name === "ResourceError");
 });
+
+test("readLocal: a read that fails is a FormatError naming its code, and no other read is left unhandled", async () => {
+  const { readLocal } = await import("../src/bundle.js");
+  const fs = await import("node:fs");
+  const { mkdtempSync: mk } = fs;
+  const dir = mk(join(tmpdir(), "rnnconvert-eio-"));
+  try {
+    const p = join(dir, "w.npz");
+    writeFileSync(p, Buffer.alloc(5 * 2 ** 20 + 3, 7));
+    const unhandled = [];
+    const onUnhandled = (e) => unhandled.push(e);
+    process.on("unhandledRejection", onUnhandled);
+    // every read past the first chunk fails at once, while the first is still being hashed
+    const failing = { ...fs, read: (fd, buf, off, len, pos, cb) => (pos > 0 ? cb(Object.assign(new Error("EIO"), { code: "EIO" })) : fs.read(fd, buf, off, len, pos, cb)) };
+    await assert.rejects(readLocal(failing, p, 2 ** 30, null, () => {}), (e) => e instanceof FormatError && /EIO/.test(e.message));
+    await new Promise((r) => setTimeout(r, 20));
+    process.off("unhandledRejection", onUnhandled);
+    assert.deepEqual(unhandled, []);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
