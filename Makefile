@@ -32,10 +32,11 @@ lint: $(VENV)/.stamp-test
 
 # `make test` (what .ci/run runs): lint (ruff with the complexity cap, ruff format, mypy), the
 # whole Python suite, then the JavaScript runtime's tests (node --test and a headless browser).
+# The JS package entry (js/dist) is built first: a Python test runs the web demo, which imports it.
 # pytest runs on PYTEST_WORKERS processes (pytest-xdist); tests/conftest.py's scheduler keeps each
 # zoo case's tests in one worker, and the workers of a run share the zoo they build (keras_zoo.py).
 PYTEST_WORKERS ?= 2
-test: $(VENV)/.stamp-test
+test: $(VENV)/.stamp-test js/dist/rnnconvert.js
 	$(MAKE) --no-print-directory lint
 	$(PY) -m pytest -q -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadgroup
 	$(MAKE) --no-print-directory test-js

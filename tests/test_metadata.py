@@ -144,9 +144,14 @@ def test_js_runtime_refuses_a_non_object(bundle, tmp_path):
 
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="needs Node.js")
+@pytest.mark.skipif(
+    not (ROOT / "js" / "dist" / "rnnconvert.js").exists(),
+    reason="js/dist/rnnconvert.js (the package entry the demo imports) is not built: make js-dist",
+)
 def test_web_demo_reads_the_vocabulary_from_the_bundle(tmp_path):
     """js/web/demo.js takes the example's vocabulary from model.metadata and continues a seed
-    exactly as the NumPy runtime does (greedy)."""
+    exactly as the NumPy runtime does (greedy). The demo imports the built package entry
+    (make test builds it before pytest)."""
     import numpy as np
 
     example = ROOT / "examples" / "charlstm"
