@@ -96,6 +96,8 @@ class _Conv:
         self.padding = config["padding"]
         self.channels_first = config.get("data_format", "channels_last") == "channels_first"
         self.block_act = _block_activation(config["activation"])
+        #: The activation's type where it is element-wise and applied per block, else None.
+        self.act_kind = config["activation"].get("type") if self.block_act is not None else None
         self.whole_act = activation_fn(config["activation"]) if self.block_act is None else None
         self._geometry: dict[tuple[int, ...], tuple[list[tuple[int, int]], list[int], list[int]]] = {}
         self.reference: dict[str, Any] = {
@@ -194,10 +196,16 @@ class _Conv:
         return y
 
     def _block(self, src: np.ndarray, buf: np.ndarray, zeros: np.ndarray, dst: np.ndarray, cols: int) -> None:
-        """dst (``cols`` output cells, contiguous) = patches @ W, the patches copied from src
-        into ``buf`` (splitting axes of a buffer's slice is always a view, never a copy)."""
-        rows = self.K + 1
+        """dst (``cols`` output cells, contiguous) = act(patches @ W)."""
         y2 = dst.reshape(cols, self.c_out)
+        self._product(src, buf, y2)
+        if self.block_act is not None:
+            self.block_act(y2, zeros)
+
+    def _product(self, src: np.ndarray, buf: np.ndarray, y2: np.ndarray) -> None:
+        """y2 (cells, C_out) = patches @ W, the patches copied from src into ``buf`` (splitting
+        axes of a buffer's slice is always a view, never a copy)."""
+        rows, cols = self.K + 1, y2.shape[0]
         if self.runs_of_channels:
             p = buf[: rows * cols].reshape(cols, rows)  # (cols, K + 1): patch, then the one
             np.copyto(p[:, : self.K].reshape(src.shape), src)
@@ -208,8 +216,6 @@ class _Conv:
             np.copyto(pt[: self.K].reshape(src.shape), src)
             pt[self.K] = 1.0
             np.matmul(pt.T, self.W, out=y2)
-        if self.block_act is not None:
-            self.block_act(y2, zeros)
 
 
 def fast_conv(config: dict[str, Any], weights: dict[str, np.ndarray]) -> FastFn | None:
