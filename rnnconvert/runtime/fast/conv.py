@@ -32,10 +32,10 @@ from ..ops.convnd import axis_pads, conv
 from .scan import FastFn
 
 F32 = np.float32
-#: Patch values a block aims at (1 MiB of float32: the block and its product stay in L2;
-#: half that split the CRNN's middle convolutions into 2-3 products, each one BLAS call to
-#: share out among threads, ~15% slower at batch 1).
-PATCH_ELEMENTS = 1 << 18
+#: Patch values a block aims at (2 MiB of float32). Smaller blocks split the CRNN's middle
+#: convolutions into 2-3 products, each one BLAS call whose threads must meet (2^17: ~15%
+#: slower at batch 1, more on a loaded machine); much larger ones leave the cache.
+PATCH_ELEMENTS = 1 << 19
 #: Inputs with at least this many channels copy patches in C_in-long runs, others along the
 #: last spatial axis (a 1- or 3-channel image would otherwise copy 1-3 values per run).
 CHANNEL_RUNS = 8
