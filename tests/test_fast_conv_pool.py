@@ -133,6 +133,20 @@ def test_fused_fallbacks(monkeypatch):
     _check(cp(x)[0], _want(x, config, weights, [2, 2], "valid"))
 
 
+def test_fused_block_never_passes_patch_limit(monkeypatch):
+    """One pooled row's product (window x pooled cells x C_out values) over PATCH_LIMIT, where
+    one output row's patches alone are under it: the unfused route, the same numbers."""
+    rng = np.random.default_rng(16)
+    x, config, weights = _case(rng, 2, padding="same", stride=1, dilation=1, act="relu", c_out=40)  # out (9, 10)
+    monkeypatch.setattr(conv_module, "PATCH_LIMIT", 500)  # patches of a row: 10 x 28; a pooled row: 4 x 5 x 40
+    cp = _fused(config, weights, [2, 2], "valid")
+    calls = []
+    real = cp.unfused
+    monkeypatch.setattr(cp, "unfused", lambda x: calls.append(1) or real(x))
+    _check(cp(x)[0], _want(x, config, weights, [2, 2], "valid"))
+    assert calls == [1]
+
+
 def test_fused_nan_and_relu_commute():
     """Max then ReLU is ReLU then max, NaN included (np.maximum propagates it either way)."""
     rng = np.random.default_rng(13)

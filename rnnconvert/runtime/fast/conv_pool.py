@@ -21,7 +21,8 @@ Calls the fused pass does not take (other dtypes or ranks, ``same`` pooling that
 channel counts the kernel does not fit) run the convolution and then the pooling op.
 
 Memory: besides the input, its padded copy and the pooled output, one patch block and its
-product, each at most max(``PATCH_ELEMENTS``, one pooled row's) values (conv.py's bound).
+product, each at most max(``PATCH_ELEMENTS``, one pooled row's) values, never more than
+``PATCH_LIMIT`` (else the unfused route runs): conv.py's bound.
 """
 
 from __future__ import annotations
@@ -61,9 +62,9 @@ class ConvPool:
         pads, padded, out = c._geometry.get(size) or c._geometry_of(size)
         if self.padding == "same" and any(o % k for o, k in zip(out, self.k)):
             return self.unfused(x)  # the pooling would pad: the unfused route
-        if math.prod(out[1:]) * (c.K + 1) > conv_module.PATCH_LIMIT:
-            return self.unfused(x)  # the convolution's own fallback
         q = [o // k for o, k in zip(out, self.k)]
+        if math.prod(self.k) * math.prod(q[1:]) * max(c.K + 1, c.c_out) > conv_module.PATCH_LIMIT:
+            return self.unfused(x)  # one pooled row's patches or product alone too many
         y = np.empty((x.shape[0], *q, c.c_out), F32)
         if y.size:
             self._blocks(self._split(c._source(x, pads, padded, out), q), y)
