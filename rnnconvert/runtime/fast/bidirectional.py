@@ -81,10 +81,10 @@ class PairedLSTM:
         """Step k advances the forward direction at time k and the backward one at T-1-k."""
         H, T = self.H, x.shape[1]
         proj = np.matmul(x[0], self.W)  # (T, 8H)
-        xs = np.empty((T, 2, 4 * H), F32)  # step k: [direction, gate c~ f i o x unit]
-        np.add(proj[:, : 4 * H], self.b[: 4 * H], xs[:, 0])  # the bias added while reordering
-        np.add(proj[::-1, 4 * H :], self.b[4 * H :], xs[:, 1])
-        xs = xs.reshape(T, 2, 4, H)
+        xd = np.empty((T, 2, 4 * H), F32)  # step k: [direction, gate c~ f i o x unit]
+        np.add(proj[:, : 4 * H], self.b[: 4 * H], xd[:, 0])  # the bias added while reordering
+        np.add(proj[::-1, 4 * H :], self.b[4 * H :], xd[:, 1])
+        xs = xd.reshape(T, 2, 4, H)
         # Gate-major buffers [c, c~, f, i, o] x (2 directions, H): every slice the step
         # works on is contiguous; only the add after the product reorders.
         buf = np.zeros((5, 2, H), F32)
