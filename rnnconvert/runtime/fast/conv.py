@@ -32,10 +32,10 @@ from ..ops.convnd import axis_pads, conv
 from .scan import FastFn
 
 F32 = np.float32
-#: Patch values a block aims at (2 MiB of float32). Smaller blocks split the CRNN's middle
-#: convolutions into 2-3 products, each one BLAS call whose threads must meet (2^17: ~15%
-#: slower at batch 1, more on a loaded machine); much larger ones leave the cache.
-PATCH_ELEMENTS = 1 << 19
+#: Patch values a block aims at (1 MiB of float32, a core's L2 here). 2^17 split the CRNN's
+#: middle convolutions into 2-3 products, each a meeting of BLAS's threads (~15% slower at
+#: batch 1); 2^19 was no faster with BLAS's threads and ~7% slower on one (out of L2).
+PATCH_ELEMENTS = 1 << 18
 #: Inputs with at least this many channels copy patches in C_in-long runs, others along the
 #: last spatial axis (a 1- or 3-channel image would otherwise copy 1-3 values per run).
 CHANNEL_RUNS = 8
