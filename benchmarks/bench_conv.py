@@ -15,10 +15,12 @@ im2col product (B*H'*W', K*K*C) @ (K*K*C, F) (the patch matrix built outside the
 recurrent input projections once, the recurrent products per step. It is what NumPy's BLAS
 would need if nothing else cost anything.
 
-Each contender runs in its own fresh process (as bench.py does), one after the other; the
-table shows the median ms per call. Ours and the floor run twice, with BLAS's default threads
-and with one thread, and each cell keeps the faster. On a shared, loaded machine read the ratios, not the
-milliseconds: the load average is printed beside them.
+Each contender runs in its own fresh process (as bench.py does); the table shows the median
+ms per call. Ours and the floor run with BLAS's default threads and with one thread; ours, the
+floor and onnxruntime run ``--repeats`` times, alternated (ours, floor, onnxruntime, ours, ...),
+and each cell keeps its fastest run -- a burst of other load then costs a contender one run,
+not the comparison (Keras, slow to start, runs once). On a shared, loaded machine read the
+ratios, not the milliseconds: the load average is printed beside them.
 """
 
 from __future__ import annotations
@@ -183,12 +185,14 @@ def run_worker(kind: str, work: Path, rounds: int, one_thread: bool = False) -> 
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if proc.returncode != 0:
         raise RuntimeError(f"{kind} worker failed:\n{proc.stderr[-2000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    return {k: {**v, "1thread": True} for k, v in out.items()} if one_thread else out
 
 
 def faster(a: dict, b: dict) -> dict:
-    """Per cell, the faster of two runs (BLAS's default threads and one thread), marked."""
-    return {k: a[k] if a[k]["ms"] <= b[k]["ms"] else {**b[k], "1thread": True} for k in a}
+    """Per cell, the faster of two runs; a run of BLAS on one thread (``b``'s cells, when it
+    is one: see run_worker) stays marked."""
+    return {k: a[k] if a[k]["ms"] <= b[k]["ms"] else b[k] for k in a}
 
 
 def _cell(res: dict, kind: str, key: str) -> str:
@@ -237,18 +241,24 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rounds", type=int, default=10, help="timed calls per cell (the median is shown)")
     ap.add_argument("--no-onnx", action="store_true", help="skip onnxruntime even if installed")
+    ap.add_argument(
+        "--repeats", type=int, default=3, help="fresh processes per contender, alternated (the fastest run is kept)"
+    )
     args = ap.parse_args()
     print(f"load average at start {os.getloadavg()[0]:.2f}, {os.cpu_count()} CPUs")
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         notes = prepare(work, args.no_onnx)
-        kinds = ["ours", "floor", "keras"] + ([] if all(notes.values()) else ["onnx"])
-        res = {}
-        for kind in kinds:
-            rounds = args.rounds if kind != "keras" else max(2, args.rounds // 3)
-            res[kind] = run_worker(kind, work, rounds)
-            if kind in ("ours", "floor"):  # NumPy's BLAS: keep the faster of default and one thread
-                res[kind] = faster(res[kind], run_worker(kind, work, rounds, one_thread=True))
+        kinds = ["ours", "floor"] + ([] if all(notes.values()) else ["onnx"])
+        res: dict = {}
+        for _ in range(args.repeats):  # the contenders alternate, each keeping its fastest run per cell
+            for kind in kinds:
+                runs = [run_worker(kind, work, args.rounds)]
+                if kind in ("ours", "floor"):  # NumPy's BLAS: keep the faster of default and one thread
+                    runs.append(run_worker(kind, work, args.rounds, one_thread=True))
+                for run in runs:
+                    res[kind] = faster(res[kind], run) if kind in res else run
+        res["keras"] = run_worker("keras", work, max(2, args.rounds // 3))
     report(res, notes)
     print("' = BLAS on one thread was the faster run for that cell (ours and floor run both ways)")
     print(f"load average at end {os.getloadavg()[0]:.2f}")

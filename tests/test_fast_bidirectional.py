@@ -66,6 +66,29 @@ def test_paired_directions_match_reference(seqs, use_bias, gate, T):
     _close(got_b, lstm(x, **wb, **cb))
 
 
+def test_first_step_skips_its_product_only_with_finite_weights():
+    """Before step 0 both hidden states are 0, so the pair takes z = the input projection
+    without the product -- exact only while 0 @ R is 0: a non-finite recurrent weight
+    (0 * inf = NaN, as in the reference op and Keras) makes the pair multiply at step 0 too."""
+    rng = np.random.default_rng(2)
+    for bad in (False, True):
+        (cf, wf), (cb, wb) = (
+            _direction(rng, D=4, H=3, backwards=b, seqs=True, use_bias=True, gate="sigmoid") for b in (False, True)
+        )
+        if bad:
+            wf["recurrent_kernel"][1, 2] = np.inf
+        pair = bidirectional.PairedLSTM(fast_lstm(cf, wf), fast_lstm(cb, wb))
+        assert pair.finite is not bad
+        x = rng.normal(0, 1, (1, 5, 4)).astype(np.float32)
+        got, want = pair.forward(x), lstm(x, **wf, **cf)
+        assert bool(np.isnan(want[0][0, 0]).any()) is bad  # the reference is NaN from step 0 on
+        for a, e in zip(got, want):
+            np.testing.assert_array_equal(np.isnan(a), np.isnan(e))
+            fin = np.isfinite(e)
+            assert float(np.max(np.abs(a[fin] - e[fin]), initial=0.0)) <= tolerance(e)
+        _close(pair.backward(x), lstm(x, **wb, **cb))
+
+
 def test_calls_the_pair_does_not_take_run_each_direction(monkeypatch):
     """Batch > 1, one timestep, initial states, a different input object, a backward call
     without a forward one, a sequence over PAIR_ELEMENTS: each direction's own scan."""

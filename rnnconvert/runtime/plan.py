@@ -17,7 +17,7 @@ import numpy as np
 
 from ..errors import FormatError
 from .checks import call_keys, check_named, check_node
-from .fast import masked_fast, pair_bidirectional, prepare_fast
+from .fast import fuse_conv_pool, masked_fast, pair_bidirectional, prepare_fast
 from .ops import OPS, RECURRENT_STATE_COUNT, OpFn
 
 Ref = tuple[str, int]
@@ -74,6 +74,12 @@ class Node:
     initial_state_rule: str = "every_call"
     #: The config as the op function takes it: the keys its declaration passes to the function.
     op_config: dict[str, Any] = field(default_factory=dict)
+    #: What the plan fused into this node ("" = nothing; see fast/conv_pool.py): its ``call``
+    #: then computes more or less than its op (``fn`` and ``out_shapes`` stay the op's and
+    #: the bundle's), and the executor sizes it from its ``call_shapes``, not the op's rule.
+    fused: str = ""
+    #: The shapes ``call``'s outputs have where a fusion changed them (else empty: ``out_shapes``).
+    call_shapes: list[Shape] = field(default_factory=list)
 
 
 @dataclass
@@ -303,6 +309,7 @@ def build_plan(doc: dict[str, Any], weights: dict[str, np.ndarray]) -> Plan:
         ref = as_ref(spec.get("from"), f"outputs[{i}].from")
         _check_ref(ref, produced, f"outputs[{i}]")
         output_refs.append(ref)
+    fuse_conv_pool(nodes, output_refs)  # a convolution and the max pooling that alone reads it, one pass
     recurrent = [n for n in nodes if n.op in RECURRENT_STATE_COUNT]
     for n in recurrent:
         state_shape(n, 1)  # a state shape that cannot be known fails here, at load

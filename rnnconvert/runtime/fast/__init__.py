@@ -45,6 +45,7 @@ import numpy as np
 
 from .bidirectional import pair_bidirectional
 from .conv import fast_conv
+from .conv_pool import fuse_conv_pool
 from .dense import fast_dense
 from .gru import fast_gru
 from .lstm import fast_lstm
@@ -97,6 +98,7 @@ __all__ = [
     "fast_gru",
     "fast_lstm",
     "fast_simple_rnn",
+    "fuse_conv_pool",
     "pair_bidirectional",
     "prepare_fast",
 ]

@@ -46,6 +46,7 @@ class PairedLSTM:
         bb = bwd.proj.b if bwd.proj.b is not None else zeros
         self.b = np.concatenate([bf, bb]).astype(F32)
         self.R = np.ascontiguousarray(np.stack([fwd.R, bwd.R]))  # (2, H, 4H)
+        self.finite = bool(np.isfinite(self.R).all())  # else 0 @ R is not 0: step 0 multiplies too
         self._local = threading.local()
 
     def _takes(self, x: Any, kwargs: dict[str, Any]) -> bool:
@@ -80,10 +81,10 @@ class PairedLSTM:
         """Step k advances the forward direction at time k and the backward one at T-1-k."""
         H, T = self.H, x.shape[1]
         proj = np.matmul(x[0], self.W)  # (T, 8H)
-        proj += self.b
-        xs = np.empty((T, 2, 4, H), F32)  # step k: [direction, gate c~ f i o, unit]
-        xs[:, 0] = proj[:, : 4 * H].reshape(T, 4, H)
-        xs[:, 1] = proj[::-1, 4 * H :].reshape(T, 4, H)
+        xd = np.empty((T, 2, 4 * H), F32)  # step k: [direction, gate c~ f i o x unit]
+        np.add(proj[:, : 4 * H], self.b[: 4 * H], xd[:, 0])  # the bias added while reordering
+        np.add(proj[::-1, 4 * H :], self.b[4 * H :], xd[:, 1])
+        xs = xd.reshape(T, 2, 4, H)
         # Gate-major buffers [c, c~, f, i, o] x (2 directions, H): every slice the step
         # works on is contiguous; only the add after the product reorders.
         buf = np.zeros((5, 2, H), F32)
@@ -94,10 +95,17 @@ class PairedLSTM:
         whole = buf[1:]
         update = cell_update(whole, cand, gates, cg, fi, o, c, p, p[0], p[1], t, self.sig)
         matmul, add, R = np.matmul, np.add, self.R
-        for k in range(T):
-            matmul(hs[k], R, out=zt)  # (2, 1, H) @ (2, H, 4H)
-            add(zr, xs[k], out=z)
-            update(hs[k + 1, :, 0])
+        # The step's views made once, outside the loop (each costs a few hundred ns).
+        h_in, h_out, x_in = list(hs), list(hs[:, :, 0]), list(xs)
+        first = 0
+        if self.finite:  # h = 0 before step 0: h @ R is 0 exactly, and z = the projection
+            np.copyto(z, xs[0])
+            update(h_out[1])
+            first = 1
+        for k in range(first, T):
+            matmul(h_in[k], R, zt)  # (2, 1, H) @ (2, H, 4H)
+            add(zr, x_in[k], z)
+            update(h_out[k + 1])
         return self._outs(self.fwd, hs[1:, 0, 0], c[0]), self._outs(self.bwd, hs[1:, 1, 0], c[1])
 
     @staticmethod

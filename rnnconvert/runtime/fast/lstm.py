@@ -32,24 +32,25 @@ def cell_update(
     h' = o * tanh(c') into ``out``. A closure, so each step pays one call, not eight lookups."""
     add, mul, tanh, minimum, maximum, half = np.add, np.multiply, np.tanh, np.minimum, np.maximum, F32(0.5)
 
+    # The ``out`` array passed by position: NumPy parses an ``out=`` keyword on every call.
     def sigmoid_gates() -> None:
-        tanh(whole, out=whole)  # candidate, and the pre-halved gates
-        mul(gates, half, out=gates)
-        add(gates, half, out=gates)
+        tanh(whole, whole)  # candidate, and the pre-halved gates
+        mul(gates, half, gates)
+        add(gates, half, gates)
 
     def clipped_gates() -> None:
-        tanh(cand, out=cand)
-        minimum(gates, 1.0, out=gates)
-        maximum(gates, 0.0, out=gates)
+        tanh(cand, cand)
+        minimum(gates, 1.0, gates)
+        maximum(gates, 0.0, gates)
 
     activate = sigmoid_gates if sig else clipped_gates
 
     def update(out: np.ndarray) -> None:
         activate()
-        mul(fi, cg, out=p)  # [f * c, i * c~]
-        add(p1, p2, out=c)  # c' = f * c + i * c~
-        tanh(c, out=t)
-        mul(o, t, out=out)  # h' = o * tanh(c')
+        mul(fi, cg, p)  # [f * c, i * c~]
+        add(p1, p2, c)  # c' = f * c + i * c~
+        tanh(c, t)
+        mul(o, t, out)  # h' = o * tanh(c')
 
     return update
 
