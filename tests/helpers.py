@@ -19,6 +19,40 @@ def seq(rng: np.random.Generator, b: int, t: int, d: int) -> np.ndarray:
     return rng.normal(0, 1, (b, t, d)).astype(np.float32)
 
 
+def conv_case(
+    rng: np.random.Generator,
+    n: int,
+    *,
+    padding: str,
+    stride: int,
+    dilation: int,
+    act: dict,
+    use_bias: bool = True,
+    cf: bool = False,
+    k: int = 3,
+    c_in: int = 3,
+    c_out: int = 5,
+    size: int = 7,
+    batch: int = 2,
+) -> tuple[np.ndarray, dict, dict]:
+    """An n-D convolution's (x, config, weights) for the fast-path tests: a k^n kernel, unequal
+    spatial sizes (size, size + 1, ...), channels first or last."""
+    weights = {"kernel": rng.normal(0, 0.5, (*[k] * n, c_in, c_out)).astype(np.float32)}
+    if use_bias:
+        weights["bias"] = rng.normal(0, 0.5, c_out).astype(np.float32)
+    config = {
+        "strides": [stride] * n,
+        "padding": padding,
+        "dilation_rate": [dilation] * n,
+        "groups": 1,
+        "data_format": "channels_first" if cf else "channels_last",
+        "activation": act,
+    }
+    spatial = [size + a for a in range(n)]
+    x = rng.normal(0, 1, (batch, c_in, *spatial) if cf else (batch, *spatial, c_in)).astype(np.float32)
+    return x, config, weights
+
+
 def copy_doc(doc: Any) -> Any:
     """A deep copy of a JSON-like value (a bundle document, a Keras config) through pickle:
     the same as ``copy.deepcopy`` for dicts, lists and scalars, at a fraction of its cost (the

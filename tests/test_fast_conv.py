@@ -17,6 +17,7 @@ import itertools
 import numpy as np
 import pytest
 from conftest import tolerance
+from helpers import conv_case
 
 from rnnconvert.runtime.fast import conv as fast_conv_module
 from rnnconvert.runtime.fast import prepare_fast
@@ -33,21 +34,8 @@ ACTIVATIONS = [
 
 
 def _case(rng, n, *, padding, stride, dilation, cf, use_bias, act, k=3, c_in=3, c_out=5, size=7, batch=2):
-    kernel = rng.normal(0, 0.5, (*[k] * n, c_in, c_out)).astype(np.float32)
-    weights = {"kernel": kernel}
-    if use_bias:
-        weights["bias"] = rng.normal(0, 0.5, c_out).astype(np.float32)
-    config = {
-        "strides": [stride] * n,
-        "padding": padding,
-        "dilation_rate": [dilation] * n,
-        "groups": 1,
-        "data_format": "channels_first" if cf else "channels_last",
-        "activation": act,
-    }
-    spatial = [size + a for a in range(n)]  # unequal axes
-    x = rng.normal(0, 1, (batch, c_in, *spatial) if cf else (batch, *spatial, c_in)).astype(np.float32)
-    return x, config, weights
+    kw = {"cf": cf, "use_bias": use_bias, "k": k, "c_in": c_in, "c_out": c_out, "size": size, "batch": batch}
+    return conv_case(rng, n, padding=padding, stride=stride, dilation=dilation, act=act, **kw)
 
 
 def _check(x, config, weights, op="Conv2D"):

@@ -17,6 +17,7 @@ import itertools
 import numpy as np
 import pytest
 from conftest import tolerance
+from helpers import conv_case
 
 from rnnconvert.runtime.fast import conv as conv_module
 from rnnconvert.runtime.fast import conv_pool, prepare_fast
@@ -25,20 +26,8 @@ from rnnconvert.runtime.ops.convnd import conv
 
 
 def _case(rng, n, *, padding, stride, dilation, act, use_bias=True, c_in=3, c_out=5, size=9, batch=2, k=3):
-    kernel = rng.normal(0, 0.5, (*[k] * n, c_in, c_out)).astype(np.float32)
-    weights = {"kernel": kernel}
-    if use_bias:
-        weights["bias"] = rng.normal(0, 0.5, c_out).astype(np.float32)
-    config = {
-        "strides": [stride] * n,
-        "padding": padding,
-        "dilation_rate": [dilation] * n,
-        "groups": 1,
-        "data_format": "channels_last",
-        "activation": {"type": act},
-    }
-    x = rng.normal(0, 1, (batch, *[size + a for a in range(n)], c_in)).astype(np.float32)  # unequal axes
-    return x, config, weights
+    kw = {"use_bias": use_bias, "k": k, "c_in": c_in, "c_out": c_out, "size": size, "batch": batch}
+    return conv_case(rng, n, padding=padding, stride=stride, dilation=dilation, act={"type": act}, **kw)
 
 
 def _fused(config, weights, k, padding, op="Conv2D"):
