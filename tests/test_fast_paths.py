@@ -248,3 +248,38 @@ def test_masked_lstm_fast_path_equals_the_reference(go_backwards, return_sequenc
     assert prepared.call_masked(x[:1], mask=mask[:1]) is None
     zero_cfg = {**cfg, "zero_output_for_mask": True}
     assert fast.fast_lstm(zero_cfg, w).call_masked(x, mask=mask) is None
+
+
+def test_masked_fast_paths_list_exactly_the_ops_with_a_masked_call():
+    """MASKED_FAST_PATHS names the ops whose prepared fast path has ``call_masked`` -- the plan
+    prepares no other op's fast path for a masked node, since it could only be dropped."""
+    rng = np.random.default_rng(5)
+    prepared = {op: fast.prepare_fast(op, *_layer(op, rng)) for op in ("LSTM", "GRU", "SimpleRNN")}
+    dense_w = {"kernel": rng.normal(0, 1, (4, 3)).astype(np.float32), "bias": np.zeros(3, np.float32)}
+    prepared["Dense"] = fast.prepare_fast("Dense", {"activation": {"type": "relu"}}, dense_w)
+    assert all(p is not None for p in prepared.values())
+    assert {op for op, p in prepared.items() if hasattr(p, "call_masked")} == set(fast.MASKED_FAST_PATHS)
+
+
+def test_a_masked_node_prepares_a_fast_path_only_where_it_can_take_masked_calls(monkeypatch):
+    """Golden 1.0.0 has masked LSTM and GRU nodes: the GRU's fast path is not prepared (it was,
+    then dropped), the LSTMs' are, and the model still reproduces its Keras vectors."""
+    from pathlib import Path
+
+    from rnnconvert.runtime import load, plan
+    from rnnconvert.runtime.verify import run_vectors
+
+    asked = []
+    real = plan.prepare_fast
+
+    def counting(op, config, weights):
+        asked.append(op)
+        return real(op, config, weights)
+
+    monkeypatch.setattr(plan, "prepare_fast", counting)
+    model = load(Path(__file__).parent / "data" / "golden" / "1.0.0" / "bundle")
+    masked = {n.name: n.op for n in model._executor.plan.nodes if n.mask is not None}
+    assert sorted(masked.values()) == ["GRU", "LSTM", "LSTM"]
+    assert "GRU" not in asked and asked.count("LSTM") == 2
+    report = run_vectors(model)
+    assert report is not None and report.ok, report and report.lines()

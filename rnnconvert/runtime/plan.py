@@ -17,7 +17,7 @@ import numpy as np
 
 from ..errors import FormatError
 from .checks import call_keys, check_named, check_node
-from .fast import fuse_conv_pool, masked_fast, pair_bidirectional, prepare_fast
+from .fast import MASKED_FAST_PATHS, fuse_conv_pool, masked_fast, pair_bidirectional, prepare_fast
 from .ops import OPS, RECURRENT_STATE_COUNT, OpFn
 
 Ref = tuple[str, int]
@@ -246,7 +246,8 @@ def plan_node(k: int, raw: Any, produced: dict[str, int], arrays: dict[str, np.n
     # The fast path, decided once; a masked node takes it only where the fast op handles masks
     # (``call_masked``), falling back to the reference op call by call.
     reference = functools.partial(fn, **weights, **op_config)
-    fast = prepare_fast(op, config, weights) if not named else None
+    wanted = not named and (mask is None or op in MASKED_FAST_PATHS)  # else prepared only to be dropped
+    fast = prepare_fast(op, config, weights) if wanted else None
     if mask is not None and fast is not None:
         fast = masked_fast(fast, reference)
     call: OpFn = fast if fast is not None else reference

@@ -62,6 +62,11 @@ FAST_PATHS: dict[str, Callable[[dict[str, Any], dict[str, np.ndarray]], FastFn |
 }
 
 
+#: The ops whose prepared fast path also takes masked calls (``call_masked``): a masked node
+#: of any other op runs the reference op, and its fast path is not prepared at all.
+MASKED_FAST_PATHS = frozenset({"LSTM"})
+
+
 def prepare_fast(op: str, config: dict[str, Any], weights: dict[str, np.ndarray]) -> FastFn | None:
     """The prepared fast path of a node of ``op``, or None where the reference op must run.
 
@@ -91,6 +96,7 @@ def masked_fast(fast: FastFn, reference: FastFn) -> FastFn | None:
 
 __all__ = [
     "FAST_PATHS",
+    "MASKED_FAST_PATHS",
     "masked_fast",
     "FastFn",
     "fast_conv",
