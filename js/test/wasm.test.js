@@ -238,4 +238,13 @@ test("softmax and row bias in WebAssembly equal the JavaScript passes, NaN and i
     assert.deepEqual(b, a, `bias ${rows}x${n}`);
   }
   assert.deepEqual(ran, { softmaxRows: 4, addRows: 4 }, "each ran in WebAssembly");
+  const big = new Tensor(Float32Array.from({ length: 2 * 2 ** 20 }, r), [2, 2 ** 20]);
+  const want = softmax(new Tensor(Float32Array.from(big.data), big.shape)).data;
+  const before = k.memory.buffer.byteLength;
+  beginCall(k);
+  const got = softmax(big).data;
+  beginCall(null);
+  assert.equal(ran.softmaxRows, 4, "over 2**20 values: JavaScript, not the kernels' memory");
+  assert.equal(k.memory.buffer.byteLength, before);
+  assert.deepEqual(got, want);
 });

@@ -3,7 +3,7 @@
 
 import { FormatError } from "../errors.js";
 import { Tensor, alongAxes } from "../tensor.js";
-import { WASM_ELEMENTWISE } from "./linalg.js";
+import { inWasmRange } from "./linalg.js";
 import { current } from "./wasm.js";
 
 const f32 = Math.fround;
@@ -98,7 +98,7 @@ const ELEMENTWISE = {
 // Activations that mix values along an axis: f(rows, n, count) in place on contiguous rows.
 function softmaxRows(d, n, count) {
   const k = current.kernels;
-  if (k !== null && n * count >= WASM_ELEMENTWISE && k.softmaxRows(d, n, count)) return;
+  if (k !== null && inWasmRange(n * count) && k.softmaxRows(d, n, count)) return;
   for (let r = 0; r < count; r++) {
     const o = r * n;
     let m = -Infinity;

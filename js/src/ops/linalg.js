@@ -81,9 +81,13 @@ function pack8(b, K, N) {
   return p;
 }
 
-/** Element-wise passes over at least this many values run in WebAssembly in a model's call
- *  (wasm.js inPlace: the copies cost less than a cold call's interpreted loop). */
+/** Element-wise passes over WASM_ELEMENTWISE to WASM_ELEMENTWISE_MAX values run in WebAssembly
+ *  in a model's call (wasm.js inPlace: the copies cost less than a cold call's interpreted
+ *  loop). Larger ones stay in JavaScript, which V8 optimizes within the loop, rather than grow
+ *  the kernels' memory, which never shrinks, to their size. */
 export const WASM_ELEMENTWISE = 1024;
+export const WASM_ELEMENTWISE_MAX = 1 << 20;
+export const inWasmRange = (n) => n >= WASM_ELEMENTWISE && n <= WASM_ELEMENTWISE_MAX;
 
 /** out[M, N] (+)= a[M, K] @ b[K, N]; all row-major. ``accumulate`` keeps out's values.
  *  A constant b in a call of a model with WebAssembly kernels: there (wasm.js). Else in JavaScript:
@@ -246,7 +250,7 @@ export function project(x, rows, K, w, N, bias) {
 
 export function addRowBias(out, rows, N, bias, bOff) {
   const k = current.kernels;
-  if (k !== null && rows * N >= WASM_ELEMENTWISE && k.addRows(out, rows, N, bias, bOff)) return;
+  if (k !== null && inWasmRange(rows * N) && k.addRows(out, rows, N, bias, bOff)) return;
   for (let i = 0; i < rows; i++) {
     const o = i * N;
     for (let j = 0; j < N; j++) out[o + j] += bias[bOff + j];
