@@ -29,7 +29,7 @@ class Executor:
     def __init__(self, plan: Plan, max_elements: int):
         self.plan = plan
         self.max_elements = int(max_elements)
-        self._node_shapes = [n.call_shapes or n.out_shapes for n in plan.nodes]
+        self._node_shapes = [n.result_shapes for n in plan.nodes]
         self._budget_cache: dict[tuple[tuple[int, ...], ...], int] = {}
         # Each node's estimate for the input shapes seen (estimate.py is a function of them):
         # a batch-1 call or a streamed step asks for the same shapes every time.
@@ -43,7 +43,7 @@ class Executor:
                     [(a, d) for a, d in enumerate(shape) if d is not None and a > 0],
                     [(a, d) for a, d in enumerate(shape) if d is not None and a > 1],
                 )
-                for shape in (n.call_shapes or n.out_shapes)
+                for shape in n.result_shapes
             ]
             for n in plan.nodes
         }
@@ -132,7 +132,7 @@ class Executor:
             if not ok:
                 raise FormatError(
                     f"node {node.name!r} ({node.op}): output {k} has shape {tuple(shape)}, but the bundle declares "
-                    f"{format_shape((node.call_shapes or node.out_shapes)[k])}"
+                    f"{format_shape(node.result_shapes[k])}"
                 )
             size += o.size if type(o) is np.ndarray else int(np.size(o))
         return size
@@ -181,7 +181,7 @@ def _declared_elements(node: Node, shapes: tuple[tuple[int, ...], ...]) -> int:
     are never longer than its input's)."""
     first = shapes[0] if shapes else ()
     total = 0
-    for shape in node.call_shapes or node.out_shapes:
+    for shape in node.result_shapes:
         n = 1
         for axis, d in enumerate(shape):
             if d is None or axis == 0:

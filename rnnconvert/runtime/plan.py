@@ -81,6 +81,12 @@ class Node:
     #: The shapes ``call``'s outputs have where a fusion changed them (else empty: ``out_shapes``).
     call_shapes: list[Shape] = field(default_factory=list)
 
+    @property
+    def result_shapes(self) -> list[Shape]:
+        """The shapes ``call``'s outputs have: ``call_shapes`` where a fusion changed them,
+        else the bundle's ``out_shapes``."""
+        return self.call_shapes or self.out_shapes
+
 
 @dataclass
 class Plan:
