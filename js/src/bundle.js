@@ -111,17 +111,18 @@ async function openDir(text) {
  * WebAssembly memory: ops/wasm.js weightsMemory); else a new one.
  */
 export async function readLocal(fs, p, limit, into, whileReading) {
+  const symlink = () => new SecurityError(`${p}: the weights file is a symbolic link; refusing to follow it`);
+  const notRegular = () => new FormatError(`${p}: the weights file is not a regular file`); // a FIFO would block the read
   const ls = await call(fs.lstat, p).catch(() => null);
   if (!ls) throw new FormatError(`${p}: weights file missing`);
-  if (ls.isSymbolicLink()) throw new SecurityError(`${p}: the weights file is a symbolic link; refusing to follow it`);
-  if (!ls.isFile()) throw new FormatError(`${p}: the weights file is not a regular file`); // a FIFO would block the read
+  if (ls.isSymbolicLink()) throw symlink();
+  if (!ls.isFile()) throw notRegular();
   if (ls.size > limit) throw new ResourceError(`${p}: ${ls.size} bytes is over the bound`);
   // O_NOFOLLOW and O_NONBLOCK: a symbolic link or a FIFO put in the file's place since the lstat
   // above is refused (ELOOP), or opened without waiting for a writer (and refused by fstat)
   const flags = fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW || 0) | (fs.constants.O_NONBLOCK || 0);
   const fd = await call(fs.open, p, flags).catch((err) => {
-    if (err && err.code === "ELOOP") throw new SecurityError(`${p}: the weights file is a symbolic link; refusing to follow it`);
-    throw new FormatError(`${p}: cannot open the weights file (${err && err.code})`);
+    throw err && err.code === "ELOOP" ? symlink() : new FormatError(`${p}: cannot open the weights file (${err && err.code})`);
   });
   // [offset, length, Promise<bytes read | FormatError>] in file order, all settled before the
   // file is closed; a failed read resolves to its error (a rejection nobody awaits yet would be
@@ -129,16 +130,25 @@ export async function readLocal(fs, p, limit, into, whileReading) {
   const inFlight = [];
   try {
     const fst = await call(fs.fstat, fd);
-    if (!fst.isFile()) throw new FormatError(`${p}: the weights file is not a regular file`);
+    if (!fst.isFile()) throw notRegular();
     const n = fst.size;
     if (n > limit) throw new ResourceError(`${p}: ${n} bytes is over the bound`);
     const bytes = (into && into(n)) || new Uint8Array(n);
-    const readAt = (off, len) => call(fs.read, fd, bytes, off, len, off).catch((err) => new FormatError(`${p}: cannot read the weights file (${err && err.code})`));
+    // one chunk, a short read continued, to its end or the file's: the bytes read, or the error
+    const readChunk = async (off, len) => {
+      let got = 0;
+      try {
+        for (let more = -1; got < len && more !== 0; got += more) more = await call(fs.read, fd, bytes, off + got, len - got, off + got);
+      } catch (err) {
+        return new FormatError(`${p}: cannot read the weights file (${err && err.code})`);
+      }
+      return got;
+    };
     let next = 0;
     const issue = () => {
       if (next >= n) return;
       const len = Math.min(READ_CHUNK, n - next);
-      inFlight.push([next, len, readAt(next, len)]);
+      inFlight.push([next, len, readChunk(next, len)]);
       next += len;
     };
     for (let k = 0; k < READS_IN_FLIGHT; k++) issue();
@@ -146,14 +156,9 @@ export async function readLocal(fs, p, limit, into, whileReading) {
     const hash = (await importCrypto()).createHash("sha256");
     while (inFlight.length) {
       const [off, len, reading] = inFlight[0];
-      let got = await reading;
+      const got = await reading;
       inFlight.shift();
       issue();
-      for (let more = got; typeof got === "number" && got < len && more > 0; ) {
-        more = await readAt(off + got, len - got); // a short read: the rest of the chunk
-        if (typeof more !== "number") got = more;
-        else got += more;
-      }
       if (got instanceof Error) throw got;
       if (got !== len) throw new FormatError(`${p}: the weights file shrank while it was read`);
       hash.update(bytes.subarray(off, off + len));
