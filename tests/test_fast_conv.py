@@ -85,32 +85,8 @@ def test_fast_conv_blocks(monkeypatch, elements, c_in):
     _check(x, config, weights)
 
 
-def test_fast_conv_patch_bound(monkeypatch):
-    """A block never holds more than PATCH_LIMIT patch values: where one output row's
-    patches alone exceed it, the reference op runs -- the same numbers, no large buffer."""
-    monkeypatch.setattr(fast_conv_module, "PATCH_LIMIT", 50)
-    seen = []
-    real_empty = np.empty
-
-    def spy_empty(shape, *args, **kwargs):
-        seen.append(int(np.prod(shape)))
-        return real_empty(shape, *args, **kwargs)
-
-    rng = np.random.default_rng(3)
-    x, config, weights = _case(
-        rng, 2, padding="valid", stride=1, dilation=1, cf=False, use_bias=True, act={"type": "relu"}
-    )
-    fast = prepare_fast("Conv2D", config, weights)
-    monkeypatch.setattr(fast_conv_module.np, "empty", spy_empty)
-    got = fast(x)[0]
-    monkeypatch.setattr(fast_conv_module.np, "empty", real_empty)
-    np.testing.assert_allclose(got, conv(x, **weights, **config)[0], rtol=0, atol=1e-5)
-    assert seen == []  # the fast route allocated nothing: the reference op ran
-
-
-def test_fast_conv_block_size_bounded(monkeypatch):
-    """The patch buffer of a call is at most max(PATCH_ELEMENTS, one output row's patches)."""
-    monkeypatch.setattr(fast_conv_module, "PATCH_ELEMENTS", 300)
+def _allocations(monkeypatch, fast, x):
+    """``fast(x)[0]``, and the size of every np.empty buffer the call made."""
     sizes = []
     real_empty = np.empty
 
@@ -118,14 +94,36 @@ def test_fast_conv_block_size_bounded(monkeypatch):
         sizes.append(int(np.prod(shape)))
         return real_empty(shape, *args, **kwargs)
 
+    monkeypatch.setattr(fast_conv_module.np, "empty", spy_empty)
+    try:
+        return fast(x)[0], sizes
+    finally:
+        monkeypatch.setattr(fast_conv_module.np, "empty", real_empty)
+
+
+def test_fast_conv_patch_bound(monkeypatch):
+    """A block never holds more than PATCH_LIMIT patch values: where one output row's
+    patches alone exceed it, the reference op runs -- the same numbers, no large buffer."""
+    monkeypatch.setattr(fast_conv_module, "PATCH_LIMIT", 50)
+    rng = np.random.default_rng(3)
+    x, config, weights = _case(
+        rng, 2, padding="valid", stride=1, dilation=1, cf=False, use_bias=True, act={"type": "relu"}
+    )
+    fast = prepare_fast("Conv2D", config, weights)
+    got, seen = _allocations(monkeypatch, fast, x)
+    np.testing.assert_allclose(got, conv(x, **weights, **config)[0], rtol=0, atol=1e-5)
+    assert seen == []  # the fast route allocated nothing: the reference op ran
+
+
+def test_fast_conv_block_size_bounded(monkeypatch):
+    """The patch buffer of a call is at most max(PATCH_ELEMENTS, one output row's patches)."""
+    monkeypatch.setattr(fast_conv_module, "PATCH_ELEMENTS", 300)
     rng = np.random.default_rng(4)
     x, config, weights = _case(
         rng, 2, padding="same", stride=1, dilation=1, cf=False, use_bias=True, act={"type": "relu"}, size=20
     )
     fast = prepare_fast("Conv2D", config, weights)
-    monkeypatch.setattr(fast_conv_module.np, "empty", spy_empty)
-    fast(x)
-    monkeypatch.setattr(fast_conv_module.np, "empty", real_empty)
+    _, sizes = _allocations(monkeypatch, fast, x)
     rows = 3 * 3 * 3 + 1  # K * K * C_in patch rows and the ones row
     patch_buffers = [s for s in sizes if s % rows == 0 and s != x.shape[0] * 20 * 21 * 5]
     assert patch_buffers and max(patch_buffers) <= max(300, 21 * rows)
